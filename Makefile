@@ -1,0 +1,47 @@
+# depwatch: PGXS build, plus the two commands of README's quick start.
+#
+#   make demo   install what is missing, build, install, start a throwaway
+#               cluster under ./tmp and run the demo
+#   make test   the same set-up, then every test; ends with "N passed, N failed"
+
+EXTENSION = depwatch
+MODULE_big = depwatch
+OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
+DATA = $(wildcard depwatch--*.sql)
+PGFILEDESC = "depwatch - outages of the services a bank depends on"
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+# pg_regress runs on a throwaway server with depwatch preloaded; everything
+# it writes goes under tmp/regress, the one place the test user may write.
+REGRESS_OPTS = --temp-instance=tmp/regress/instance --temp-config=test/regress.conf \
+	--outputdir=tmp/regress
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -Isrc -I$(shell $(PG_CONFIG) --includedir)
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wmissing-prototypes -Werror
+SHLIB_LINK = -lpq -lcurl
+
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+include $(PGXS)
+else
+# Before postgresql-server-dev is installed only the set-up targets work.
+all install installcheck:
+	@echo "PostgreSQL's server headers are missing: run 'make demo' or 'make test' (as root) first." >&2; exit 1
+endif
+
+.PHONY: deps demo test
+
+deps:
+	@scripts/deps.sh
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) install
+	@scripts/demo.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) install
+	@scripts/test.sh

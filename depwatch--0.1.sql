@@ -1,0 +1,1254 @@
+/* depwatch--0.1.sql: catalog, audit chain, roles and SQL API of depwatch */
+
+\echo Use "CREATE EXTENSION depwatch CASCADE" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- Roles (cluster-wide; created once, shared by every database that installs
+-- depwatch).  Each includes the one below it.
+-- ---------------------------------------------------------------------------
+DO $roles$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'depwatch_reader') THEN
+		CREATE ROLE depwatch_reader NOLOGIN;
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'depwatch_operator') THEN
+		CREATE ROLE depwatch_operator NOLOGIN;
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'depwatch_admin') THEN
+		CREATE ROLE depwatch_admin NOLOGIN;
+	END IF;
+END
+$roles$;
+GRANT depwatch_reader TO depwatch_operator;
+GRANT depwatch_operator TO depwatch_admin;
+
+-- ---------------------------------------------------------------------------
+-- C functions: parsers and settings
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION parse_requirements(requires text[])
+	RETURNS TABLE(requirement int, k int, members text[])
+	AS 'MODULE_PATHNAME', 'dw_parse_requirements'
+	LANGUAGE C IMMUTABLE STRICT;
+
+CREATE FUNCTION _check_probe_target(probe text, target text) RETURNS void
+	AS 'MODULE_PATHNAME', 'dw_check_probe_target'
+	LANGUAGE C IMMUTABLE;
+
+CREATE FUNCTION _mask_probe_target(probe text, target text) RETURNS text
+	AS 'MODULE_PATHNAME', 'dw_mask_probe_target'
+	LANGUAGE C IMMUTABLE;
+
+CREATE FUNCTION _sample_retention() RETURNS interval
+	AS 'MODULE_PATHNAME', 'dw_sample_retention'
+	LANGUAGE C STABLE;
+
+-- ---------------------------------------------------------------------------
+-- Catalog
+-- ---------------------------------------------------------------------------
+CREATE SEQUENCE dependency_id_seq;
+CREATE TABLE dependency (
+	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.dependency_id_seq'),
+	name			text NOT NULL UNIQUE CHECK (name ~ '^[a-z_][a-z0-9_]{0,62}$'),
+	kind			text NOT NULL CHECK (kind IN ('credit_bureau', 'identity', 'messaging',
+								'datacenter', 'payment_network', 'core', 'other')),
+	probe			text NOT NULL CHECK (probe IN ('tcp', 'http', 'postgres', 'passive', 'none')),
+	target			text,
+	every			interval NOT NULL CHECK (every >= interval '100 ms'),
+	timeout			interval NOT NULL CHECK (timeout > interval '0' AND timeout <= every),
+	fail_after		int NOT NULL CHECK (fail_after >= 1),
+	recover_after	int NOT NULL CHECK (recover_after >= 1),
+	degraded_after	interval CHECK (degraded_after > interval '0'),
+	options			jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(options) = 'object'),
+	site			text,
+	vendor			text,
+	enabled			boolean NOT NULL DEFAULT true,
+	created_at		timestamptz NOT NULL DEFAULT now()
+);
+ALTER SEQUENCE dependency_id_seq OWNED BY dependency.id;
+
+CREATE SEQUENCE capability_id_seq;
+CREATE TABLE capability (
+	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.capability_id_seq'),
+	name			text NOT NULL UNIQUE CHECK (name ~ '^[a-z_][a-z0-9_]{0,62}$'),
+	requires		text[] NOT NULL CHECK (cardinality(requires) >= 1),
+	slo				numeric NOT NULL DEFAULT 99.9 CHECK (slo > 0 AND slo <= 100),
+	impact_tolerance interval CHECK (impact_tolerance > interval '0'),
+	created_at		timestamptz NOT NULL DEFAULT now()
+);
+ALTER SEQUENCE capability_id_seq OWNED BY capability.id;
+
+-- Samples: one row per probe or reported call, partitioned by day.  Rows
+-- outside every daily partition (history imported from long ago) land in
+-- the default partition; maintain_sample_partitions() makes the days ahead
+-- and drops the days past depwatch.sample_retention.
+CREATE TABLE sample (
+	dependency_id	bigint NOT NULL REFERENCES dependency ON DELETE CASCADE,
+	vantage			text NOT NULL,
+	at				timestamptz NOT NULL,
+	ok				boolean NOT NULL,
+	latency			interval,
+	detail			text
+) PARTITION BY RANGE (at);
+CREATE INDEX sample_dependency_at ON sample (dependency_id, at);
+CREATE TABLE sample_default PARTITION OF sample DEFAULT;
+
+-- The state machine's streak counters between samples (report_sample and
+-- the worker).  Whether an outage is open is read from depwatch.outage.
+CREATE TABLE probe_state (
+	dependency_id	bigint PRIMARY KEY REFERENCES dependency ON DELETE CASCADE,
+	last_at			timestamptz,
+	down_open		boolean NOT NULL DEFAULT false,
+	down_streak		int NOT NULL DEFAULT 0,
+	down_since		timestamptz,
+	degraded_open	boolean NOT NULL DEFAULT false,
+	degraded_streak	int NOT NULL DEFAULT 0,
+	degraded_since	timestamptz
+);
+
+CREATE SEQUENCE incident_id_seq;
+CREATE TABLE incident (
+	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.incident_id_seq'),
+	title			text NOT NULL CHECK (btrim(title) <> ''),
+	started_at		timestamptz NOT NULL,
+	ended_at		timestamptz CHECK (ended_at > started_at),
+	root_cause		text,
+	facts			jsonb NOT NULL DEFAULT '{}',
+	created_at		timestamptz NOT NULL DEFAULT now()
+);
+ALTER SEQUENCE incident_id_seq OWNED BY incident.id;
+
+-- The dependencies an incident was opened with (none: every dependency with
+-- a down outage overlapping the incident).
+CREATE TABLE incident_dependency (
+	incident_id		bigint NOT NULL REFERENCES incident ON DELETE CASCADE,
+	dependency_id	bigint NOT NULL REFERENCES dependency,
+	PRIMARY KEY (incident_id, dependency_id)
+);
+
+CREATE SEQUENCE outage_id_seq;
+CREATE TABLE outage (
+	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.outage_id_seq'),
+	dependency_id	bigint NOT NULL REFERENCES dependency ON DELETE CASCADE,
+	kind			text NOT NULL CHECK (kind IN ('down', 'degraded')),
+	during			tstzrange NOT NULL CHECK (NOT isempty(during) AND NOT lower_inf(during)
+											  AND lower_inc(during) AND NOT upper_inc(during)),
+	detected_at		timestamptz,
+	source			text NOT NULL CHECK (source IN ('probe', 'passive', 'manual', 'import')),
+	note			text,
+	created_at		timestamptz NOT NULL DEFAULT now(),
+	EXCLUDE USING gist (dependency_id WITH =, kind WITH =, during WITH &&)
+);
+ALTER SEQUENCE outage_id_seq OWNED BY outage.id;
+
+CREATE SEQUENCE maintenance_id_seq;
+CREATE TABLE maintenance (
+	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.maintenance_id_seq'),
+	dependency_id	bigint REFERENCES dependency ON DELETE CASCADE,
+	capability_id	bigint REFERENCES capability ON DELETE CASCADE,
+	during			tstzrange NOT NULL CHECK (NOT isempty(during) AND NOT lower_inf(during)
+											  AND NOT upper_inf(during)),
+	note			text,
+	created_at		timestamptz NOT NULL DEFAULT now(),
+	CHECK ((dependency_id IS NULL) <> (capability_id IS NULL))
+);
+ALTER SEQUENCE maintenance_id_seq OWNED BY maintenance.id;
+CREATE INDEX maintenance_during ON maintenance USING gist (during);
+
+-- Append-only, SHA-256 hash-chained log of every change to the tables
+-- above.  audit_head holds the hash of the last row: writers take its row
+-- lock, so the chain never forks, and verify_audit() can tell when rows at
+-- the end were removed.
+CREATE SEQUENCE audit_log_id_seq;
+CREATE TABLE audit_log (
+	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.audit_log_id_seq'),
+	at				timestamptz NOT NULL,
+	actor			text NOT NULL,
+	action			text NOT NULL CHECK (action IN ('INSERT', 'UPDATE', 'DELETE')),
+	table_name		text NOT NULL,
+	row_id			bigint,
+	old				jsonb,
+	new				jsonb,
+	prev_hash		bytea,
+	hash			bytea NOT NULL
+);
+ALTER SEQUENCE audit_log_id_seq OWNED BY audit_log.id;
+CREATE INDEX audit_log_row ON audit_log (table_name, row_id, id);
+
+CREATE TABLE audit_head (
+	one				boolean PRIMARY KEY DEFAULT true CHECK (one),
+	last_id			bigint,
+	last_hash		bytea
+);
+
+-- pg_dump keeps the bank's configuration and history.
+SELECT pg_catalog.pg_extension_config_dump('dependency', '');
+SELECT pg_catalog.pg_extension_config_dump('dependency_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('capability', '');
+SELECT pg_catalog.pg_extension_config_dump('capability_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sample_default', '');
+SELECT pg_catalog.pg_extension_config_dump('probe_state', '');
+SELECT pg_catalog.pg_extension_config_dump('incident', '');
+SELECT pg_catalog.pg_extension_config_dump('incident_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('incident_dependency', '');
+SELECT pg_catalog.pg_extension_config_dump('outage', '');
+SELECT pg_catalog.pg_extension_config_dump('outage_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('maintenance', '');
+SELECT pg_catalog.pg_extension_config_dump('maintenance_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('audit_log_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('audit_head', '');
+
+-- ---------------------------------------------------------------------------
+-- Secrets: what readers and the audit log see of targets and options
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION _mask_options(options jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(jsonb_object_agg(key,
+		CASE
+			WHEN key = 'headers' AND jsonb_typeof(value) = 'object' THEN
+				(SELECT coalesce(jsonb_object_agg(h.key, '********'), '{}') FROM jsonb_each(value) h)
+			WHEN lower(key) ~ '(password|secret|token|authorization|api_key|apikey)' THEN
+				'"********"'::jsonb
+			ELSE value
+		END), '{}'::jsonb)
+	FROM jsonb_each(options)
+$$;
+
+-- _mask_row hides the secrets of a dependency row turned into jsonb.
+CREATE FUNCTION _mask_row(table_name text, r jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT CASE WHEN table_name = 'dependency' AND r IS NOT NULL THEN
+		r || jsonb_build_object('target', depwatch._mask_probe_target(r->>'probe', r->>'target'),
+								'options', depwatch._mask_options(r->'options'))
+	ELSE r END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Audit chain
+-- ---------------------------------------------------------------------------
+
+-- _audit_hash: the hash of one audit row chained to the hash before it.
+-- The row is encoded as a JSON array, which is unambiguous, and the time as
+-- microseconds since the epoch, which no session setting can change.
+CREATE FUNCTION _audit_hash(prev_hash bytea, id bigint, at timestamptz, actor text,
+							action text, table_name text, row_id bigint,
+							old jsonb, new jsonb) RETURNS bytea
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT sha256(coalesce(prev_hash, '\x'::bytea) ||
+		convert_to(jsonb_build_array(id, (extract(epoch FROM at) * 1000000)::bigint,
+									 actor, action, table_name, row_id, old, new)::text,
+				   'UTF8'))
+$$;
+
+-- _audit_actor: the role on whose behalf a change is made.  Inside the API's
+-- SECURITY DEFINER functions current_user is the owner, so this reads the
+-- session's role setting instead.
+CREATE FUNCTION _audit_actor() RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN current_setting('role') = 'none' THEN session_user::text
+				ELSE current_setting('role') END
+$$;
+
+-- Rows are turned into jsonb in UTC and the postgres interval style, so
+-- that what is logged does not depend on the session.
+CREATE FUNCTION _audit_append() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+SET TimeZone = 'UTC'
+SET IntervalStyle = 'postgres'
+AS $$
+#variable_conflict use_variable
+DECLARE
+	o jsonb := CASE WHEN TG_OP <> 'INSERT' THEN depwatch._mask_row(TG_TABLE_NAME, to_jsonb(OLD)) END;
+	n jsonb := CASE WHEN TG_OP <> 'DELETE' THEN depwatch._mask_row(TG_TABLE_NAME, to_jsonb(NEW)) END;
+	rid bigint := coalesce(n->>'id', o->>'id', n->>'incident_id', o->>'incident_id')::bigint;
+	head depwatch.audit_head;
+	row_ depwatch.audit_log;
+BEGIN
+	-- A restore (pg_dump, then psql or pg_restore) reloads the log before
+	-- the tables it describes: re-inserting a row exactly as the log last
+	-- saw it is not a change.
+	IF TG_OP = 'INSERT' AND n = (SELECT a.new FROM depwatch.audit_log a
+								 WHERE a.table_name = TG_TABLE_NAME AND a.row_id = rid
+								 ORDER BY a.id DESC LIMIT 1) THEN
+		RETURN NULL;
+	END IF;
+
+	INSERT INTO depwatch.audit_head (one) VALUES (true) ON CONFLICT DO NOTHING;
+	SELECT * INTO head FROM depwatch.audit_head FOR UPDATE;
+
+	row_.id := nextval('depwatch.audit_log_id_seq');
+	row_.at := clock_timestamp();
+	row_.actor := depwatch._audit_actor();
+	row_.action := TG_OP;
+	row_.table_name := TG_TABLE_NAME;
+	row_.row_id := rid;
+	row_.old := o;
+	row_.new := n;
+	row_.prev_hash := head.last_hash;
+	row_.hash := depwatch._audit_hash(row_.prev_hash, row_.id, row_.at, row_.actor, row_.action,
+									  row_.table_name, row_.row_id, row_.old, row_.new);
+	INSERT INTO depwatch.audit_log SELECT row_.*;
+	UPDATE depwatch.audit_head SET last_id = row_.id, last_hash = row_.hash;
+	RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION _audit_refuse() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+	RAISE EXCEPTION 'depwatch.audit_log is append-only'
+		USING ERRCODE = 'insufficient_privilege',
+			  DETAIL = format('%s on the audit log is refused.', TG_OP),
+			  HINT = 'Audit rows are never changed or removed; verify_audit() checks the chain.';
+END
+$$;
+
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+	FOR EACH ROW EXECUTE FUNCTION _audit_refuse();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+	FOR EACH STATEMENT EXECUTE FUNCTION _audit_refuse();
+
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON dependency
+	FOR EACH ROW EXECUTE FUNCTION _audit_append();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON capability
+	FOR EACH ROW EXECUTE FUNCTION _audit_append();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON outage
+	FOR EACH ROW EXECUTE FUNCTION _audit_append();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON maintenance
+	FOR EACH ROW EXECUTE FUNCTION _audit_append();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON incident
+	FOR EACH ROW EXECUTE FUNCTION _audit_append();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON incident_dependency
+	FOR EACH ROW EXECUTE FUNCTION _audit_append();
+
+CREATE FUNCTION verify_audit() RETURNS TABLE(ok boolean, checked bigint, first_bad bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	WITH chain AS (
+		SELECT a.id, a.hash,
+			   a.prev_hash IS NOT DISTINCT FROM lag(a.hash) OVER w
+			   AND a.hash = depwatch._audit_hash(lag(a.hash) OVER w, a.id, a.at, a.actor, a.action,
+												 a.table_name, a.row_id, a.old, a.new) AS good,
+			   lead(a.id) OVER w IS NULL AS last
+		FROM depwatch.audit_log a
+		WINDOW w AS (ORDER BY a.id)
+	), judged AS (
+		-- the last row must be the one the head points at: rows cut off the
+		-- end of the log are caught here
+		SELECT c.id, c.good AND (NOT c.last OR (h.last_id = c.id AND h.last_hash = c.hash)) AS good
+		FROM chain c LEFT JOIN depwatch.audit_head h ON true
+	)
+	SELECT coalesce(bool_and(good), (SELECT h.last_id IS NULL FROM depwatch.audit_head h
+									 UNION ALL SELECT true LIMIT 1)),
+		   count(*),
+		   min(id) FILTER (WHERE NOT good)
+	FROM judged
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Views for people and BI tools
+-- ---------------------------------------------------------------------------
+CREATE VIEW dependencies AS
+	SELECT d.id, d.name, d.kind, d.probe,
+		   _mask_probe_target(d.probe, d.target) AS target,
+		   d.every, d.timeout, d.fail_after, d.recover_after, d.degraded_after,
+		   _mask_options(d.options) AS options,
+		   d.site, d.vendor, d.enabled, d.created_at
+	FROM dependency d;
+
+CREATE VIEW requirements AS
+	SELECT c.name AS capability, r.requirement, c.requires[r.requirement] AS "group",
+		   r.k, r.members
+	FROM capability c, LATERAL parse_requirements(c.requires) r;
+
+CREATE VIEW outages AS
+	SELECT o.id, d.name AS dependency, o.kind,
+		   lower(o.during) AS started_at,
+		   CASE WHEN upper_inf(o.during) THEN NULL ELSE upper(o.during) END AS ended_at,
+		   o.detected_at, o.source, o.note,
+		   (SELECT i.id FROM incident i
+			WHERE tstzrange(i.started_at, i.ended_at, '[]') && o.during
+			  AND (NOT EXISTS (SELECT FROM incident_dependency x WHERE x.incident_id = i.id)
+				   OR EXISTS (SELECT FROM incident_dependency x
+							  WHERE x.incident_id = i.id AND x.dependency_id = o.dependency_id))
+			ORDER BY i.started_at, i.id LIMIT 1) AS incident
+	FROM outage o JOIN dependency d ON d.id = o.dependency_id;
+
+-- ---------------------------------------------------------------------------
+-- Configuration API.  Every function checks its input and raises an error
+-- with a SQLSTATE, a message naming the bad value, and a hint; nothing is
+-- written unless everything is valid.
+-- ---------------------------------------------------------------------------
+
+-- _check_name: a new dependency or capability name, unused by either.
+CREATE FUNCTION _check_name(name text, what text) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+	IF name IS NULL THEN
+		RAISE EXCEPTION '% name must not be NULL', what
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Names are lower-case identifiers such as ''credit_bureau_a''.';
+	END IF;
+	IF name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+		RAISE EXCEPTION '% name "%" is not a lower-case identifier', what, name
+			USING ERRCODE = 'invalid_name',
+				  DETAIL = 'A name starts with a letter or underscore, goes on with letters, digits or underscores, and is at most 63 characters long.',
+				  HINT = 'Use a name such as ''credit_bureau_a''.';
+	END IF;
+	IF EXISTS (SELECT FROM depwatch.dependency d WHERE d.name = _check_name.name) THEN
+		RAISE EXCEPTION 'a dependency named "%" already exists', name
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'Dependencies and capabilities share one namespace; choose another name or use alter_dependency().';
+	END IF;
+	IF EXISTS (SELECT FROM depwatch.capability c WHERE c.name = _check_name.name) THEN
+		RAISE EXCEPTION 'a capability named "%" already exists', name
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'Dependencies and capabilities share one namespace; choose another name or use alter_capability().';
+	END IF;
+END
+$$;
+
+-- _check_options: the options a probe understands, with the right types.
+CREATE FUNCTION _check_options(probe text, options jsonb) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	known CONSTANT jsonb := '{
+		"slo": "number", "quorum": "number",
+		"method": "string", "expect_status": "array", "body_contains": "string",
+		"headers": "object", "verify_tls": "boolean",
+		"query": "string",
+		"error_rate": "number", "window": "string", "min_calls": "number"}';
+	allowed CONSTANT jsonb := '{
+		"tcp": ["slo", "quorum"],
+		"http": ["slo", "quorum", "method", "expect_status", "body_contains", "headers", "verify_tls"],
+		"postgres": ["slo", "quorum", "query"],
+		"passive": ["slo", "quorum", "error_rate", "window", "min_calls"],
+		"none": ["slo", "quorum"]}';
+	e record;
+	num numeric;
+BEGIN
+	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
+		RAISE EXCEPTION 'options must be a JSON object, not %', coalesce(options::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass options such as ''{"slo": 99.95}''.';
+	END IF;
+	FOR e IN SELECT * FROM jsonb_each(options) LOOP
+		IF NOT (allowed->probe) ? e.key THEN
+			RAISE EXCEPTION 'unknown option "%" for probe "%"', e.key, probe
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Probe "%s" takes: %s.', probe,
+									(SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(allowed->probe) x));
+		END IF;
+		IF jsonb_typeof(e.value) <> known->>e.key THEN
+			RAISE EXCEPTION 'option "%" must be a JSON %, not %', e.key, known->>e.key, e.value
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'See the options of add_dependency() in the reference.';
+		END IF;
+		IF jsonb_typeof(e.value) = 'number' THEN
+			num := e.value::text::numeric;
+			IF (e.key = 'slo' AND NOT (num > 0 AND num <= 100))
+			   OR (e.key = 'error_rate' AND NOT (num > 0 AND num <= 1))
+			   OR (e.key IN ('min_calls', 'quorum') AND NOT (num >= 1 AND num = trunc(num) AND num < 2147483648)) THEN
+				RAISE EXCEPTION 'option "%" is out of range: %', e.key, num
+					USING ERRCODE = 'numeric_value_out_of_range',
+						  HINT = 'slo is in (0, 100], error_rate in (0, 1], min_calls and quorum are whole numbers of at least 1.';
+			END IF;
+		END IF;
+		IF e.key = 'window' THEN
+			BEGIN
+				IF (e.value #>> '{}')::interval <= interval '0' THEN
+					RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
+				END IF;
+			EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+				RAISE EXCEPTION 'option "window" must be a positive interval, not %', e.value
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = 'Write a window such as "1 min".';
+			END;
+		END IF;
+		IF e.key = 'expect_status' AND EXISTS (
+				SELECT FROM jsonb_array_elements(e.value) s
+				WHERE jsonb_typeof(s) <> 'number' OR s::text !~ '^[1-5][0-9][0-9]$') THEN
+			RAISE EXCEPTION 'option "expect_status" must list HTTP status codes, not %', e.value
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Write it as [200, 204].';
+		END IF;
+		IF e.key = 'headers' AND EXISTS (
+				SELECT FROM jsonb_each(e.value) h WHERE jsonb_typeof(h.value) <> 'string') THEN
+			RAISE EXCEPTION 'option "headers" must map header names to strings'
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Write it as {"Authorization": "Bearer ..."}.';
+		END IF;
+		IF e.key = 'method' AND e.value #>> '{}' NOT IN ('GET', 'HEAD', 'POST', 'PUT', 'OPTIONS') THEN
+			RAISE EXCEPTION 'option "method" must be GET, HEAD, POST, PUT or OPTIONS, not %', e.value
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Most health checks use GET or HEAD.';
+		END IF;
+	END LOOP;
+END
+$$;
+
+-- _check_dependency: every rule a dependency row must meet, for add and alter.
+CREATE FUNCTION _check_dependency(d depwatch.dependency) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+	IF d.kind IS NULL OR d.kind NOT IN ('credit_bureau', 'identity', 'messaging', 'datacenter',
+										 'payment_network', 'core', 'other') THEN
+		RAISE EXCEPTION 'unknown dependency kind "%"', coalesce(d.kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use one of credit_bureau, identity, messaging, datacenter, payment_network, core or other.';
+	END IF;
+	PERFORM depwatch._check_probe_target(d.probe, d.target);
+	IF d.every IS NULL OR d.every < interval '100 ms' THEN
+		RAISE EXCEPTION 'probe interval "every" must be at least 100 ms, not %', coalesce(d.every::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Probe every few seconds: ''10 s'' is the default.';
+	END IF;
+	IF d.timeout IS NULL OR d.timeout <= interval '0' OR d.timeout > d.every THEN
+		RAISE EXCEPTION 'timeout % must be positive and at most the probe interval %',
+				coalesce(d.timeout::text, 'NULL'), d.every
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'A probe must end before the next one starts.',
+				  HINT = 'Lower the timeout or probe less often.';
+	END IF;
+	IF d.fail_after IS NULL OR d.fail_after < 1 THEN
+		RAISE EXCEPTION 'fail_after must be at least 1, not %', coalesce(d.fail_after::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'fail_after is how many bad samples in a row open an outage; 3 is the default.';
+	END IF;
+	IF d.recover_after IS NULL OR d.recover_after < 1 THEN
+		RAISE EXCEPTION 'recover_after must be at least 1, not %', coalesce(d.recover_after::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'recover_after is how many good samples in a row close an outage; 2 is the default.';
+	END IF;
+	IF d.degraded_after <= interval '0' THEN
+		RAISE EXCEPTION 'degraded_after must be positive, not %', d.degraded_after
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass NULL if no latency counts as slow.';
+	END IF;
+	PERFORM depwatch._check_options(d.probe, d.options);
+END
+$$;
+
+CREATE FUNCTION _dependency_id(name text) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	result bigint;
+BEGIN
+	SELECT d.id INTO result FROM depwatch.dependency d WHERE d.name = _dependency_id.name;
+	IF result IS NULL THEN
+		RAISE EXCEPTION 'dependency "%" does not exist', coalesce(name, 'NULL')
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See depwatch.dependencies for the dependencies there are.';
+	END IF;
+	RETURN result;
+END
+$$;
+
+CREATE FUNCTION add_dependency(name text, kind text, probe text DEFAULT 'none',
+							   target text DEFAULT NULL, every interval DEFAULT '10 s',
+							   timeout interval DEFAULT '2 s', fail_after int DEFAULT 3,
+							   recover_after int DEFAULT 2, degraded_after interval DEFAULT NULL,
+							   options jsonb DEFAULT '{}', site text DEFAULT NULL,
+							   vendor text DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	d depwatch.dependency;
+BEGIN
+	PERFORM depwatch._check_name(name, 'dependency');
+	d.name := name; d.kind := kind; d.probe := probe; d.target := target;
+	d.every := every; d.timeout := timeout; d.fail_after := fail_after;
+	d.recover_after := recover_after; d.degraded_after := degraded_after;
+	d.options := options; d.site := site; d.vendor := vendor;
+	PERFORM depwatch._check_dependency(d);
+	INSERT INTO depwatch.dependency (name, kind, probe, target, every, timeout, fail_after,
+									 recover_after, degraded_after, options, site, vendor)
+	VALUES (d.name, d.kind, d.probe, d.target, d.every, d.timeout, d.fail_after,
+			d.recover_after, d.degraded_after, d.options, d.site, d.vendor)
+	RETURNING id INTO d.id;
+	RETURN d.id;
+END
+$$;
+
+-- alter_dependency: NULL leaves a setting as it is; degraded_after '0' and
+-- an empty site or vendor clear them.
+CREATE FUNCTION alter_dependency(name text, kind text DEFAULT NULL, probe text DEFAULT NULL,
+								 target text DEFAULT NULL, every interval DEFAULT NULL,
+								 timeout interval DEFAULT NULL, fail_after int DEFAULT NULL,
+								 recover_after int DEFAULT NULL, degraded_after interval DEFAULT NULL,
+								 options jsonb DEFAULT NULL, site text DEFAULT NULL,
+								 vendor text DEFAULT NULL, enabled boolean DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	d depwatch.dependency;
+BEGIN
+	SELECT * INTO d FROM depwatch.dependency x
+	WHERE x.id = depwatch._dependency_id(alter_dependency.name) FOR UPDATE;
+	d.kind := coalesce(kind, d.kind);
+	d.probe := coalesce(probe, d.probe);
+	d.target := coalesce(target, d.target);
+	d.every := coalesce(every, d.every);
+	d.timeout := coalesce(timeout, d.timeout);
+	d.fail_after := coalesce(fail_after, d.fail_after);
+	d.recover_after := coalesce(recover_after, d.recover_after);
+	d.degraded_after := CASE WHEN degraded_after = interval '0' THEN NULL
+							 ELSE coalesce(degraded_after, d.degraded_after) END;
+	d.options := coalesce(options, d.options);
+	d.site := CASE WHEN site = '' THEN NULL ELSE coalesce(site, d.site) END;
+	d.vendor := CASE WHEN vendor = '' THEN NULL ELSE coalesce(vendor, d.vendor) END;
+	d.enabled := coalesce(enabled, d.enabled);
+	PERFORM depwatch._check_dependency(d);
+	UPDATE depwatch.dependency x
+	   SET kind = d.kind, probe = d.probe, target = d.target, every = d.every,
+		   timeout = d.timeout, fail_after = d.fail_after, recover_after = d.recover_after,
+		   degraded_after = d.degraded_after, options = d.options, site = d.site,
+		   vendor = d.vendor, enabled = d.enabled
+	 WHERE x.id = d.id
+	   AND (x.kind, x.probe, x.target, x.every, x.timeout, x.fail_after, x.recover_after,
+			x.degraded_after, x.options, x.site, x.vendor, x.enabled)
+		   IS DISTINCT FROM
+		   (d.kind, d.probe, d.target, d.every, d.timeout, d.fail_after, d.recover_after,
+			d.degraded_after, d.options, d.site, d.vendor, d.enabled);
+END
+$$;
+
+-- drop_dependency removes a dependency with its samples, outages and
+-- maintenance (the audit log keeps them); it refuses while a capability
+-- requires it or an incident names it.
+CREATE FUNCTION drop_dependency(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	dep_id bigint := depwatch._dependency_id(name);
+	users text;
+BEGIN
+	SELECT string_agg(DISTINCT r.capability, ', ' ORDER BY r.capability) INTO users
+	FROM depwatch.requirements r WHERE name = ANY (r.members);
+	IF users IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot drop dependency "%" because capabilities require it', name
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  DETAIL = format('Required by: %s.', users),
+				  HINT = 'Change those capabilities with alter_capability() first.';
+	END IF;
+	SELECT string_agg(x.incident_id::text, ', ' ORDER BY x.incident_id) INTO users
+	FROM depwatch.incident_dependency x WHERE x.dependency_id = dep_id;
+	IF users IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot drop dependency "%" because incidents name it', name
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  DETAIL = format('Named by incidents: %s.', users),
+				  HINT = 'Disable it instead: alter_dependency(name, enabled => false).';
+	END IF;
+	DELETE FROM depwatch.dependency WHERE id = dep_id;
+END
+$$;
+
+-- _check_requirements: every group parses, every member exists, and the
+-- capability "name" would not come to require itself.
+CREATE FUNCTION _check_requirements(name text, requires text[]) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	g record;
+	m text;
+	cycle text[];
+BEGIN
+	FOR g IN SELECT * FROM depwatch.parse_requirements(requires) LOOP
+		FOREACH m IN ARRAY g.members LOOP
+			IF m = name THEN
+				RAISE EXCEPTION 'capability "%" cannot require itself', name
+					USING ERRCODE = 'invalid_object_definition',
+						  DETAIL = format('Requirement group %s is ''%s''.', g.requirement, requires[g.requirement]),
+						  HINT = 'A capability requires dependencies or other capabilities.';
+			END IF;
+			IF NOT EXISTS (SELECT FROM depwatch.dependency d WHERE d.name = m)
+			   AND NOT EXISTS (SELECT FROM depwatch.capability c WHERE c.name = m) THEN
+				RAISE EXCEPTION 'requirement group ''%'' names "%", which is neither a dependency nor a capability',
+						requires[g.requirement], m
+					USING ERRCODE = 'undefined_object',
+						  HINT = 'Add it with add_dependency() or add_capability() first.';
+			END IF;
+		END LOOP;
+	END LOOP;
+
+	-- Walk down from the new members through capabilities as they are now
+	-- (without "name"'s own current groups, which are being replaced).
+	WITH RECURSIVE walk(member, path) AS (
+		SELECT mm, ARRAY[name, mm]
+		FROM depwatch.parse_requirements(requires) r, unnest(r.members) mm
+		UNION ALL
+		SELECT mm, w.path || mm
+		FROM walk w
+		JOIN depwatch.capability c ON c.name = w.member AND c.name <> name
+		CROSS JOIN LATERAL depwatch.parse_requirements(c.requires) r
+		CROSS JOIN LATERAL unnest(r.members) mm
+		WHERE cardinality(w.path) < 100
+	)
+	SELECT path INTO cycle FROM walk WHERE member = name LIMIT 1;
+	IF cycle IS NOT NULL THEN
+		RAISE EXCEPTION 'capability "%" would require itself through %', name, array_to_string(cycle, ' -> ')
+			USING ERRCODE = 'invalid_object_definition',
+				  DETAIL = 'Capability requirements must not form a cycle.',
+				  HINT = 'Remove one of the capabilities on that path from the requirements.';
+	END IF;
+END
+$$;
+
+CREATE FUNCTION _check_capability_settings(slo numeric, impact_tolerance interval) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+	IF slo IS NULL OR NOT (slo > 0 AND slo <= 100) THEN
+		RAISE EXCEPTION 'slo must be in (0, 100], not %', coalesce(slo::text, 'NULL')
+			USING ERRCODE = 'numeric_value_out_of_range',
+				  HINT = 'The SLO is a percentage of monitored time, such as 99.95.';
+	END IF;
+	IF impact_tolerance <= interval '0' THEN
+		RAISE EXCEPTION 'impact_tolerance must be positive, not %', impact_tolerance
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'It is the longest one outage may last, such as ''2 hours''; NULL for none.';
+	END IF;
+END
+$$;
+
+CREATE FUNCTION add_capability(name text, requires text[], slo numeric DEFAULT 99.9,
+							   impact_tolerance interval DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	result bigint;
+BEGIN
+	PERFORM depwatch._check_name(name, 'capability');
+	PERFORM depwatch._check_requirements(name, requires);
+	PERFORM depwatch._check_capability_settings(slo, impact_tolerance);
+	INSERT INTO depwatch.capability (name, requires, slo, impact_tolerance)
+	VALUES (name, (SELECT array_agg(btrim(x) ORDER BY o) FROM unnest(requires) WITH ORDINALITY u(x, o)),
+			slo, impact_tolerance)
+	RETURNING id INTO result;
+	RETURN result;
+END
+$$;
+
+CREATE FUNCTION _capability_id(name text) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	result bigint;
+BEGIN
+	SELECT c.id INTO result FROM depwatch.capability c WHERE c.name = _capability_id.name;
+	IF result IS NULL THEN
+		RAISE EXCEPTION 'capability "%" does not exist', coalesce(name, 'NULL')
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See depwatch.capability for the capabilities there are.';
+	END IF;
+	RETURN result;
+END
+$$;
+
+-- alter_capability: NULL leaves a setting as it is; impact_tolerance '0'
+-- clears it.
+CREATE FUNCTION alter_capability(name text, requires text[] DEFAULT NULL, slo numeric DEFAULT NULL,
+								 impact_tolerance interval DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	c depwatch.capability;
+BEGIN
+	SELECT * INTO c FROM depwatch.capability x
+	WHERE x.id = depwatch._capability_id(alter_capability.name) FOR UPDATE;
+	IF requires IS NOT NULL THEN
+		PERFORM depwatch._check_requirements(name, requires);
+		c.requires := (SELECT array_agg(btrim(x) ORDER BY o) FROM unnest(requires) WITH ORDINALITY u(x, o));
+	END IF;
+	c.slo := coalesce(slo, c.slo);
+	c.impact_tolerance := CASE WHEN impact_tolerance = interval '0' THEN NULL
+							   ELSE coalesce(impact_tolerance, c.impact_tolerance) END;
+	PERFORM depwatch._check_capability_settings(c.slo, c.impact_tolerance);
+	UPDATE depwatch.capability x
+	   SET requires = c.requires, slo = c.slo, impact_tolerance = c.impact_tolerance
+	 WHERE x.id = c.id
+	   AND (x.requires, x.slo, x.impact_tolerance) IS DISTINCT FROM (c.requires, c.slo, c.impact_tolerance);
+END
+$$;
+
+CREATE FUNCTION drop_capability(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	cap_id bigint := depwatch._capability_id(name);
+	users text;
+BEGIN
+	SELECT string_agg(DISTINCT r.capability, ', ' ORDER BY r.capability) INTO users
+	FROM depwatch.requirements r WHERE name = ANY (r.members);
+	IF users IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot drop capability "%" because other capabilities require it', name
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  DETAIL = format('Required by: %s.', users),
+				  HINT = 'Change those capabilities with alter_capability() first.';
+	END IF;
+	DELETE FROM depwatch.capability WHERE id = cap_id;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Operations API: maintenance, outages, incidents
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION add_maintenance(target text, during tstzrange, note text DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	dep_id bigint;
+	cap_id bigint;
+	result bigint;
+BEGIN
+	SELECT d.id INTO dep_id FROM depwatch.dependency d WHERE d.name = target;
+	SELECT c.id INTO cap_id FROM depwatch.capability c WHERE c.name = target;
+	IF dep_id IS NULL AND cap_id IS NULL THEN
+		RAISE EXCEPTION 'no dependency or capability is named "%"', coalesce(target, 'NULL')
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Maintenance is planned on a dependency or a capability.';
+	END IF;
+	IF during IS NULL OR isempty(during) THEN
+		RAISE EXCEPTION 'maintenance window % is empty', coalesce(during::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass a window such as tstzrange(''2026-11-28 02:00+09'', ''2026-11-28 04:00+09'').';
+	END IF;
+	IF lower_inf(during) OR upper_inf(during) THEN
+		RAISE EXCEPTION 'maintenance window % is unbounded', during
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Planned maintenance has a start and an end.';
+	END IF;
+	INSERT INTO depwatch.maintenance (dependency_id, capability_id, during, note)
+	VALUES (dep_id, cap_id, during, note)
+	RETURNING id INTO result;
+	RETURN result;
+END
+$$;
+
+CREATE FUNCTION _check_kind(kind text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+	IF kind IS NULL OR kind NOT IN ('down', 'degraded') THEN
+		RAISE EXCEPTION 'unknown outage kind "%"', coalesce(kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'An outage is ''down'' or ''degraded''.';
+	END IF;
+END
+$$;
+
+-- record_outage records an outage by hand (source 'manual'); ended_at NULL
+-- leaves it open until end_outage().
+CREATE FUNCTION record_outage(dependency text, started_at timestamptz, ended_at timestamptz DEFAULT NULL,
+							  kind text DEFAULT 'down', note text DEFAULT NULL,
+							  detected_at timestamptz DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	dep_id bigint := depwatch._dependency_id(dependency);
+	clash record;
+	result bigint;
+BEGIN
+	PERFORM depwatch._check_kind(kind);
+	IF started_at IS NULL OR NOT isfinite(started_at) THEN
+		RAISE EXCEPTION 'outage start must be a finite time, not %', coalesce(started_at::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass when the outage started.';
+	END IF;
+	IF ended_at <= started_at OR ended_at = 'infinity' THEN
+		RAISE EXCEPTION 'outage of "%" ends at % but starts at %', dependency, ended_at, started_at
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'The end must come after the start; pass NULL for an outage still going on.';
+	END IF;
+	SELECT o.id, o.during INTO clash FROM depwatch.outage o
+	WHERE o.dependency_id = dep_id AND o.kind = record_outage.kind
+	  AND o.during && tstzrange(started_at, ended_at)
+	ORDER BY lower(o.during) LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION '% outage of "%" from % overlaps outage % (%)', kind, dependency, started_at,
+				clash.id, clash.during
+			USING ERRCODE = 'exclusion_violation',
+				  DETAIL = 'Two outages of one dependency and kind never overlap.',
+				  HINT = 'Change the window, or end the other outage first with end_outage().';
+	END IF;
+	INSERT INTO depwatch.outage (dependency_id, kind, during, detected_at, source, note)
+	VALUES (dep_id, kind, tstzrange(started_at, ended_at), detected_at, 'manual', note)
+	RETURNING id INTO result;
+	RETURN result;
+END
+$$;
+
+CREATE FUNCTION end_outage(dependency text, ended_at timestamptz DEFAULT now(),
+						   kind text DEFAULT 'down') RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	dep_id bigint := depwatch._dependency_id(dependency);
+	o depwatch.outage;
+BEGIN
+	PERFORM depwatch._check_kind(kind);
+	SELECT * INTO o FROM depwatch.outage x
+	WHERE x.dependency_id = dep_id AND x.kind = end_outage.kind AND upper_inf(x.during)
+	FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'dependency "%" has no ongoing % outage', dependency, kind
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'See depwatch.outages for its outages.';
+	END IF;
+	IF ended_at IS NULL OR NOT isfinite(ended_at) OR ended_at <= lower(o.during) THEN
+		RAISE EXCEPTION 'outage % of "%" started at %, so it cannot end at %', o.id, dependency,
+				lower(o.during), coalesce(ended_at::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'The end must come after the start.';
+	END IF;
+	UPDATE depwatch.outage SET during = tstzrange(lower(during), ended_at) WHERE id = o.id;
+	RETURN o.id;
+END
+$$;
+
+CREATE FUNCTION open_incident(title text, started_at timestamptz DEFAULT now(),
+							  dependencies text[] DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	result bigint;
+	dep text;
+BEGIN
+	IF title IS NULL OR btrim(title) = '' THEN
+		RAISE EXCEPTION 'incident title must not be empty'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Name the incident, such as ''credit bureaus overloaded on launch day''.';
+	END IF;
+	IF started_at IS NULL OR NOT isfinite(started_at) THEN
+		RAISE EXCEPTION 'incident start must be a finite time, not %', coalesce(started_at::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass when the incident started.';
+	END IF;
+	INSERT INTO depwatch.incident (title, started_at) VALUES (title, started_at)
+	RETURNING id INTO result;
+	FOREACH dep IN ARRAY coalesce(dependencies, '{}') LOOP
+		INSERT INTO depwatch.incident_dependency VALUES (result, depwatch._dependency_id(dep))
+		ON CONFLICT DO NOTHING;
+	END LOOP;
+	RETURN result;
+END
+$$;
+
+CREATE FUNCTION close_incident(incident bigint, ended_at timestamptz DEFAULT now(),
+							   root_cause text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident;
+BEGIN
+	SELECT * INTO i FROM depwatch.incident x WHERE x.id = close_incident.incident FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'incident % does not exist', coalesce(incident::text, 'NULL')
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See depwatch.incident for the incidents there are.';
+	END IF;
+	IF i.ended_at IS NOT NULL THEN
+		RAISE EXCEPTION 'incident % is already closed (at %)', i.id, i.ended_at
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'An incident is closed once.';
+	END IF;
+	IF ended_at IS NULL OR NOT isfinite(ended_at) OR ended_at <= i.started_at THEN
+		RAISE EXCEPTION 'incident % started at %, so it cannot end at %', i.id, i.started_at,
+				coalesce(ended_at::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'The end must come after the start.';
+	END IF;
+	UPDATE depwatch.incident x
+	   SET ended_at = close_incident.ended_at,
+		   root_cause = coalesce(close_incident.root_cause, x.root_cause)
+	 WHERE x.id = i.id;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Samples and the outage state machine (C)
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION report_sample(dependency text, ok boolean, latency interval DEFAULT NULL,
+							  at timestamptz DEFAULT now(), vantage text DEFAULT NULL,
+							  detail text DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'dw_report_sample'
+	LANGUAGE C VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, depwatch, pg_temp;
+
+CREATE FUNCTION derive_outages(dependency text, period tstzrange DEFAULT NULL,
+							   fail_after int DEFAULT NULL, recover_after int DEFAULT NULL)
+	RETURNS TABLE(kind text, started_at timestamptz, ended_at timestamptz, bad_samples bigint)
+	AS 'MODULE_PATHNAME', 'dw_derive_outages'
+	LANGUAGE C STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, depwatch, pg_temp;
+
+-- maintain_sample_partitions makes the daily partitions of the next days
+-- (moving any rows the default partition holds for them) and drops the
+-- partitions, and deletes the default partition's rows, older than
+-- depwatch.sample_retention.  The probe worker calls it; it can be called
+-- by hand or from a scheduler.
+CREATE FUNCTION maintain_sample_partitions(days_ahead int DEFAULT 3)
+	RETURNS TABLE(action text, partition text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+#variable_conflict use_variable
+DECLARE
+	cutoff timestamptz := date_trunc('day', now() - depwatch._sample_retention());
+	day date;
+	part text;
+	lo timestamptz;
+	hi timestamptz;
+	r record;
+BEGIN
+	IF days_ahead IS NULL OR days_ahead < 0 OR days_ahead > 366 THEN
+		RAISE EXCEPTION 'days_ahead must be from 0 to 366, not %', coalesce(days_ahead::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'A few days ahead is enough; the worker calls this every hour.';
+	END IF;
+	FOR day IN SELECT generate_series(current_date, current_date + days_ahead, interval '1 day')::date LOOP
+		part := 'sample_' || to_char(day, 'YYYYMMDD');
+		CONTINUE WHEN to_regclass('depwatch.' || part) IS NOT NULL;
+		lo := day::timestamptz;
+		hi := (day + 1)::timestamptz;
+		EXECUTE format('CREATE TABLE depwatch.%I (LIKE depwatch.sample)', part);
+		EXECUTE format('WITH moved AS (DELETE FROM depwatch.sample_default WHERE at >= $1 AND at < $2 RETURNING *)
+						INSERT INTO depwatch.%I SELECT * FROM moved', part) USING lo, hi;
+		EXECUTE format('ALTER TABLE depwatch.sample ATTACH PARTITION depwatch.%I FOR VALUES FROM (%L) TO (%L)',
+					   part, lo, hi);
+		action := 'created'; partition := part;
+		RETURN NEXT;
+	END LOOP;
+
+	FOR r IN
+		SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound
+		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'depwatch.sample'::regclass AND c.relname ~ '^sample_[0-9]{8}$'
+		  AND to_date(substr(c.relname, 8), 'YYYYMMDD') + 1 <= cutoff::date
+		ORDER BY c.relname
+	LOOP
+		EXECUTE format('DROP TABLE depwatch.%I', r.relname);
+		action := 'dropped'; partition := r.relname;
+		RETURN NEXT;
+	END LOOP;
+	DELETE FROM depwatch.sample_default WHERE at < cutoff;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Status
+-- ---------------------------------------------------------------------------
+
+-- current_status: what each dependency is doing now.  A probed dependency
+-- with no sample for 3 x its interval (or disabled) is unmonitored;
+-- planned maintenance shows over any outage.
+CREATE FUNCTION current_status()
+	RETURNS TABLE(target text, target_type text, state text, since timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT d.name, 'dependency',
+		   CASE WHEN m.since IS NOT NULL THEN 'maintenance'
+				WHEN dn.since IS NOT NULL THEN 'down'
+				WHEN dg.since IS NOT NULL THEN 'degraded'
+				WHEN u.since IS NOT NULL THEN 'unmonitored'
+				ELSE 'up' END,
+		   coalesce(m.since, dn.since, dg.since, u.since,
+					greatest(d.created_at, last_end.at))
+	FROM depwatch.dependency d
+	LEFT JOIN LATERAL (
+		SELECT min(lower(x.during)) AS since FROM depwatch.maintenance x
+		WHERE x.dependency_id = d.id AND x.during @> now()) m ON true
+	LEFT JOIN LATERAL (
+		SELECT lower(o.during) AS since FROM depwatch.outage o
+		WHERE o.dependency_id = d.id AND o.kind = 'down' AND o.during @> now()) dn ON true
+	LEFT JOIN LATERAL (
+		SELECT lower(o.during) AS since FROM depwatch.outage o
+		WHERE o.dependency_id = d.id AND o.kind = 'degraded' AND o.during @> now()) dg ON true
+	LEFT JOIN LATERAL (
+		SELECT max(upper(o.during)) AS at FROM depwatch.outage o
+		WHERE o.dependency_id = d.id AND upper(o.during) <= now()) last_end ON true
+	LEFT JOIN LATERAL (
+		SELECT CASE
+				 WHEN d.probe IN ('passive', 'none') THEN NULL
+				 WHEN NOT d.enabled THEN coalesce(s.at, d.created_at)
+				 WHEN coalesce(s.at, d.created_at) + 3 * d.every < now()
+					 THEN coalesce(s.at, d.created_at) + 3 * d.every
+			   END AS since
+		FROM (SELECT max(x.at) AS at FROM depwatch.sample x WHERE x.dependency_id = d.id) s) u ON true
+	ORDER BY d.name
+$$;
+
+-- redundancy_risks: requirement groups whose alternatives share a site or a
+-- vendor.  breaks_group says whether losing that site or vendor leaves
+-- fewer than k members of the group.
+CREATE FUNCTION redundancy_risks()
+	RETURNS TABLE(capability text, requirement text, shared text, members text[], breaks_group boolean)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT r.capability, r."group", s.what || ' ' || s.value,
+		   array_agg(d.name ORDER BY d.name),
+		   cardinality(r.members) - count(*) < r.k
+	FROM depwatch.requirements r
+	CROSS JOIN LATERAL unnest(r.members) mm
+	JOIN depwatch.dependency d ON d.name = mm
+	CROSS JOIN LATERAL (VALUES ('site', d.site), ('vendor', d.vendor)) s(what, value)
+	WHERE cardinality(r.members) > 1 AND s.value IS NOT NULL
+	GROUP BY r.capability, r.requirement, r."group", r.members, r.k, s.what, s.value
+	HAVING count(*) > 1
+	ORDER BY r.capability, r.requirement, s.what, s.value
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Privileges.  Tables are written only through the functions above; readers
+-- never see targets or options unmasked.
+-- ---------------------------------------------------------------------------
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA depwatch FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA depwatch FROM PUBLIC;
+GRANT USAGE ON SCHEMA depwatch TO depwatch_reader;
+
+GRANT SELECT ON dependencies, requirements, outages, capability, sample, outage, maintenance,
+				incident, incident_dependency, audit_log TO depwatch_reader;
+GRANT SELECT (id, name, kind, probe, every, timeout, fail_after, recover_after, degraded_after,
+			  site, vendor, enabled, created_at) ON dependency TO depwatch_reader;
+GRANT EXECUTE ON FUNCTION parse_requirements(text[]), current_status(), redundancy_risks(),
+				verify_audit(), derive_outages(text, tstzrange, int, int) TO depwatch_reader;
+
+GRANT EXECUTE ON FUNCTION report_sample(text, boolean, interval, timestamptz, text, text),
+				record_outage(text, timestamptz, timestamptz, text, text, timestamptz),
+				end_outage(text, timestamptz, text),
+				add_maintenance(text, tstzrange, text),
+				open_incident(text, timestamptz, text[]),
+				close_incident(bigint, timestamptz, text) TO depwatch_operator;
+
+GRANT SELECT ON dependency, probe_state TO depwatch_admin;
+GRANT EXECUTE ON FUNCTION
+	add_dependency(text, text, text, text, interval, interval, int, int, interval, jsonb, text, text),
+	alter_dependency(text, text, text, text, interval, interval, int, int, interval, jsonb, text, text, boolean),
+	drop_dependency(text),
+	add_capability(text, text[], numeric, interval),
+	alter_capability(text, text[], numeric, interval),
+	drop_capability(text),
+	maintain_sample_partitions(int) TO depwatch_admin;
+
+-- ---------------------------------------------------------------------------
+-- Comments: BI tools show them
+-- ---------------------------------------------------------------------------
+COMMENT ON SCHEMA depwatch IS 'depwatch: outages of the outside services a bank depends on, and what they cost';
+COMMENT ON TABLE dependency IS 'An outside service the bank depends on, and how it is probed';
+COMMENT ON COLUMN dependency.name IS 'Unique lower-case name, shared namespace with capabilities';
+COMMENT ON COLUMN dependency.kind IS 'credit_bureau, identity, messaging, datacenter, payment_network, core or other';
+COMMENT ON COLUMN dependency.probe IS 'tcp, http, postgres (probed by the worker), passive (fed by report_sample) or none (outages recorded by hand)';
+COMMENT ON COLUMN dependency.target IS 'What is probed: host:port, an http(s) URL or a libpq conninfo; may hold secrets';
+COMMENT ON COLUMN dependency.every IS 'Time between probes';
+COMMENT ON COLUMN dependency.timeout IS 'Longest a probe may take; at most every';
+COMMENT ON COLUMN dependency.fail_after IS 'Consecutive bad samples that open an outage';
+COMMENT ON COLUMN dependency.recover_after IS 'Consecutive good samples that close it';
+COMMENT ON COLUMN dependency.degraded_after IS 'Latency above which a good sample is slow; NULL: never';
+COMMENT ON COLUMN dependency.options IS 'Per-probe options (slo, headers, query, error_rate, window, min_calls, ...); may hold secrets';
+COMMENT ON COLUMN dependency.site IS 'Data center or region, for redundancy_risks()';
+COMMENT ON COLUMN dependency.vendor IS 'Who runs it, for redundancy_risks()';
+COMMENT ON COLUMN dependency.enabled IS 'false: not probed';
+COMMENT ON VIEW dependencies IS 'Dependencies with secrets in target and options masked';
+COMMENT ON TABLE capability IS 'A business service and the dependencies or capabilities it requires';
+COMMENT ON COLUMN capability.requires IS 'AND of groups: ''a'', ''a|b'' (any one) or ''2:a|b|c'' (at least 2)';
+COMMENT ON COLUMN capability.slo IS 'Availability objective in percent of monitored time';
+COMMENT ON COLUMN capability.impact_tolerance IS 'Longest tolerable downtime of one outage';
+COMMENT ON VIEW requirements IS 'Capability requirement groups, parsed: one row per group';
+COMMENT ON TABLE sample IS 'One probe or call outcome; partitioned by day, kept for depwatch.sample_retention';
+COMMENT ON COLUMN sample.vantage IS 'The node that took the sample (depwatch.vantage)';
+COMMENT ON COLUMN sample.ok IS 'The probe or call succeeded';
+COMMENT ON COLUMN sample.latency IS 'How long it took';
+COMMENT ON TABLE probe_state IS 'Streak counters of the outage state machine between samples';
+COMMENT ON TABLE outage IS 'A window in which a dependency was down or degraded';
+COMMENT ON COLUMN outage.during IS '[start, end); the end is infinite while the outage goes on';
+COMMENT ON COLUMN outage.detected_at IS 'When depwatch saw it (the fail_after-th bad sample); NULL if recorded by hand';
+COMMENT ON COLUMN outage.source IS 'probe, passive, manual or import';
+COMMENT ON VIEW outages IS 'Outages for people and BI tools: ended_at is NULL while ongoing';
+COMMENT ON TABLE maintenance IS 'Planned maintenance on a dependency or a capability';
+COMMENT ON TABLE incident IS 'A named event that groups outages';
+COMMENT ON TABLE incident_dependency IS 'Dependencies an incident was opened with';
+COMMENT ON TABLE audit_log IS 'Append-only, SHA-256 hash-chained log of every change; secrets masked';
+COMMENT ON COLUMN audit_log.actor IS 'The role that made the change';
+COMMENT ON COLUMN audit_log.hash IS 'sha256(prev_hash || the row as a JSON array)';
+COMMENT ON TABLE audit_head IS 'The last hash of the audit chain';
+
+COMMENT ON FUNCTION add_dependency(text, text, text, text, interval, interval, int, int, interval, jsonb, text, text)
+	IS 'Add a dependency; returns its id';
+COMMENT ON FUNCTION alter_dependency(text, text, text, text, interval, interval, int, int, interval, jsonb, text, text, boolean)
+	IS 'Change a dependency; NULL leaves a setting unchanged';
+COMMENT ON FUNCTION drop_dependency(text) IS 'Remove a dependency with its samples, outages and maintenance';
+COMMENT ON FUNCTION add_capability(text, text[], numeric, interval) IS 'Add a business capability; returns its id';
+COMMENT ON FUNCTION alter_capability(text, text[], numeric, interval) IS 'Change a capability; NULL leaves a setting unchanged';
+COMMENT ON FUNCTION drop_capability(text) IS 'Remove a capability';
+COMMENT ON FUNCTION parse_requirements(text[]) IS 'Parse requirement groups into (requirement, k, members)';
+COMMENT ON FUNCTION add_maintenance(text, tstzrange, text) IS 'Plan maintenance on a dependency or capability';
+COMMENT ON FUNCTION record_outage(text, timestamptz, timestamptz, text, text, timestamptz) IS 'Record an outage by hand';
+COMMENT ON FUNCTION end_outage(text, timestamptz, text) IS 'End the ongoing outage of a dependency';
+COMMENT ON FUNCTION open_incident(text, timestamptz, text[]) IS 'Open an incident; returns its id';
+COMMENT ON FUNCTION close_incident(bigint, timestamptz, text) IS 'Close an incident';
+COMMENT ON FUNCTION report_sample(text, boolean, interval, timestamptz, text, text)
+	IS 'Record one probe or call outcome and advance the outage state machine';
+COMMENT ON FUNCTION derive_outages(text, tstzrange, int, int)
+	IS 'Replay stored samples through the outage state machine without writing anything';
+COMMENT ON FUNCTION maintain_sample_partitions(int) IS 'Make the coming days'' sample partitions and drop expired ones';
+COMMENT ON FUNCTION current_status() IS 'State of every dependency now, and since when';
+COMMENT ON FUNCTION redundancy_risks() IS 'Requirement groups whose alternatives share a site or vendor';
+COMMENT ON FUNCTION verify_audit() IS 'Check the audit hash chain; first_bad is the first row that does not match';

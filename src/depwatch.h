@@ -1,0 +1,23 @@
+/*-------------------------------------------------------------------------
+ *
+ * depwatch.h
+ *	  Settings and small helpers shared by depwatch's backend code.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DEPWATCH_H
+#define DEPWATCH_H
+
+#include "datatype/timestamp.h"
+
+/* GUCs (guc.c) */
+extern char *dw_vantage_setting;
+extern int	dw_sample_retention_min;
+
+extern void dw_define_gucs(void);
+extern const char *dw_vantage(void);
+
+/* interval -> microseconds, months counted as 30 days */
+extern int64 dw_interval_usecs(const Interval *iv);
+
+#endif							/* DEPWATCH_H */

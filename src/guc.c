@@ -1,0 +1,103 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  depwatch's settings, and the module's entry point.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+#include <unistd.h>
+
+#include "fmgr.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
+#include "depwatch.h"
+
+PG_MODULE_MAGIC;
+
+PG_FUNCTION_INFO_V1(dw_sample_retention);
+
+void		_PG_init(void);
+
+char	   *dw_vantage_setting = NULL;
+int			dw_sample_retention_min = 90 * 24 * 60;
+
+/*
+ * _PG_init defines the settings.  All of them can change at SIGHUP, so they
+ * are defined whether or not the library is preloaded.
+ */
+void
+_PG_init(void)
+{
+	dw_define_gucs();
+}
+
+void
+dw_define_gucs(void)
+{
+	DefineCustomStringVariable("depwatch.vantage",
+							   "Name of the place this node probes from.",
+							   "Every sample carries it.  Empty means the "
+							   "cluster_name setting, or else the host name.",
+							   &dw_vantage_setting,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("depwatch.sample_retention",
+							"How long samples are kept.",
+							"maintain_sample_partitions() drops older ones.",
+							&dw_sample_retention_min,
+							90 * 24 * 60,
+							24 * 60,
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("depwatch");
+}
+
+/*
+ * dw_vantage returns the vantage name samples are stamped with.
+ */
+const char *
+dw_vantage(void)
+{
+	static char hostname[256];
+	const char *cluster = GetConfigOption("cluster_name", true, false);
+
+	if (dw_vantage_setting && dw_vantage_setting[0] != '\0')
+		return dw_vantage_setting;
+	if (cluster && cluster[0] != '\0')
+		return cluster;
+	if (hostname[0] == '\0' &&
+		gethostname(hostname, sizeof(hostname) - 1) != 0)
+		strlcpy(hostname, "local", sizeof(hostname));
+	return hostname;
+}
+
+int64
+dw_interval_usecs(const Interval *iv)
+{
+	return iv->time + (int64) iv->day * USECS_PER_DAY +
+		(int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+}
+
+/*
+ * depwatch._sample_retention() returns depwatch.sample_retention as an
+ * interval.  Calling it loads the library, so the setting exists even in a
+ * session of a server that does not preload depwatch.
+ */
+Datum
+dw_sample_retention(PG_FUNCTION_ARGS)
+{
+	Interval   *result = palloc0(sizeof(Interval));
+
+	result->time = (int64) dw_sample_retention_min * USECS_PER_MINUTE;
+	PG_RETURN_INTERVAL_P(result);
+}

@@ -1,0 +1,43 @@
+/*-------------------------------------------------------------------------
+ *
+ * outage_store.h
+ *	  Catalog access for the outage state machine: a dependency's rules,
+ *	  its saved machine, and the outage rows the machine opens and closes.
+ *
+ * All functions run inside an SPI connection and a transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DEPWATCH_OUTAGE_STORE_H
+#define DEPWATCH_OUTAGE_STORE_H
+
+#include "datatype/timestamp.h"
+
+#include "outage_machine.h"
+#include "targets.h"
+
+/* What the state machine needs to know about one dependency. */
+typedef struct DwDependency
+{
+	int64		id;
+	char	   *name;
+	DwProbe		probe;
+	int32		fail_after;
+	int32		recover_after;
+	int64		degraded_after; /* microseconds; -1 = never slow */
+	DwRateRule	rate;			/* passive only */
+	int64		window;			/* passive only: microseconds */
+} DwDependency;
+
+extern void dw_load_dependency(const char *name, DwDependency *dep);
+extern DwSampleClass dw_classify(const DwDependency *dep, bool ok,
+								 bool has_latency, int64 latency);
+extern TimestampTz dw_lock_machine(const DwDependency *dep, DwMachine *m);
+extern void dw_save_machine(const DwDependency *dep, const DwMachine *m,
+							TimestampTz last_at);
+extern void dw_apply_events(const DwDependency *dep, const DwEvent *events,
+							int nevents);
+extern DwSampleClass dw_passive_verdict(const DwDependency *dep,
+										TimestampTz at);
+
+#endif							/* DEPWATCH_OUTAGE_STORE_H */

@@ -1,0 +1,348 @@
+/*-------------------------------------------------------------------------
+ *
+ * samples.c
+ *	  report_sample() and derive_outages(): the two SQL entry points into
+ *	  the outage state machine.
+ *
+ * report_sample feeds one sample at a time and keeps depwatch.outage true;
+ * derive_outages replays stored samples through a fresh machine and returns
+ * the windows without writing anything.  Both classify samples with
+ * dw_classify and decide with dw_machine_step, so on the same history they
+ * give the same outages.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/rangetypes.h"
+#include "utils/timestamp.h"
+
+#include "depwatch.h"
+#include "outage_store.h"
+
+PG_FUNCTION_INFO_V1(dw_report_sample);
+PG_FUNCTION_INFO_V1(dw_derive_outages);
+
+/*
+ * depwatch.report_sample(dependency text, ok boolean, latency interval,
+ *						  at timestamptz, vantage text, detail text)
+ *
+ * Stores one sample and advances the dependency's outage state machine.
+ * For a passive dependency the machine is fed the error-rate verdict over
+ * the trailing window instead of the sample itself.
+ */
+Datum
+dw_report_sample(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr insert_plan = NULL;
+	char	   *name;
+	bool		ok;
+	bool		has_latency = !PG_ARGISNULL(2);
+	int64		latency = 0;
+	TimestampTz at;
+	DwDependency dep;
+	DwMachine	m;
+	DwEvent		events[DW_NUM_KINDS];
+	DwSampleClass class;
+	TimestampTz last_at;
+	Oid			types[6] = {INT8OID, TEXTOID, TIMESTAMPTZOID, BOOLOID,
+	INTERVALOID, TEXTOID};
+	Datum		values[6];
+	char		nulls[6] = "      ";
+	int			rc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL",
+						PG_ARGISNULL(0) ? "dependency" :
+						PG_ARGISNULL(1) ? "ok" : "at"),
+				 errhint("Call report_sample(dependency, ok[, latency[, at]]).")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ok = PG_GETARG_BOOL(1);
+	at = PG_GETARG_TIMESTAMPTZ(3);
+	if (TIMESTAMP_NOT_FINITE(at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sample time must be finite"),
+				 errhint("Pass the time the call or probe was made.")));
+	if (has_latency)
+	{
+		latency = dw_interval_usecs(PG_GETARG_INTERVAL_P(2));
+		if (latency < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("latency must not be negative"),
+					 errhint("Pass how long the call took, or NULL.")));
+	}
+
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+
+	dw_load_dependency(name, &dep);
+	last_at = dw_lock_machine(&dep, &m);
+	if (at < last_at && dep.probe != DW_PROBE_PASSIVE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sample for dependency \"%s\" at %s is older than its latest sample at %s",
+						name, timestamptz_to_str(at), timestamptz_to_str(last_at)),
+				 errdetail("Outages are decided from samples in time order."),
+				 errhint("Report samples in time order; derive_outages() replays a history.")));
+
+	values[0] = Int64GetDatum(dep.id);
+	if (PG_ARGISNULL(4))
+		values[1] = CStringGetTextDatum(dw_vantage());
+	else
+		values[1] = PG_GETARG_DATUM(4);
+	values[2] = TimestampTzGetDatum(at);
+	values[3] = BoolGetDatum(ok);
+	values[4] = has_latency ? PG_GETARG_DATUM(2) : (Datum) 0;
+	nulls[4] = has_latency ? ' ' : 'n';
+	values[5] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+	nulls[5] = PG_ARGISNULL(5) ? 'n' : ' ';
+	if (insert_plan == NULL)
+	{
+		insert_plan = SPI_prepare("INSERT INTO depwatch.sample"
+								  " (dependency_id, vantage, at, ok, latency, detail)"
+								  " VALUES ($1, $2, $3, $4, $5, $6)", 6, types);
+		if (insert_plan == NULL || SPI_keepplan(insert_plan) != 0)
+			elog(ERROR, "could not prepare the sample insert");
+	}
+	if ((rc = SPI_execute_plan(insert_plan, values, nulls, false, 0)) != SPI_OK_INSERT)
+		elog(ERROR, "sample insert failed: %s", SPI_result_code_string(rc));
+
+	/* a late call of a passive dependency is counted by later windows */
+	if (at >= last_at)
+	{
+		int			n;
+
+		if (dep.probe == DW_PROBE_PASSIVE)
+			class = dw_passive_verdict(&dep, at);
+		else
+			class = dw_classify(&dep, ok, has_latency, latency);
+		n = dw_machine_step(&m, at, class, events);
+		dw_apply_events(&dep, events, n);
+		dw_save_machine(&dep, &m, at);
+	}
+
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* One derived window. */
+typedef struct DerivedWindow
+{
+	DwOutageKind kind;
+	TimestampTz started_at;
+	TimestampTz ended_at;
+	bool		ongoing;		/* still open at the last sample */
+	int64		bad_samples;
+} DerivedWindow;
+
+/* The calls of a passive dependency inside the trailing window. */
+typedef struct CallWindow
+{
+	TimestampTz *at;
+	DwSampleClass *class;
+	int			head;
+	int			tail;
+	int			cap;
+	int64		bad;
+	int64		slow;
+} CallWindow;
+
+/*
+ * window_verdict adds one call at "at" to the window, drops the calls that
+ * are no longer in (at - window, at], and applies the error-rate rule.
+ */
+static DwSampleClass
+window_verdict(CallWindow *w, const DwDependency *dep, TimestampTz at,
+			   DwSampleClass class)
+{
+	if (w->tail == w->cap)
+	{
+		/* slide the live part to the front, or grow */
+		if (w->head > w->cap / 2)
+		{
+			memmove(w->at, w->at + w->head, sizeof(TimestampTz) * (w->tail - w->head));
+			memmove(w->class, w->class + w->head, sizeof(DwSampleClass) * (w->tail - w->head));
+			w->tail -= w->head;
+			w->head = 0;
+		}
+		else
+		{
+			w->cap *= 2;
+			w->at = repalloc(w->at, sizeof(TimestampTz) * w->cap);
+			w->class = repalloc(w->class, sizeof(DwSampleClass) * w->cap);
+		}
+	}
+	w->at[w->tail] = at;
+	w->class[w->tail++] = class;
+	w->bad += class == DW_SAMPLE_BAD;
+	w->slow += class == DW_SAMPLE_SLOW;
+	while (w->at[w->head] <= at - dep->window)
+	{
+		w->bad -= w->class[w->head] == DW_SAMPLE_BAD;
+		w->slow -= w->class[w->head] == DW_SAMPLE_SLOW;
+		w->head++;
+	}
+	return dw_rate_verdict(&dep->rate, w->tail - w->head, w->bad, w->slow);
+}
+
+static int
+window_cmp(const void *a, const void *b)
+{
+	const DerivedWindow *x = a;
+	const DerivedWindow *y = b;
+
+	if (x->started_at != y->started_at)
+		return x->started_at < y->started_at ? -1 : 1;
+	return (int) x->kind - (int) y->kind;
+}
+
+/*
+ * depwatch.derive_outages(dependency text, period tstzrange,
+ *						   fail_after int, recover_after int)
+ *	 RETURNS TABLE(kind text, started_at timestamptz, ended_at timestamptz,
+ *				   bad_samples bigint)
+ *
+ * Replays the dependency's stored samples in the period (all of them when
+ * NULL) through a fresh machine, optionally with other thresholds.  For a
+ * passive dependency, bad_samples counts the calls whose trailing window
+ * broke the error-rate rule.
+ */
+Datum
+dw_derive_outages(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name;
+	DwDependency dep;
+	DwMachine	m;
+	CallWindow	w;
+	DerivedWindow *found;
+	int			nfound = 0;
+	int			capfound = 16;
+	int			current[DW_NUM_KINDS] = {-1, -1};
+	Portal		portal;
+	Oid			types[2] = {INT8OID, ANYRANGEOID};
+	Datum		args[2];
+	char		nulls[2] = "  ";
+	int			rc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("dependency must not be NULL")));
+	for (int a = 2; a <= 3; a++)
+		if (!PG_ARGISNULL(a) && PG_GETARG_INT32(a) < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must be at least 1, not %d",
+							a == 2 ? "fail_after" : "recover_after",
+							PG_GETARG_INT32(a)),
+					 errhint("Pass NULL to use the dependency's own setting.")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	found = palloc(sizeof(DerivedWindow) * capfound);
+
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	dw_load_dependency(name, &dep);
+	if (dep.probe == DW_PROBE_PASSIVE)
+		dw_machine_init(&m, 1, 1);
+	else
+		dw_machine_init(&m,
+						PG_ARGISNULL(2) ? dep.fail_after : PG_GETARG_INT32(2),
+						PG_ARGISNULL(3) ? dep.recover_after : PG_GETARG_INT32(3));
+	memset(&w, 0, sizeof(w));
+	w.cap = 1024;
+	w.at = palloc(sizeof(TimestampTz) * w.cap);
+	w.class = palloc(sizeof(DwSampleClass) * w.cap);
+
+	args[0] = Int64GetDatum(dep.id);
+	args[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	nulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
+	types[1] = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT at, ok, latency FROM depwatch.sample"
+									   " WHERE dependency_id = $1"
+									   "   AND ($2 IS NULL OR (at >= coalesce(lower($2), '-infinity')"
+									   "        AND at <= coalesce(upper($2), 'infinity') AND $2 @> at))"
+									   " ORDER BY at",
+									   2, types, args, nulls, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &isnull));
+			bool		ok = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+			Datum		lat = SPI_getbinval(tup, desc, 3, &isnull);
+			DwSampleClass class;
+			DwEvent		events[DW_NUM_KINDS];
+			int			n;
+
+			class = dw_classify(&dep, ok, !isnull,
+								isnull ? 0 : dw_interval_usecs(DatumGetIntervalP(lat)));
+			if (dep.probe == DW_PROBE_PASSIVE)
+				class = window_verdict(&w, &dep, at, class);
+			n = dw_machine_step(&m, at, class, events);
+			for (int e = 0; e < n; e++)
+			{
+				DwEvent    *ev = &events[e];
+
+				if (ev->opened)
+				{
+					if (nfound == capfound)
+					{
+						capfound *= 2;
+						found = repalloc(found, sizeof(DerivedWindow) * capfound);
+					}
+					found[nfound].kind = ev->kind;
+					found[nfound].started_at = ev->started_at;
+					found[nfound].ended_at = 0;
+					found[nfound].ongoing = true;
+					found[nfound].bad_samples = 0;
+					current[ev->kind] = nfound++;
+				}
+				else
+				{
+					found[current[ev->kind]].ended_at = ev->ended_at;
+					found[current[ev->kind]].ongoing = false;
+					found[current[ev->kind]].bad_samples = ev->bad_samples;
+					current[ev->kind] = -1;
+				}
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	for (int k = 0; k < DW_NUM_KINDS; k++)
+		if (current[k] >= 0)
+			found[current[k]].bad_samples = m.track[k].bad_samples;
+	SPI_finish();
+
+	qsort(found, nfound, sizeof(DerivedWindow), window_cmp);
+	for (int i = 0; i < nfound; i++)
+	{
+		Datum		values[4];
+		bool		isnull[4] = {false, false, found[i].ongoing, false};
+
+		values[0] = CStringGetTextDatum(dw_kind_name(found[i].kind));
+		values[1] = TimestampTzGetDatum(found[i].started_at);
+		values[2] = TimestampTzGetDatum(found[i].ended_at);
+		values[3] = Int64GetDatum(found[i].bad_samples);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,299 @@
+/*-------------------------------------------------------------------------
+ *
+ * targets.c
+ *	  Check that a probe target is well formed for its probe, and hide the
+ *	  secrets it may hold.
+ *
+ * tcp targets are "host:port" or "[v6addr]:port"; http targets are absolute
+ * http(s) URLs, checked with libcurl's URL parser, which the HTTP probe uses
+ * too; postgres targets are anything libpq's conninfo parser accepts (URI
+ * or key=value).  passive and none dependencies are not probed, so their
+ * target is free text.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "targets.h"
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const probe_names[] = {"tcp", "http", "postgres",
+"passive", "none"};
+
+/*
+ * dw_probe_from_name maps a probe's SQL name to its kind.
+ */
+DwProbe
+dw_probe_from_name(const char *name)
+{
+	for (int i = 0; i < (int) (sizeof(probe_names) / sizeof(probe_names[0])); i++)
+		if (strcmp(name, probe_names[i]) == 0)
+			return (DwProbe) i;
+	return DW_PROBE_INVALID;
+}
+
+/* valid_host: a DNS name or IPv4 address (letters, digits, '.', '-', '_'). */
+static bool
+valid_host(const char *s, size_t len)
+{
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
+			return false;
+	}
+	return s[0] != '-' && s[0] != '.';
+}
+
+/* valid_v6: the inside of "[...]": hex digits, ':' and '.' only. */
+static bool
+valid_v6(const char *s, size_t len)
+{
+	if (len < 2 || len > 45)
+		return false;
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			  (c >= 'A' && c <= 'F') || c == ':' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static bool
+check_tcp(const char *t, char *why, size_t whylen)
+{
+	const char *colon = strrchr(t, ':');
+	const char *host = t;
+	size_t		hostlen;
+	long		port = 0;
+
+	if (colon == NULL)
+	{
+		snprintf(why, whylen, "A tcp target needs a port: \"host:port\".");
+		return false;
+	}
+	hostlen = (size_t) (colon - t);
+	if (hostlen >= 2 && t[0] == '[' && t[hostlen - 1] == ']')
+	{
+		if (!valid_v6(t + 1, hostlen - 2))
+		{
+			snprintf(why, whylen, "The IPv6 address in brackets is not valid.");
+			return false;
+		}
+	}
+	else if (!valid_host(host, hostlen))
+	{
+		snprintf(why, whylen,
+				 "The host must be a DNS name, an IPv4 address or an IPv6 address in brackets.");
+		return false;
+	}
+
+	if (colon[1] == '\0' || strlen(colon + 1) > 5)
+		port = -1;
+	for (const char *p = colon + 1; *p && port >= 0; p++)
+		port = (*p >= '0' && *p <= '9') ? port * 10 + (*p - '0') : -1;
+	if (port < 1 || port > 65535)
+	{
+		snprintf(why, whylen, "The port must be a number from 1 to 65535.");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_http(const char *t, char *why, size_t whylen)
+{
+	CURLU	   *u = curl_url();
+	CURLUcode	rc;
+	char	   *scheme = NULL;
+	char	   *host = NULL;
+	bool		ok = false;
+
+	if (u == NULL)
+	{
+		snprintf(why, whylen, "Out of memory while parsing the URL.");
+		return false;
+	}
+	rc = curl_url_set(u, CURLUPART_URL, t, 0);
+	if (rc != CURLUE_OK)
+		snprintf(why, whylen, "libcurl cannot parse it: %s.",
+				 curl_url_strerror(rc));
+	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+			 (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		snprintf(why, whylen, "The URL must start with http:// or https://.");
+	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+			 host[0] == '\0')
+		snprintf(why, whylen, "The URL has no host.");
+	else
+		ok = true;
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+static bool
+check_conninfo(const char *t, char *why, size_t whylen)
+{
+	char	   *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(t, &err);
+
+	if (opts == NULL)
+	{
+		size_t		n;
+
+		snprintf(why, whylen, "libpq cannot parse it: %s",
+				 err ? err : "out of memory");
+		/* libpq's messages end in a newline; ours end in a period */
+		n = strlen(why);
+		while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == '.'))
+			why[--n] = '\0';
+		if (n + 1 < whylen)
+			strcat(why, ".");
+		PQfreemem(err);
+		return false;
+	}
+	PQconninfoFree(opts);
+	return true;
+}
+
+/*
+ * dw_check_target returns true when target is well formed for probe.
+ * Otherwise it writes a full sentence saying why into why[] and returns
+ * false.  A NULL target is wrong for the probes that need one.
+ */
+bool
+dw_check_target(DwProbe probe, const char *target, char *why, size_t whylen)
+{
+	if (probe == DW_PROBE_PASSIVE || probe == DW_PROBE_NONE)
+		return true;
+	if (target == NULL || target[0] == '\0')
+	{
+		snprintf(why, whylen, "Probe \"%s\" needs a target.",
+				 probe_names[probe]);
+		return false;
+	}
+	switch (probe)
+	{
+		case DW_PROBE_TCP:
+			return check_tcp(target, why, whylen);
+		case DW_PROBE_HTTP:
+			return check_http(target, why, whylen);
+		case DW_PROBE_POSTGRES:
+			return check_conninfo(target, why, whylen);
+		default:
+			snprintf(why, whylen, "Unknown probe.");
+			return false;
+	}
+}
+
+/* mask_url replaces the password of an http(s) URL; NULL if it has none. */
+static char *
+mask_url(const char *t)
+{
+	CURLU	   *u = curl_url();
+	char	   *pw = NULL;
+	char	   *out = NULL;
+	char	   *masked = NULL;
+
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, t, 0) != CURLUE_OK)
+		goto done;
+	if (curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) != CURLUE_OK)
+		goto done;
+	if (curl_url_set(u, CURLUPART_PASSWORD, DW_MASK, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
+		goto done;
+	masked = strdup(out);
+done:
+	curl_free(pw);
+	curl_free(out);
+	curl_url_cleanup(u);
+	return masked;
+}
+
+/*
+ * mask_conninfo rebuilds a conninfo as key=value pairs with the password
+ * masked; NULL if it has no password.  Values are quoted as libpq expects.
+ */
+static char *
+mask_conninfo(const char *t)
+{
+	PQconninfoOption *opts = PQconninfoParse(t, NULL);
+	PQconninfoOption *o;
+	bool		has_password = false;
+	size_t		cap = 1;
+	char	   *out;
+	char	   *w;
+
+	if (opts == NULL)
+		return NULL;
+	for (o = opts; o->keyword != NULL; o++)
+	{
+		if (o->val == NULL)
+			continue;
+		if (strcmp(o->keyword, "password") == 0)
+			has_password = true;
+		cap += strlen(o->keyword) + 2 * strlen(o->val) + strlen(DW_MASK) + 5;
+	}
+	if (!has_password || (out = malloc(cap)) == NULL)
+	{
+		PQconninfoFree(opts);
+		return NULL;
+	}
+	w = out;
+	for (o = opts; o->keyword != NULL; o++)
+	{
+		const char *v = o->val;
+
+		if (v == NULL)
+			continue;
+		if (strcmp(o->keyword, "password") == 0)
+			v = DW_MASK;
+		if (w != out)
+			*w++ = ' ';
+		w += sprintf(w, "%s='", o->keyword);
+		for (; *v; v++)
+		{
+			if (*v == '\'' || *v == '\\')
+				*w++ = '\\';
+			*w++ = *v;
+		}
+		*w++ = '\'';
+	}
+	*w = '\0';
+	PQconninfoFree(opts);
+	return out;
+}
+
+/*
+ * dw_mask_target returns a malloc'd copy of target with its password
+ * replaced by DW_MASK, or NULL when there is nothing to hide.  Free the
+ * result with dw_free_masked.
+ */
+char *
+dw_mask_target(DwProbe probe, const char *target)
+{
+	if (target == NULL)
+		return NULL;
+	if (probe == DW_PROBE_HTTP)
+		return mask_url(target);
+	if (probe == DW_PROBE_POSTGRES)
+		return mask_conninfo(target);
+	return NULL;
+}
+
+void
+dw_free_masked(char *masked)
+{
+	free(masked);
+}

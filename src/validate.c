@@ -1,0 +1,226 @@
+/*-------------------------------------------------------------------------
+ *
+ * validate.c
+ *	  SQL-callable checks over the pure C parsers: requirement groups,
+ *	  probe targets, and the masking of secrets in targets.
+ *
+ * The configuration API (PL/pgSQL in the install script) calls these, so
+ * every syntax rule lives here once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "requirements.h"
+#include "targets.h"
+
+PG_FUNCTION_INFO_V1(dw_parse_requirements);
+PG_FUNCTION_INFO_V1(dw_check_probe_target);
+PG_FUNCTION_INFO_V1(dw_mask_probe_target);
+
+/*
+ * report_requirement_error raises the error for one bad group.
+ */
+static void
+report_requirement_error(DwReqError err, const char *group,
+						 const DwRequirement *req)
+{
+	char	   *bad = pnstrdup(req->offender.start ? req->offender.start : "",
+							   req->offender.len);
+
+	switch (err)
+	{
+		case DW_REQ_EMPTY:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("requirement group \"%s\" is empty", group),
+					 errhint("Write a group as 'a', 'a|b' (any one) or '2:a|b|c' (at least 2).")));
+			break;
+		case DW_REQ_EMPTY_MEMBER:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("requirement group \"%s\" has an empty member", group),
+					 errdetail("Every '|' must stand between two names."),
+					 errhint("Write a group as 'a', 'a|b' (any one) or '2:a|b|c' (at least 2).")));
+			break;
+		case DW_REQ_BAD_NAME:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_NAME),
+					 errmsg("requirement group \"%s\" names \"%s\", which is not a valid name",
+							group, bad),
+					 errhint("Names are lower-case identifiers: a letter or underscore, then letters, digits or underscores.")));
+			break;
+		case DW_REQ_BAD_K:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("requirement group \"%s\" has an invalid count \"%s\"",
+							group, bad),
+					 errdetail("The count before ':' must be a whole number of at least 1."),
+					 errhint("Write '2:a|b|c' for \"at least 2 of a, b and c\".")));
+			break;
+		case DW_REQ_IMPOSSIBLE_K:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("requirement group \"%s\" needs %d members up but lists only %d",
+							group, req->k, req->nmembers),
+					 errhint("Lower the count or list more members.")));
+			break;
+		case DW_REQ_DUPLICATE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("requirement group \"%s\" lists \"%s\" twice", group, bad),
+					 errhint("List each member once.")));
+			break;
+		case DW_REQ_TOO_MANY:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("requirement group \"%s\" lists more than %d members",
+							group, DW_REQ_MAX_MEMBERS),
+					 errhint("Group the members into capabilities.")));
+			break;
+		case DW_REQ_OK:
+			break;
+	}
+}
+
+/*
+ * depwatch.parse_requirements(requires text[])
+ *	 RETURNS TABLE(requirement int, k int, members text[])
+ *
+ * One row per group, in order, numbered from 1; raises an error for the
+ * first malformed group.
+ */
+Datum
+dw_parse_requirements(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("requirements must not be NULL"),
+				 errhint("Pass an array of groups, such as ARRAY['core', 'nice|kcb'].")));
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("requirements must be a one-dimensional array")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &nelems);
+	if (nelems == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a capability needs at least one requirement group"),
+				 errhint("Pass an array of groups, such as ARRAY['core', 'nice|kcb'].")));
+
+	for (int i = 0; i < nelems; i++)
+	{
+		DwRequirement req;
+		DwReqError	err;
+		char	   *group;
+		Datum	   *members;
+		Datum		values[3];
+		bool		isnull[3] = {false, false, false};
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("requirement group %d is NULL", i + 1)));
+		group = TextDatumGetCString(elems[i]);
+		err = dw_parse_requirement(group, &req);
+		if (err != DW_REQ_OK)
+			report_requirement_error(err, group, &req);
+
+		members = palloc(sizeof(Datum) * req.nmembers);
+		for (int m = 0; m < req.nmembers; m++)
+			members[m] = PointerGetDatum(cstring_to_text_with_len(req.members[m].start,
+																  (int) req.members[m].len));
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = Int32GetDatum(req.k);
+		values[2] = PointerGetDatum(construct_array(members, req.nmembers, TEXTOID,
+													-1, false, TYPALIGN_INT));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * depwatch._check_probe_target(probe text, target text) RETURNS void
+ *
+ * Raises an error unless the probe is known and target suits it.
+ */
+Datum
+dw_check_probe_target(PG_FUNCTION_ARGS)
+{
+	char	   *probe_name;
+	char	   *target;
+	DwProbe		probe;
+	char		why[512];
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("probe must not be NULL"),
+				 errhint("Use one of tcp, http, postgres, passive or none.")));
+	probe_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	target = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	probe = dw_probe_from_name(probe_name);
+	if (probe == DW_PROBE_INVALID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown probe \"%s\"", probe_name),
+				 errhint("Use one of tcp, http, postgres, passive or none.")));
+	if (!dw_check_target(probe, target, why, sizeof(why)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid target \"%s\" for probe \"%s\"",
+						target ? target : "", probe_name),
+				 errdetail_internal("%s", why),
+				 probe == DW_PROBE_TCP ?
+				 errhint("Write a tcp target as 'host:port' or '[::1]:port'.") :
+				 probe == DW_PROBE_HTTP ?
+				 errhint("Write an http target as a full URL, such as 'https://bureau.example/health'.") :
+				 errhint("Write a postgres target as a libpq connection string, such as 'host=db port=5432 dbname=core'.")));
+	PG_RETURN_VOID();
+}
+
+/*
+ * depwatch._mask_probe_target(probe text, target text) RETURNS text
+ *
+ * The target with any password replaced by asterisks, for readers and for
+ * the audit log.
+ */
+Datum
+dw_mask_probe_target(PG_FUNCTION_ARGS)
+{
+	char	   *target;
+	char	   *masked;
+	text	   *result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(1))
+			PG_RETURN_NULL();
+		PG_RETURN_TEXT_P(PG_GETARG_TEXT_PP(1));
+	}
+	target = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	masked = dw_mask_target(dw_probe_from_name(text_to_cstring(PG_GETARG_TEXT_PP(0))),
+							target);
+	if (masked == NULL)
+		PG_RETURN_TEXT_P(PG_GETARG_TEXT_PP(1));
+	result = cstring_to_text(masked);
+	dw_free_masked(masked);
+	PG_RETURN_TEXT_P(result);
+}
