@@ -28,7 +28,7 @@ GRANT depwatch_operator TO depwatch_admin;
 CREATE FUNCTION parse_requirements(requires text[])
 	RETURNS TABLE(requirement int, k int, members text[])
 	AS 'MODULE_PATHNAME', 'dw_parse_requirements'
-	LANGUAGE C IMMUTABLE STRICT;
+	LANGUAGE C IMMUTABLE;
 
 CREATE FUNCTION _check_probe_target(probe text, target text) RETURNS void
 	AS 'MODULE_PATHNAME', 'dw_check_probe_target'
@@ -691,12 +691,12 @@ BEGIN
 			IF m = name THEN
 				RAISE EXCEPTION 'capability "%" cannot require itself', name
 					USING ERRCODE = 'invalid_object_definition',
-						  DETAIL = format('Requirement group %s is ''%s''.', g.requirement, requires[g.requirement]),
+						  DETAIL = format('Requirement group %s is "%s".', g.requirement, requires[g.requirement]),
 						  HINT = 'A capability requires dependencies or other capabilities.';
 			END IF;
 			IF NOT EXISTS (SELECT FROM depwatch.dependency d WHERE d.name = m)
 			   AND NOT EXISTS (SELECT FROM depwatch.capability c WHERE c.name = m) THEN
-				RAISE EXCEPTION 'requirement group ''%'' names "%", which is neither a dependency nor a capability',
+				RAISE EXCEPTION 'requirement group "%" names "%", which is neither a dependency nor a capability',
 						requires[g.requirement], m
 					USING ERRCODE = 'undefined_object',
 						  HINT = 'Add it with add_dependency() or add_capability() first.';
@@ -725,6 +725,17 @@ BEGIN
 				  HINT = 'Remove one of the capabilities on that path from the requirements.';
 	END IF;
 END
+$$;
+
+-- _normalize_requirements writes groups the one way they are stored:
+-- no blanks, and no '1:'.
+CREATE FUNCTION _normalize_requirements(requires text[]) RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT array_agg(CASE WHEN r.k > 1 THEN r.k || ':' ELSE '' END || array_to_string(r.members, '|')
+					 ORDER BY r.requirement)
+	FROM depwatch.parse_requirements(requires) r
 $$;
 
 CREATE FUNCTION _check_capability_settings(slo numeric, impact_tolerance interval) RETURNS void
@@ -759,8 +770,7 @@ BEGIN
 	PERFORM depwatch._check_requirements(name, requires);
 	PERFORM depwatch._check_capability_settings(slo, impact_tolerance);
 	INSERT INTO depwatch.capability (name, requires, slo, impact_tolerance)
-	VALUES (name, (SELECT array_agg(btrim(x) ORDER BY o) FROM unnest(requires) WITH ORDINALITY u(x, o)),
-			slo, impact_tolerance)
+	VALUES (name, depwatch._normalize_requirements(requires), slo, impact_tolerance)
 	RETURNING id INTO result;
 	RETURN result;
 END
@@ -799,7 +809,7 @@ BEGIN
 	WHERE x.id = depwatch._capability_id(alter_capability.name) FOR UPDATE;
 	IF requires IS NOT NULL THEN
 		PERFORM depwatch._check_requirements(name, requires);
-		c.requires := (SELECT array_agg(btrim(x) ORDER BY o) FROM unnest(requires) WITH ORDINALITY u(x, o));
+		c.requires := depwatch._normalize_requirements(requires);
 	END IF;
 	c.slo := coalesce(slo, c.slo);
 	c.impact_tolerance := CASE WHEN impact_tolerance = interval '0' THEN NULL
@@ -854,12 +864,12 @@ BEGIN
 				  HINT = 'Maintenance is planned on a dependency or a capability.';
 	END IF;
 	IF during IS NULL OR isempty(during) THEN
-		RAISE EXCEPTION 'maintenance window % is empty', coalesce(during::text, 'NULL')
+		RAISE EXCEPTION 'maintenance window on "%" must not be empty, not %', target, coalesce(during::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass a window such as tstzrange(''2026-11-28 02:00+09'', ''2026-11-28 04:00+09'').';
 	END IF;
 	IF lower_inf(during) OR upper_inf(during) THEN
-		RAISE EXCEPTION 'maintenance window % is unbounded', during
+		RAISE EXCEPTION 'maintenance window % on "%" is unbounded', during, target
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Planned maintenance has a start and an end.';
 	END IF;
@@ -1039,10 +1049,10 @@ CREATE FUNCTION derive_outages(dependency text, period tstzrange DEFAULT NULL,
 
 -- maintain_sample_partitions makes the daily partitions of the next days
 -- (moving any rows the default partition holds for them) and drops the
--- partitions, and deletes the default partition's rows, older than
--- depwatch.sample_retention.  The probe worker calls it; it can be called
--- by hand or from a scheduler.
-CREATE FUNCTION maintain_sample_partitions(days_ahead int DEFAULT 3)
+-- partitions, and deletes the default partition's rows, older than the
+-- retention (depwatch.sample_retention unless given).  The probe worker
+-- calls it; it can be called by hand or from a scheduler.
+CREATE FUNCTION maintain_sample_partitions(days_ahead int DEFAULT 3, retention interval DEFAULT NULL)
 	RETURNS TABLE(action text, partition text)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
@@ -1050,7 +1060,7 @@ SET TimeZone = 'UTC'
 AS $$
 #variable_conflict use_variable
 DECLARE
-	cutoff timestamptz := date_trunc('day', now() - depwatch._sample_retention());
+	cutoff timestamptz := date_trunc('day', now() - coalesce(retention, depwatch._sample_retention()));
 	day date;
 	part text;
 	lo timestamptz;
@@ -1061,6 +1071,11 @@ BEGIN
 		RAISE EXCEPTION 'days_ahead must be from 0 to 366, not %', coalesce(days_ahead::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'A few days ahead is enough; the worker calls this every hour.';
+	END IF;
+	IF retention < interval '1 day' THEN
+		RAISE EXCEPTION 'sample retention must be at least 1 day, not %', retention
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Keep samples for as long as availability reports look back, such as ''90 days''.';
 	END IF;
 	FOR day IN SELECT generate_series(current_date, current_date + days_ahead, interval '1 day')::date LOOP
 		part := 'sample_' || to_char(day, 'YYYYMMDD');
@@ -1186,7 +1201,7 @@ GRANT EXECUTE ON FUNCTION
 	add_capability(text, text[], numeric, interval),
 	alter_capability(text, text[], numeric, interval),
 	drop_capability(text),
-	maintain_sample_partitions(int) TO depwatch_admin;
+	maintain_sample_partitions(int, interval) TO depwatch_admin;
 
 -- ---------------------------------------------------------------------------
 -- Comments: BI tools show them
@@ -1248,7 +1263,7 @@ COMMENT ON FUNCTION report_sample(text, boolean, interval, timestamptz, text, te
 	IS 'Record one probe or call outcome and advance the outage state machine';
 COMMENT ON FUNCTION derive_outages(text, tstzrange, int, int)
 	IS 'Replay stored samples through the outage state machine without writing anything';
-COMMENT ON FUNCTION maintain_sample_partitions(int) IS 'Make the coming days'' sample partitions and drop expired ones';
+COMMENT ON FUNCTION maintain_sample_partitions(int, interval) IS 'Make the coming days'' sample partitions and drop expired ones';
 COMMENT ON FUNCTION current_status() IS 'State of every dependency now, and since when';
 COMMENT ON FUNCTION redundancy_risks() IS 'Requirement groups whose alternatives share a site or vendor';
 COMMENT ON FUNCTION verify_audit() IS 'Check the audit hash chain; first_bad is the first row that does not match';

@@ -95,6 +95,16 @@ dw_load_dependency(const char *name, DwDependency *dep)
 	dep->rate.error_rate = DatumGetFloat8(get_col(6, &isnull));
 	dep->rate.min_calls = DatumGetInt64(get_col(7, &isnull));
 	dep->window = dw_interval_usecs(DatumGetIntervalP(get_col(8, &isnull)));
+
+	/*
+	 * A passive dependency is down exactly while its error-rate rule holds:
+	 * the machine is fed one verdict per call and acts on the first.
+	 */
+	if (dep->probe == DW_PROBE_PASSIVE)
+	{
+		dep->fail_after = 1;
+		dep->recover_after = 1;
+	}
 }
 
 /*

@@ -90,7 +90,8 @@ dw_report_sample(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("sample for dependency \"%s\" at %s is older than its latest sample at %s",
-						name, timestamptz_to_str(at), timestamptz_to_str(last_at)),
+						name, pstrdup(timestamptz_to_str(at)),
+						pstrdup(timestamptz_to_str(last_at))),
 				 errdetail("Outages are decided from samples in time order."),
 				 errhint("Report samples in time order; derive_outages() replays a history.")));
 
@@ -253,12 +254,15 @@ dw_derive_outages(PG_FUNCTION_ARGS)
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	dw_load_dependency(name, &dep);
-	if (dep.probe == DW_PROBE_PASSIVE)
-		dw_machine_init(&m, 1, 1);
-	else
-		dw_machine_init(&m,
-						PG_ARGISNULL(2) ? dep.fail_after : PG_GETARG_INT32(2),
-						PG_ARGISNULL(3) ? dep.recover_after : PG_GETARG_INT32(3));
+	/* a passive dependency's thresholds are its error-rate rule */
+	if (dep.probe != DW_PROBE_PASSIVE)
+	{
+		if (!PG_ARGISNULL(2))
+			dep.fail_after = PG_GETARG_INT32(2);
+		if (!PG_ARGISNULL(3))
+			dep.recover_after = PG_GETARG_INT32(3);
+	}
+	dw_machine_init(&m, dep.fail_after, dep.recover_after);
 	memset(&w, 0, sizeof(w));
 	w.cap = 1024;
 	w.at = palloc(sizeof(TimestampTz) * w.cap);

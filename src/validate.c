@@ -137,7 +137,8 @@ dw_parse_requirements(PG_FUNCTION_ARGS)
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("requirement group %d is NULL", i + 1)));
+					 errmsg("requirement group %d is NULL", i + 1),
+					 errhint("Write a group as 'a', 'a|b' (any one) or '2:a|b|c' (at least 2).")));
 		group = TextDatumGetCString(elems[i]);
 		err = dw_parse_requirement(group, &req);
 		if (err != DW_REQ_OK)
