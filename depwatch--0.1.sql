@@ -274,11 +274,14 @@ DECLARE
 	row_ depwatch.audit_log;
 BEGIN
 	-- A restore (pg_dump, then psql or pg_restore) reloads the log before
-	-- the tables it describes: re-inserting a row exactly as the log last
-	-- saw it is not a change.
-	IF TG_OP = 'INSERT' AND n = (SELECT a.new FROM depwatch.audit_log a
-								 WHERE a.table_name = TG_TABLE_NAME AND a.row_id = rid
-								 ORDER BY a.id DESC LIMIT 1) THEN
+	-- the tables it describes: re-inserting a row in a state the log holds,
+	-- and has not seen changed or deleted since, is not a change.
+	IF TG_OP = 'INSERT' AND EXISTS (
+			SELECT FROM depwatch.audit_log a
+			WHERE a.table_name = TG_TABLE_NAME AND a.row_id = rid AND a.new = n
+			  AND NOT EXISTS (SELECT FROM depwatch.audit_log b
+							  WHERE b.table_name = TG_TABLE_NAME AND b.row_id = rid
+								AND b.id > a.id AND b.old = n)) THEN
 		RETURN NULL;
 	END IF;
 
@@ -642,6 +645,27 @@ BEGIN
 END
 $$;
 
+-- _refuse_if_required: a dependency or capability that capabilities still
+-- require cannot be dropped.
+CREATE FUNCTION _refuse_if_required(name text, what text) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	users text;
+BEGIN
+	SELECT string_agg(DISTINCT r.capability, ', ' ORDER BY r.capability) INTO users
+	FROM depwatch.requirements r WHERE name = ANY (r.members);
+	IF users IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot drop % "%" because capabilities require it', what, name
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  DETAIL = format('Required by: %s.', users),
+				  HINT = 'Change those capabilities with alter_capability() first.';
+	END IF;
+END
+$$;
+
 -- drop_dependency removes a dependency with its samples, outages and
 -- maintenance (the audit log keeps them); it refuses while a capability
 -- requires it or an incident names it.
@@ -654,14 +678,7 @@ DECLARE
 	dep_id bigint := depwatch._dependency_id(name);
 	users text;
 BEGIN
-	SELECT string_agg(DISTINCT r.capability, ', ' ORDER BY r.capability) INTO users
-	FROM depwatch.requirements r WHERE name = ANY (r.members);
-	IF users IS NOT NULL THEN
-		RAISE EXCEPTION 'cannot drop dependency "%" because capabilities require it', name
-			USING ERRCODE = 'dependent_objects_still_exist',
-				  DETAIL = format('Required by: %s.', users),
-				  HINT = 'Change those capabilities with alter_capability() first.';
-	END IF;
+	PERFORM depwatch._refuse_if_required(name, 'dependency');
 	SELECT string_agg(x.incident_id::text, ', ' ORDER BY x.incident_id) INTO users
 	FROM depwatch.incident_dependency x WHERE x.dependency_id = dep_id;
 	IF users IS NOT NULL THEN
@@ -829,16 +846,8 @@ AS $$
 #variable_conflict use_variable
 DECLARE
 	cap_id bigint := depwatch._capability_id(name);
-	users text;
 BEGIN
-	SELECT string_agg(DISTINCT r.capability, ', ' ORDER BY r.capability) INTO users
-	FROM depwatch.requirements r WHERE name = ANY (r.members);
-	IF users IS NOT NULL THEN
-		RAISE EXCEPTION 'cannot drop capability "%" because other capabilities require it', name
-			USING ERRCODE = 'dependent_objects_still_exist',
-				  DETAIL = format('Required by: %s.', users),
-				  HINT = 'Change those capabilities with alter_capability() first.';
-	END IF;
+	PERFORM depwatch._refuse_if_required(name, 'capability');
 	DELETE FROM depwatch.capability WHERE id = cap_id;
 END
 $$;
