@@ -372,6 +372,16 @@ CREATE VIEW dependencies AS
 		   d.site, d.vendor, d.enabled, d.created_at
 	FROM dependency d;
 
+-- _machine_rules: what the outage state machine needs of each dependency,
+-- with the defaults of the passive error-rate rule.  report_sample and the
+-- worker both read it.
+CREATE VIEW _machine_rules AS
+	SELECT d.id, d.name, d.probe, d.fail_after, d.recover_after, d.degraded_after,
+		   coalesce((d.options->>'error_rate')::float8, 0.5) AS error_rate,
+		   coalesce((d.options->>'min_calls')::int8, 10) AS min_calls,
+		   coalesce((d.options->>'window')::interval, interval '1 min') AS "window"
+	FROM dependency d;
+
 CREATE VIEW requirements AS
 	SELECT c.name AS capability, r.requirement, c.requires[r.requirement] AS "group",
 		   r.k, r.members
@@ -1181,6 +1191,26 @@ AS $$
 $$;
 
 -- ---------------------------------------------------------------------------
+-- The probe worker
+-- ---------------------------------------------------------------------------
+
+-- A change to dependencies wakes this database's worker when it commits.
+CREATE FUNCTION _config_changed() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'dw_config_changed'
+	LANGUAGE C;
+CREATE TRIGGER wake_worker AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON dependency
+	FOR EACH STATEMENT EXECUTE FUNCTION _config_changed();
+
+CREATE FUNCTION _worker_status()
+	RETURNS TABLE(pid int, database text, vantage text, started_at timestamptz,
+				  dependencies int, in_flight int, probes_per_second float8,
+				  lag_p50 interval, lag_p99 interval, last_error text, last_error_at timestamptz)
+	AS 'MODULE_PATHNAME', 'dw_worker_status'
+	LANGUAGE C VOLATILE;
+
+CREATE VIEW worker_status AS SELECT * FROM _worker_status();
+
+-- ---------------------------------------------------------------------------
 -- Privileges.  Tables are written only through the functions above; readers
 -- never see targets or options unmasked.
 -- ---------------------------------------------------------------------------
@@ -1188,11 +1218,11 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA depwatch FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA depwatch FROM PUBLIC;
 GRANT USAGE ON SCHEMA depwatch TO depwatch_reader;
 
-GRANT SELECT ON dependencies, requirements, outages, capability, sample, outage, maintenance,
+GRANT SELECT ON worker_status, dependencies, requirements, outages, capability, sample, outage, maintenance,
 				incident, incident_dependency, audit_log TO depwatch_reader;
 GRANT SELECT (id, name, kind, probe, every, timeout, fail_after, recover_after, degraded_after,
 			  site, vendor, enabled, created_at) ON dependency TO depwatch_reader;
-GRANT EXECUTE ON FUNCTION parse_requirements(text[]), current_status(), redundancy_risks(),
+GRANT EXECUTE ON FUNCTION _worker_status(), parse_requirements(text[]), current_status(), redundancy_risks(),
 				verify_audit(), derive_outages(text, tstzrange, int, int) TO depwatch_reader;
 
 GRANT EXECUTE ON FUNCTION report_sample(text, boolean, interval, timestamptz, text, text),
@@ -1275,4 +1305,9 @@ COMMENT ON FUNCTION derive_outages(text, tstzrange, int, int)
 COMMENT ON FUNCTION maintain_sample_partitions(int, interval) IS 'Make the coming days'' sample partitions and drop expired ones';
 COMMENT ON FUNCTION current_status() IS 'State of every dependency now, and since when';
 COMMENT ON FUNCTION redundancy_risks() IS 'Requirement groups whose alternatives share a site or vendor';
+COMMENT ON VIEW worker_status IS 'The probe workers running now: what they watch, how fast, how late, their last error';
 COMMENT ON FUNCTION verify_audit() IS 'Check the audit hash chain; first_bad is the first row that does not match';
+
+-- Wake this database's probe worker, which waits for the extension, when
+-- CREATE EXTENSION commits (a statement trigger fires even on no rows).
+DELETE FROM dependency WHERE false;

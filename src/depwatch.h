@@ -13,6 +13,8 @@
 /* GUCs (guc.c) */
 extern char *dw_vantage_setting;
 extern int	dw_sample_retention_min;
+extern char *dw_databases;
+extern int	dw_max_concurrency;
 
 extern void dw_define_gucs(void);
 extern const char *dw_vantage(void);

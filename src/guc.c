@@ -11,10 +11,13 @@
 #include <unistd.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "depwatch.h"
+#include "shmem.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -24,15 +27,22 @@ void		_PG_init(void);
 
 char	   *dw_vantage_setting = NULL;
 int			dw_sample_retention_min = 90 * 24 * 60;
+char	   *dw_databases = NULL;
+int			dw_max_concurrency = 1000;
 
 /*
- * _PG_init defines the settings.  All of them can change at SIGHUP, so they
- * are defined whether or not the library is preloaded.
+ * _PG_init defines the settings (all of them can change at SIGHUP, so they
+ * are defined whether or not the library is preloaded) and, when preloaded,
+ * sets up shared memory and the launcher of the probe workers.
  */
 void
 _PG_init(void)
 {
 	dw_define_gucs();
+	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
+		return;
+	dw_shmem_init();
+	dw_register_launcher();
 }
 
 void
@@ -57,6 +67,27 @@ dw_define_gucs(void)
 							INT_MAX,
 							PGC_SIGHUP,
 							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("depwatch.databases",
+							   "Databases whose dependencies depwatch probes.",
+							   "A comma-separated list; a probe worker runs in each "
+							   "one that exists and has the extension.",
+							   &dw_databases,
+							   "postgres",
+							   PGC_SIGHUP,
+							   GUC_LIST_INPUT | GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("depwatch.max_concurrency",
+							"Most probes one worker runs at once.",
+							"Due probes beyond it wait for a free place.",
+							&dw_max_concurrency,
+							1000,
+							1,
+							10000,
+							PGC_SIGHUP,
+							0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("depwatch");

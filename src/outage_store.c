@@ -21,6 +21,9 @@
 #include "depwatch.h"
 #include "outage_store.h"
 
+static void dw_apply_events(const DwDependency *dep, const DwEvent *events,
+							int nevents);
+
 /*
  * run_plan prepares sql once per backend (keeping the plan in *plan) and
  * executes it with the given arguments.  Never read-only: each query must
@@ -59,42 +62,25 @@ get_col(int col, bool *isnull)
 }
 
 /*
- * dw_load_dependency reads the rules of dependency "name", or raises the
- * error for an unknown dependency.
+ * dw_dependency_from_tuple fills dep from the columns of
+ * depwatch._machine_rules, which start at column "first" of tup.
  */
 void
-dw_load_dependency(const char *name, DwDependency *dep)
+dw_dependency_from_tuple(HeapTuple tup, TupleDesc desc, int first, DwDependency *dep)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
 	bool		isnull;
 	Datum		d;
 
-	values[0] = CStringGetTextDatum(name);
-	run_plan(&plan,
-			 "SELECT id, probe, fail_after, recover_after, degraded_after,"
-			 "       coalesce((options->>'error_rate')::float8, 0.5),"
-			 "       coalesce((options->>'min_calls')::int8, 10),"
-			 "       coalesce((options->>'window')::interval, '1 min')"
-			 "  FROM depwatch.dependency WHERE name = $1",
-			 1, types, values, NULL);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("dependency \"%s\" does not exist", name),
-				 errhint("See depwatch.dependencies for the dependencies there are.")));
-
-	dep->id = DatumGetInt64(get_col(1, &isnull));
-	dep->name = pstrdup(name);
-	dep->probe = dw_probe_from_name(TextDatumGetCString(get_col(2, &isnull)));
-	dep->fail_after = DatumGetInt32(get_col(3, &isnull));
-	dep->recover_after = DatumGetInt32(get_col(4, &isnull));
-	d = get_col(5, &isnull);
+	dep->id = DatumGetInt64(SPI_getbinval(tup, desc, first, &isnull));
+	dep->name = SPI_getvalue(tup, desc, first + 1);
+	dep->probe = dw_probe_from_name(SPI_getvalue(tup, desc, first + 2));
+	dep->fail_after = DatumGetInt32(SPI_getbinval(tup, desc, first + 3, &isnull));
+	dep->recover_after = DatumGetInt32(SPI_getbinval(tup, desc, first + 4, &isnull));
+	d = SPI_getbinval(tup, desc, first + 5, &isnull);
 	dep->degraded_after = isnull ? -1 : dw_interval_usecs(DatumGetIntervalP(d));
-	dep->rate.error_rate = DatumGetFloat8(get_col(6, &isnull));
-	dep->rate.min_calls = DatumGetInt64(get_col(7, &isnull));
-	dep->window = dw_interval_usecs(DatumGetIntervalP(get_col(8, &isnull)));
+	dep->rate.error_rate = DatumGetFloat8(SPI_getbinval(tup, desc, first + 6, &isnull));
+	dep->rate.min_calls = DatumGetInt64(SPI_getbinval(tup, desc, first + 7, &isnull));
+	dep->window = dw_interval_usecs(DatumGetIntervalP(SPI_getbinval(tup, desc, first + 8, &isnull)));
 
 	/*
 	 * A passive dependency is down exactly while its error-rate rule holds:
@@ -105,6 +91,28 @@ dw_load_dependency(const char *name, DwDependency *dep)
 		dep->fail_after = 1;
 		dep->recover_after = 1;
 	}
+}
+
+/*
+ * dw_load_dependency reads the rules of dependency "name", or raises the
+ * error for an unknown dependency.
+ */
+void
+dw_load_dependency(const char *name, DwDependency *dep)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(name);
+	run_plan(&plan, "SELECT * FROM depwatch._machine_rules WHERE name = $1",
+			 1, types, values, NULL);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("dependency \"%s\" does not exist", name),
+				 errhint("See depwatch.dependencies for the dependencies there are.")));
+	dw_dependency_from_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, dep);
 }
 
 /*
@@ -222,7 +230,7 @@ dw_save_machine(const DwDependency *dep, const DwMachine *m,
  * outage of that kind, unless that outage (recorded by hand) started after
  * the recovery did; then it stays open for end_outage().
  */
-void
+static void
 dw_apply_events(const DwDependency *dep, const DwEvent *events, int nevents)
 {
 	static SPIPlanPtr open_plan = NULL;
@@ -266,6 +274,47 @@ dw_apply_events(const DwDependency *dep, const DwEvent *events, int nevents)
 					 3, types, values, NULL);
 		}
 	}
+}
+
+/*
+ * dw_store_sample inserts one sample row.  latency and detail may be NULL.
+ */
+void
+dw_store_sample(const DwDependency *dep, const char *vantage, TimestampTz at,
+				bool ok, const Interval *latency, const char *detail)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[6] = {INT8OID, TEXTOID, TIMESTAMPTZOID, BOOLOID,
+	INTERVALOID, TEXTOID};
+	Datum		values[6];
+	char		nulls[6] = "      ";
+
+	values[0] = Int64GetDatum(dep->id);
+	values[1] = CStringGetTextDatum(vantage);
+	values[2] = TimestampTzGetDatum(at);
+	values[3] = BoolGetDatum(ok);
+	values[4] = latency ? IntervalPGetDatum(latency) : (Datum) 0;
+	nulls[4] = latency ? ' ' : 'n';
+	values[5] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
+	nulls[5] = detail ? ' ' : 'n';
+	run_plan(&plan,
+			 "INSERT INTO depwatch.sample (dependency_id, vantage, at, ok, latency, detail)"
+			 " VALUES ($1, $2, $3, $4, $5, $6)",
+			 6, types, values, nulls);
+}
+
+/*
+ * dw_advance feeds one sample's class into the machine and writes the
+ * outages it opens or closes.
+ */
+void
+dw_advance(const DwDependency *dep, DwMachine *m, TimestampTz at,
+		   DwSampleClass class)
+{
+	DwEvent		events[DW_NUM_KINDS];
+	int			n = dw_machine_step(m, at, class, events);
+
+	dw_apply_events(dep, events, n);
 }
 
 /*

@@ -11,6 +11,8 @@
 #ifndef DEPWATCH_OUTAGE_STORE_H
 #define DEPWATCH_OUTAGE_STORE_H
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
 #include "datatype/timestamp.h"
 
 #include "outage_machine.h"
@@ -29,14 +31,19 @@ typedef struct DwDependency
 	int64		window;			/* passive only: microseconds */
 } DwDependency;
 
+extern void dw_dependency_from_tuple(HeapTuple tup, TupleDesc desc, int first,
+									 DwDependency *dep);
 extern void dw_load_dependency(const char *name, DwDependency *dep);
 extern DwSampleClass dw_classify(const DwDependency *dep, bool ok,
 								 bool has_latency, int64 latency);
 extern TimestampTz dw_lock_machine(const DwDependency *dep, DwMachine *m);
 extern void dw_save_machine(const DwDependency *dep, const DwMachine *m,
 							TimestampTz last_at);
-extern void dw_apply_events(const DwDependency *dep, const DwEvent *events,
-							int nevents);
+extern void dw_store_sample(const DwDependency *dep, const char *vantage,
+							TimestampTz at, bool ok, const Interval *latency,
+							const char *detail);
+extern void dw_advance(const DwDependency *dep, DwMachine *m, TimestampTz at,
+					   DwSampleClass class);
 extern DwSampleClass dw_passive_verdict(const DwDependency *dep,
 										TimestampTz at);
 

@@ -39,21 +39,13 @@ PG_FUNCTION_INFO_V1(dw_derive_outages);
 Datum
 dw_report_sample(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr insert_plan = NULL;
 	char	   *name;
 	bool		ok;
-	bool		has_latency = !PG_ARGISNULL(2);
-	int64		latency = 0;
+	Interval   *latency = PG_ARGISNULL(2) ? NULL : PG_GETARG_INTERVAL_P(2);
 	TimestampTz at;
 	DwDependency dep;
 	DwMachine	m;
-	DwEvent		events[DW_NUM_KINDS];
-	DwSampleClass class;
 	TimestampTz last_at;
-	Oid			types[6] = {INT8OID, TEXTOID, TIMESTAMPTZOID, BOOLOID,
-	INTERVALOID, TEXTOID};
-	Datum		values[6];
-	char		nulls[6] = "      ";
 	int			rc;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
@@ -71,15 +63,11 @@ dw_report_sample(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("sample time must be finite"),
 				 errhint("Pass the time the call or probe was made.")));
-	if (has_latency)
-	{
-		latency = dw_interval_usecs(PG_GETARG_INTERVAL_P(2));
-		if (latency < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("latency must not be negative"),
-					 errhint("Pass how long the call took, or NULL.")));
-	}
+	if (latency && dw_interval_usecs(latency) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("latency must not be negative"),
+				 errhint("Pass how long the call took, or NULL.")));
 
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
@@ -95,39 +83,22 @@ dw_report_sample(PG_FUNCTION_ARGS)
 				 errdetail("Outages are decided from samples in time order."),
 				 errhint("Report samples in time order; derive_outages() replays a history.")));
 
-	values[0] = Int64GetDatum(dep.id);
-	if (PG_ARGISNULL(4))
-		values[1] = CStringGetTextDatum(dw_vantage());
-	else
-		values[1] = PG_GETARG_DATUM(4);
-	values[2] = TimestampTzGetDatum(at);
-	values[3] = BoolGetDatum(ok);
-	values[4] = has_latency ? PG_GETARG_DATUM(2) : (Datum) 0;
-	nulls[4] = has_latency ? ' ' : 'n';
-	values[5] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
-	nulls[5] = PG_ARGISNULL(5) ? 'n' : ' ';
-	if (insert_plan == NULL)
-	{
-		insert_plan = SPI_prepare("INSERT INTO depwatch.sample"
-								  " (dependency_id, vantage, at, ok, latency, detail)"
-								  " VALUES ($1, $2, $3, $4, $5, $6)", 6, types);
-		if (insert_plan == NULL || SPI_keepplan(insert_plan) != 0)
-			elog(ERROR, "could not prepare the sample insert");
-	}
-	if ((rc = SPI_execute_plan(insert_plan, values, nulls, false, 0)) != SPI_OK_INSERT)
-		elog(ERROR, "sample insert failed: %s", SPI_result_code_string(rc));
+	dw_store_sample(&dep,
+					PG_ARGISNULL(4) ? dw_vantage() : text_to_cstring(PG_GETARG_TEXT_PP(4)),
+					at, ok, latency,
+					PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5)));
 
 	/* a late call of a passive dependency is counted by later windows */
 	if (at >= last_at)
 	{
-		int			n;
+		DwSampleClass class;
 
 		if (dep.probe == DW_PROBE_PASSIVE)
 			class = dw_passive_verdict(&dep, at);
 		else
-			class = dw_classify(&dep, ok, has_latency, latency);
-		n = dw_machine_step(&m, at, class, events);
-		dw_apply_events(&dep, events, n);
+			class = dw_classify(&dep, ok, latency != NULL,
+								latency ? dw_interval_usecs(latency) : 0);
+		dw_advance(&dep, &m, at, class);
 		dw_save_machine(&dep, &m, at);
 	}
 

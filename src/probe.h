@@ -1,0 +1,61 @@
+/*-------------------------------------------------------------------------
+ *
+ * probe.h
+ *	  What the worker knows about each dependency it watches, and the
+ *	  interface between the worker's event loop and the probe drivers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DEPWATCH_PROBE_H
+#define DEPWATCH_PROBE_H
+
+#include "datatype/timestamp.h"
+#include "storage/latch.h"
+
+#include "outage_store.h"
+
+#define DW_BODY_MAX (64 * 1024)
+
+typedef struct DwTarget
+{
+	DwDependency dep;			/* the state machine's rules; dep.id, dep.name */
+	char	   *target;
+	int64		every;			/* microseconds */
+	int64		timeout;
+	char	   *signature;		/* changes when anything that matters does */
+
+	/* http */
+	char	   *method;
+	int		   *expect_status;	/* NULL: any 2xx or 3xx */
+	int			nexpect;
+	char	   *body_contains;
+	char	   *headers;		/* "Name: value" lines */
+	bool		verify_tls;
+
+	/* schedule */
+	TimestampTz next_due;
+	bool		keep;			/* found again when the configuration is read */
+
+	/* the probe in flight */
+	bool		in_flight;
+	TimestampTz due_at;
+	TimestampTz started_at;
+	void	   *handle;			/* CURL * */
+	void	   *header_list;	/* struct curl_slist * given to the handle */
+	char	   *body;			/* the start of the response, for body_contains */
+	size_t		body_len;
+} DwTarget;
+
+/* worker.c: a probe has ended */
+extern void dw_probe_finished(DwTarget *t, bool ok, const char *detail);
+
+/* probe_curl.c: tcp and http probes through libcurl's multi interface */
+extern void dw_curl_init(void);
+extern bool dw_curl_start(DwTarget *t, char *why, size_t whylen);
+extern void dw_curl_cancel(DwTarget *t);
+extern pgsocket dw_curl_fd(void);
+extern long dw_curl_timeout_ms(TimestampTz now);
+extern void dw_curl_sockets_ready(void);
+extern void dw_curl_timer_fired(void);
+
+#endif							/* DEPWATCH_PROBE_H */

@@ -1,0 +1,325 @@
+/*-------------------------------------------------------------------------
+ *
+ * probe_curl.c
+ *	  tcp and http probes, all at once, through libcurl's multi socket
+ *	  interface driven by the worker's WaitEventSet.
+ *
+ * libcurl resolves names without blocking and bounds every phase (name
+ * resolution included) by the probe's timeout, so a hung, refusing,
+ * unresolvable or slow peer only ever costs its own probe.  A tcp probe is
+ * a connection and nothing more (CURLOPT_CONNECT_ONLY).  Every probe opens
+ * a fresh connection, so that latency means the same each time.
+ *
+ * libcurl tells us which sockets to watch through the socket callback and
+ * when to call it back through the timer callback; the worker waits on
+ * dw_curl_fd() and calls dw_curl_sockets_ready and dw_curl_timer_fired.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "probe.h"
+
+static CURLM *multi = NULL;
+static int	epoll_fd = -1;
+static TimestampTz timer_at = DT_NOEND;
+
+static void check_done(void);
+
+/*
+ * libcurl: watch fd for "what", or stop watching it.  libcurl's sockets
+ * live in an epoll set of their own, which the worker's WaitEventSet
+ * watches as one readable descriptor: adding and removing a socket costs
+ * one epoll_ctl, whatever the number of probes in flight.
+ */
+static int
+socket_callback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct epoll_event ev;
+
+	if (what == CURL_POLL_REMOVE)
+	{
+		/* the socket may be closed already: then epoll has forgotten it */
+		(void) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+		return 0;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.data.fd = fd;
+	if (what & CURL_POLL_IN)
+		ev.events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev.events |= EPOLLOUT;
+	if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+		epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		elog(WARNING, "depwatch: could not watch a probe socket: %m");
+	return 0;
+}
+
+/* libcurl: call me back in timeout_ms (-1: never) */
+static int
+timer_callback(CURLM *m, long timeout_ms, void *userp)
+{
+	timer_at = timeout_ms < 0 ? DT_NOEND :
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	return 0;
+}
+
+/* keep the start of the body when body_contains asks for it */
+static size_t
+write_callback(char *data, size_t size, size_t nmemb, void *userp)
+{
+	DwTarget   *t = userp;
+	size_t		n = size * nmemb;
+
+	if (t->body_contains != NULL && t->body_len < DW_BODY_MAX)
+	{
+		size_t		keep = Min(n, DW_BODY_MAX - t->body_len);
+
+		if (t->body == NULL)
+			t->body = MemoryContextAlloc(TopMemoryContext, DW_BODY_MAX + 1);
+		memcpy(t->body + t->body_len, data, keep);
+		t->body_len += keep;
+		t->body[t->body_len] = '\0';
+	}
+	return n;
+}
+
+void
+dw_curl_init(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		elog(ERROR, "could not initialize libcurl");
+	multi = curl_multi_init();
+	if (multi == NULL)
+		elog(ERROR, "could not create a libcurl multi handle");
+	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (epoll_fd < 0)
+		elog(ERROR, "could not create an epoll set: %m");
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_callback);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_callback);
+}
+
+#define SETOPT(h, opt, val) \
+	do { if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) goto fail; } while (0)
+
+/*
+ * dw_curl_start starts one probe of t.  Returns false, with the reason in
+ * why[], if it could not even start.
+ */
+bool
+dw_curl_start(DwTarget *t, char *why, size_t whylen)
+{
+	CURL	   *h = curl_easy_init();
+	struct curl_slist *headers = NULL;
+	char	   *url;
+
+	if (h == NULL)
+	{
+		snprintf(why, whylen, "could not create a libcurl handle");
+		return false;
+	}
+	url = t->dep.probe == DW_PROBE_TCP ? psprintf("http://%s/", t->target) : t->target;
+
+	SETOPT(h, CURLOPT_URL, url);
+	SETOPT(h, CURLOPT_PRIVATE, t);
+	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(h, CURLOPT_TIMEOUT_MS, (long) (t->timeout / 1000));
+	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long) (t->timeout / 1000));
+	SETOPT(h, CURLOPT_FRESH_CONNECT, 1L);
+	SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
+	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (t->dep.probe == DW_PROBE_TCP)
+		SETOPT(h, CURLOPT_CONNECT_ONLY, 1L);
+	else
+	{
+		SETOPT(h, CURLOPT_USERAGENT, "depwatch/0.1");
+		SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+		SETOPT(h, CURLOPT_SSL_VERIFYPEER, t->verify_tls ? 1L : 0L);
+		SETOPT(h, CURLOPT_SSL_VERIFYHOST, t->verify_tls ? 2L : 0L);
+		SETOPT(h, CURLOPT_WRITEFUNCTION, write_callback);
+		SETOPT(h, CURLOPT_WRITEDATA, t);
+		if (t->method == NULL || strcmp(t->method, "GET") == 0)
+			;
+		else if (strcmp(t->method, "HEAD") == 0)
+			SETOPT(h, CURLOPT_NOBODY, 1L);
+		else if (strcmp(t->method, "POST") == 0)
+			SETOPT(h, CURLOPT_POSTFIELDS, "");
+		else
+			SETOPT(h, CURLOPT_CUSTOMREQUEST, t->method);
+		if (t->headers != NULL)
+		{
+			char	   *copy = pstrdup(t->headers);
+			char	   *save = NULL;
+
+			for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			{
+				struct curl_slist *more = curl_slist_append(headers, line);
+
+				if (more == NULL)
+					goto fail;
+				headers = more;
+			}
+			pfree(copy);
+			SETOPT(h, CURLOPT_HTTPHEADER, headers);
+		}
+	}
+	if (curl_multi_add_handle(multi, h) != CURLM_OK)
+		goto fail;
+	t->body_len = 0;
+	t->handle = h;
+	t->header_list = headers;	/* libcurl uses it until the probe ends */
+	t->in_flight = true;
+	return true;
+
+fail:
+	snprintf(why, whylen, "could not set up the libcurl request");
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(h);
+	return false;
+}
+
+/* finish frees what one probe held */
+static void
+finish(DwTarget *t)
+{
+	if (t->handle == NULL)
+		return;
+	curl_multi_remove_handle(multi, t->handle);
+	curl_easy_cleanup(t->handle);
+	curl_slist_free_all(t->header_list);
+	t->handle = NULL;
+	t->header_list = NULL;
+	t->in_flight = false;
+}
+
+void
+dw_curl_cancel(DwTarget *t)
+{
+	finish(t);
+}
+
+/* judge says whether a finished transfer is a good sample */
+static bool
+judge(DwTarget *t, CURL *h, CURLcode rc, char *detail, size_t len)
+{
+	long		status = 0;
+
+	if (rc != CURLE_OK)
+	{
+		if (rc == CURLE_OPERATION_TIMEDOUT)
+			snprintf(detail, len, "timeout after %ld ms", (long) (t->timeout / 1000));
+		else
+			snprintf(detail, len, "%s", curl_easy_strerror(rc));
+		return false;
+	}
+	if (t->dep.probe == DW_PROBE_TCP)
+	{
+		snprintf(detail, len, "connected");
+		return true;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	snprintf(detail, len, "HTTP %ld", status);
+	if (t->expect_status != NULL)
+	{
+		bool		expected = false;
+
+		for (int i = 0; i < t->nexpect; i++)
+			expected |= t->expect_status[i] == status;
+		if (!expected)
+			return false;
+	}
+	else if (status < 200 || status > 399)
+		return false;
+	if (t->body_contains != NULL &&
+		(t->body == NULL || strstr(t->body, t->body_contains) == NULL))
+	{
+		snprintf(detail, len, "HTTP %ld without \"%.40s\" in the body", status, t->body_contains);
+		return false;
+	}
+	return true;
+}
+
+/* check_done hands every finished transfer to the worker */
+static void
+check_done(void)
+{
+	CURLMsg    *msg;
+	int			left;
+
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+	{
+		DwTarget   *t = NULL;
+		char		detail[160];
+		bool		ok;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
+		ok = judge(t, msg->easy_handle, msg->data.result, detail, sizeof(detail));
+		finish(t);
+		dw_probe_finished(t, ok, detail);
+	}
+}
+
+/* dw_curl_fd is the one descriptor the worker waits on for every probe */
+pgsocket
+dw_curl_fd(void)
+{
+	return epoll_fd;
+}
+
+long
+dw_curl_timeout_ms(TimestampTz now)
+{
+	if (timer_at == DT_NOEND)
+		return -1;
+	if (timer_at <= now)
+		return 0;
+	return (long) ((timer_at - now + 999) / 1000);
+}
+
+/*
+ * dw_curl_sockets_ready hands libcurl every probe socket that is ready.
+ */
+void
+dw_curl_sockets_ready(void)
+{
+	struct epoll_event ready[256];
+	int			n;
+	int			running;
+
+	n = epoll_wait(epoll_fd, ready, lengthof(ready), 0);
+	for (int i = 0; i < n; i++)
+	{
+		int			mask = 0;
+
+		if (ready[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			mask |= CURL_CSELECT_IN;
+		if (ready[i].events & (EPOLLOUT | EPOLLERR))
+			mask |= CURL_CSELECT_OUT;
+		if (ready[i].events & EPOLLERR)
+			mask |= CURL_CSELECT_ERR;
+		curl_multi_socket_action(multi, ready[i].data.fd, mask, &running);
+	}
+	check_done();
+}
+
+void
+dw_curl_timer_fired(void)
+{
+	int			running;
+
+	if (timer_at == DT_NOEND || timer_at > GetCurrentTimestamp())
+		return;
+	timer_at = DT_NOEND;
+	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done();
+}

@@ -1,0 +1,726 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The probe worker of one database: probes every enabled dependency on
+ *	  its schedule and keeps depwatch.sample and depwatch.outage true.
+ *
+ * One event loop waits on a WaitEventSet holding the latch, postmaster
+ * death and the sockets of every probe in flight; no probe waits for
+ * another.  Finished probes are buffered and written once per tick, in one
+ * transaction, through the same outage_store functions as report_sample(),
+ * so the worker, report_sample() and derive_outages() decide alike.  The
+ * machine's counters are saved with the samples, and whether an outage is
+ * open is read from depwatch.outage, so a worker that is killed resumes an
+ * open outage instead of opening it again.
+ *
+ * The configuration is read at start and again whenever the dependency
+ * table changes (a trigger wakes the worker at commit), never polled.  An
+ * error in one dependency's writes is logged and rolled back alone; an
+ * error in a tick is logged and survived.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "depwatch.h"
+#include "probe.h"
+#include "shmem.h"
+#include "worker.h"
+
+#define TICK_MS				500		/* how often samples are written */
+#define PASSIVE_EVERY_MS	1000	/* how often passive rules are evaluated */
+#define STATS_EVERY_MS		1000
+#define PARTITIONS_EVERY_MS (3600 * 1000)
+#define EXTENSION_POLL_MS	10000
+#define LAG_RING			4096
+
+/* A finished probe, waiting for the next tick. */
+typedef struct PendingSample
+{
+	int64		dependency_id;
+	TimestampTz at;
+	bool		ok;
+	int64		latency;		/* microseconds */
+	char		detail[160];
+} PendingSample;
+
+static DwWorkerSlot *slot = NULL;
+static MemoryContext config_context = NULL;
+static DwTarget **targets = NULL;
+static int	ntargets = 0;
+static uint64 loaded_generation = 0;
+static bool config_stale = true;
+
+static PendingSample *pending = NULL;
+static int	npending = 0;
+static int	pending_cap = 0;
+static int	in_flight = 0;
+
+static int64 lags[LAG_RING];
+static int	nlags = 0;
+static int64 finished_since_stats = 0;
+static int64 probes_total = 0;
+
+static void
+release_slot(int code, Datum arg)
+{
+	if (slot != NULL)
+		dw_release_slot(slot);
+	slot = NULL;
+}
+
+/*
+ * record_error keeps the last error for depwatch.worker_status.
+ */
+static void
+record_error(const char *message)
+{
+	SpinLockAcquire(&dw_shared->mutex);
+	slot->last_error_at = GetCurrentTimestamp();
+	strlcpy(slot->last_error, message, DW_ERROR_LEN);
+	SpinLockRelease(&dw_shared->mutex);
+}
+
+/*
+ * run_in_transaction runs fn in its own transaction with SPI connected.
+ * An error is logged, kept for worker_status, rolled back and survived.
+ */
+static void
+run_in_transaction(void (*fn) (void *), void *arg, const char *what)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, what);
+		fn(arg);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(WARNING,
+				(errmsg("depwatch worker: %s failed: %s", what, edata->message)));
+		record_error(edata->message);
+		/* the extension may have been dropped: look again */
+		if (edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE ||
+			edata->sqlerrcode == ERRCODE_UNDEFINED_FUNCTION ||
+			edata->sqlerrcode == ERRCODE_INVALID_SCHEMA_NAME)
+			config_stale = true;
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcontext);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * in_subtransaction runs fn in a subtransaction of the current transaction,
+ * so that one dependency's failure does not cost the others their writes.
+ */
+static void
+in_subtransaction(void (*fn) (void *), void *arg, const char *name)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		ereport(WARNING,
+				(errmsg("depwatch worker: writing samples of \"%s\" failed: %s",
+						name, edata->message)));
+		record_error(edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
+/* ---------------------------------------------------------------------
+ * Configuration
+ * ---------------------------------------------------------------------
+ */
+
+static DwTarget *
+find_target(int64 id)
+{
+	for (int i = 0; i < ntargets; i++)
+		if (targets[i]->dep.id == id)
+			return targets[i];
+	return NULL;
+}
+
+static void
+free_target(DwTarget *t)
+{
+	if (t->in_flight)
+	{
+		dw_curl_cancel(t);
+		in_flight--;
+	}
+	if (t->body)
+		pfree(t->body);
+	pfree(t);
+}
+
+/* the first due time: spread over one interval, the same on every start */
+static TimestampTz
+first_due(const DwTarget *t, TimestampTz now)
+{
+	uint64		h = (uint64) t->dep.id * UINT64CONST(0x9E3779B97F4A7C15);
+
+	return now + (int64) (h % (uint64) Max(t->every, 1));
+}
+
+static char *
+col_text(HeapTuple tup, TupleDesc desc, int col)
+{
+	char	   *v = SPI_getvalue(tup, desc, col);
+
+	return v ? MemoryContextStrdup(config_context, v) : NULL;
+}
+
+/*
+ * load_config reads the enabled dependencies and merges them into targets:
+ * unchanged ones keep their schedule and any probe in flight, changed ones
+ * start afresh, removed ones are cancelled.
+ */
+static void
+load_config(void *arg)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	DwTarget  **fresh;
+	int			nfresh = 0;
+
+	SPI_execute("SELECT r.*, d.target,"
+				"       (extract(epoch FROM d.every) * 1000000)::int8,"
+				"       (extract(epoch FROM d.timeout) * 1000000)::int8,"
+				"       d.options->>'method',"
+				"       (SELECT string_agg(s, ',') FROM jsonb_array_elements_text(d.options->'expect_status') s),"
+				"       d.options->>'body_contains',"
+				"       (SELECT string_agg(h.key || ': ' || h.value, E'\\n')"
+				"          FROM jsonb_each_text(d.options->'headers') h),"
+				"       coalesce((d.options->>'verify_tls')::boolean, true),"
+				"       md5(row(d.probe, d.target, d.every, d.timeout, d.fail_after, d.recover_after,"
+				"               d.degraded_after, d.options)::text)"
+				"  FROM depwatch.dependency d JOIN depwatch._machine_rules r ON r.id = d.id"
+				" WHERE d.enabled AND d.probe IN ('tcp', 'http', 'passive')"
+				" ORDER BY d.id", true, 0);
+
+	fresh = MemoryContextAllocZero(config_context, sizeof(DwTarget *) * (SPI_processed + 1));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		char	   *signature = SPI_getvalue(tup, desc, 18);
+		DwTarget   *old = find_target(id);
+		DwTarget   *t;
+		char	   *expect;
+
+		if (old != NULL && strcmp(old->signature, signature) == 0)
+		{
+			old->keep = true;
+			fresh[nfresh++] = old;
+			continue;
+		}
+
+		t = MemoryContextAllocZero(config_context, sizeof(DwTarget));
+		{
+			MemoryContext m = MemoryContextSwitchTo(config_context);
+
+			dw_dependency_from_tuple(tup, desc, 1, &t->dep);
+			MemoryContextSwitchTo(m);
+		}
+		t->target = col_text(tup, desc, 10);
+		t->every = DatumGetInt64(SPI_getbinval(tup, desc, 11, &isnull));
+		t->timeout = DatumGetInt64(SPI_getbinval(tup, desc, 12, &isnull));
+		t->method = col_text(tup, desc, 13);
+		expect = col_text(tup, desc, 14);
+		t->body_contains = col_text(tup, desc, 15);
+		t->headers = col_text(tup, desc, 16);
+		t->verify_tls = DatumGetBool(SPI_getbinval(tup, desc, 17, &isnull));
+		t->signature = MemoryContextStrdup(config_context, signature);
+		if (expect != NULL)
+		{
+			char	   *save = NULL;
+
+			t->expect_status = MemoryContextAllocZero(config_context, sizeof(int) * 64);
+			for (char *s = strtok_r(expect, ",", &save); s && t->nexpect < 64;
+				 s = strtok_r(NULL, ",", &save))
+				t->expect_status[t->nexpect++] = atoi(s);
+		}
+		t->next_due = first_due(t, now);
+		fresh[nfresh++] = t;
+	}
+
+	/* cancel and free what is gone or changed */
+	for (int i = 0; i < ntargets; i++)
+	{
+		if (!targets[i]->keep)
+			free_target(targets[i]);
+		else
+			targets[i]->keep = false;
+	}
+	if (targets)
+		pfree(targets);
+	targets = fresh;
+	ntargets = nfresh;
+
+	SpinLockAcquire(&dw_shared->mutex);
+	slot->dependencies = ntargets;
+	SpinLockRelease(&dw_shared->mutex);
+}
+
+/* ---------------------------------------------------------------------
+ * Probing
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * dw_probe_finished is called by a probe driver when a probe ends: the
+ * sample waits in the buffer for the next tick.
+ */
+void
+dw_probe_finished(DwTarget *t, bool ok, const char *detail)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	PendingSample *p;
+
+	in_flight--;
+	if (npending == pending_cap)
+	{
+		pending_cap = pending_cap ? pending_cap * 2 : 1024;
+		pending = pending ?
+			repalloc(pending, sizeof(PendingSample) * pending_cap) :
+			MemoryContextAlloc(TopMemoryContext, sizeof(PendingSample) * pending_cap);
+	}
+	p = &pending[npending++];
+	p->dependency_id = t->dep.id;
+	p->at = t->started_at;
+	p->ok = ok;
+	p->latency = now - t->started_at;
+	strlcpy(p->detail, detail, sizeof(p->detail));
+	finished_since_stats++;
+	probes_total++;
+}
+
+/*
+ * start_due_probes starts every probe whose time has come, as long as
+ * depwatch.max_concurrency allows; missed ticks are skipped, not queued.
+ */
+static void
+start_due_probes(TimestampTz now)
+{
+	for (int i = 0; i < ntargets && in_flight < dw_max_concurrency; i++)
+	{
+		DwTarget   *t = targets[i];
+		char		why[160];
+
+		if (t->dep.probe == DW_PROBE_PASSIVE || t->in_flight || t->next_due > now)
+			continue;
+		t->due_at = t->next_due;
+		t->started_at = now;
+		lags[nlags++ % LAG_RING] = now - t->due_at;
+		while (t->next_due <= now)
+			t->next_due += t->every;
+		if (dw_curl_start(t, why, sizeof(why)))
+			in_flight++;
+		else
+		{
+			in_flight++;		/* dw_probe_finished counts it down */
+			dw_probe_finished(t, false, why);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Writing samples
+ * ---------------------------------------------------------------------
+ */
+
+static int
+pending_cmp(const void *a, const void *b)
+{
+	const PendingSample *x = a;
+	const PendingSample *y = b;
+
+	if (x->dependency_id != y->dependency_id)
+		return x->dependency_id < y->dependency_id ? -1 : 1;
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return 0;
+}
+
+typedef struct SampleGroup
+{
+	DwTarget   *target;
+	PendingSample *first;
+	int			n;
+} SampleGroup;
+
+/* write_group writes one dependency's samples and advances its machine */
+static void
+write_group(void *arg)
+{
+	SampleGroup *g = arg;
+	const DwDependency *dep = &g->target->dep;
+	DwMachine	m;
+	TimestampTz last_at = dw_lock_machine(dep, &m);
+	const char *vantage = dw_vantage();
+
+	for (int i = 0; i < g->n; i++)
+	{
+		PendingSample *p = &g->first[i];
+		Interval	latency;
+
+		if (p->at < last_at)
+			continue;			/* a later sample was reported meanwhile */
+		memset(&latency, 0, sizeof(latency));
+		latency.time = p->latency;
+		dw_store_sample(dep, vantage, p->at, p->ok, &latency, p->detail);
+		dw_advance(dep, &m, p->at, dw_classify(dep, p->ok, true, p->latency));
+		last_at = p->at;
+	}
+	dw_save_machine(dep, &m, last_at);
+}
+
+/* flush_samples writes every buffered sample, one dependency at a time */
+static void
+flush_samples(void *arg)
+{
+	qsort(pending, npending, sizeof(PendingSample), pending_cmp);
+	for (int i = 0; i < npending;)
+	{
+		SampleGroup g;
+		int			j = i;
+
+		while (j < npending && pending[j].dependency_id == pending[i].dependency_id)
+			j++;
+		g.target = find_target(pending[i].dependency_id);
+		g.first = &pending[i];
+		g.n = j - i;
+		/* samples of a dependency dropped meanwhile have nowhere to go */
+		if (g.target != NULL)
+			in_subtransaction(write_group, &g, g.target->dep.name);
+		i = j;
+	}
+}
+
+/* evaluate_passive applies each passive dependency's error-rate rule now */
+static void
+evaluate_one_passive(void *arg)
+{
+	const DwDependency *dep = arg;
+	DwMachine	m;
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz last_at = dw_lock_machine(dep, &m);
+
+	if (now < last_at)
+		return;
+	dw_advance(dep, &m, now, dw_passive_verdict(dep, now));
+	dw_save_machine(dep, &m, now);
+}
+
+static void
+evaluate_passive(void *arg)
+{
+	for (int i = 0; i < ntargets; i++)
+		if (targets[i]->dep.probe == DW_PROBE_PASSIVE)
+			in_subtransaction(evaluate_one_passive, &targets[i]->dep, targets[i]->dep.name);
+}
+
+static void
+maintain_partitions(void *arg)
+{
+	SPI_execute("SELECT depwatch.maintain_sample_partitions()", false, 0);
+}
+
+/* ---------------------------------------------------------------------
+ * The loop
+ * ---------------------------------------------------------------------
+ */
+
+static int
+lag_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* publish_stats puts probes per second and schedule lag in shared memory */
+static void
+publish_stats(double seconds)
+{
+	int			n = Min(nlags, LAG_RING);
+	int64		p50 = 0;
+	int64		p99 = 0;
+
+	if (n > 0)
+	{
+		int64	   *sorted = palloc(sizeof(int64) * n);
+
+		memcpy(sorted, lags, sizeof(int64) * n);
+		qsort(sorted, n, sizeof(int64), lag_cmp);
+		p50 = sorted[n / 2];
+		p99 = sorted[Min(n - 1, (n * 99) / 100)];
+		pfree(sorted);
+	}
+	SpinLockAcquire(&dw_shared->mutex);
+	slot->probes_per_second = seconds > 0 ? finished_since_stats / seconds : 0;
+	slot->lag_p50 = p50;
+	slot->lag_p99 = p99;
+	slot->in_flight = in_flight;
+	slot->probes_total = probes_total;
+	strlcpy(slot->vantage, dw_vantage(), NAMEDATALEN);
+	SpinLockRelease(&dw_shared->mutex);
+	finished_since_stats = 0;
+	nlags = 0;
+}
+
+/* extension_installed: is depwatch installed in this database? */
+static bool
+extension_installed(void)
+{
+	bool		found;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'depwatch'", true, 1);
+	found = SPI_processed > 0;
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return found;
+}
+
+/*
+ * wait_for_extension waits (without exiting, so the launcher does not start
+ * us again and again) until the extension is installed.
+ */
+static void
+wait_for_extension(const char *dbname)
+{
+	bool		logged = false;
+
+	while (!extension_installed())
+	{
+		if (!logged)
+			ereport(LOG,
+					(errmsg("depwatch worker: extension \"depwatch\" is not installed in database \"%s\"; waiting",
+							dbname),
+					 errhint("Run CREATE EXTENSION depwatch CASCADE in it, or remove it from depwatch.databases.")));
+		logged = true;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 EXTENSION_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+	config_stale = true;
+}
+
+/* ms_until: milliseconds from now to t, within [0, cap] */
+static long
+ms_until(TimestampTz t, TimestampTz now, long cap)
+{
+	if (t <= now)
+		return 0;
+	return Min(cap, (long) ((t - now + 999) / 1000));
+}
+
+void
+dw_worker_main(Datum arg)
+{
+	char		dbname[NAMEDATALEN];
+	WaitEventSet *wes = NULL;
+	TimestampTz next_tick,
+				next_passive,
+				next_stats,
+				next_partitions;
+	TimestampTz last_stats;
+
+	strlcpy(dbname, MyBgworkerEntry->bgw_extra, NAMEDATALEN);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(dbname, NULL, 0);
+	pgstat_report_appname("depwatch worker");
+
+	slot = dw_claim_slot(MyDatabaseId, dbname);
+	if (slot == NULL)
+	{
+		ereport(LOG,
+				(errmsg("depwatch worker: another worker already probes database \"%s\"", dbname)));
+		proc_exit(0);
+	}
+	before_shmem_exit(release_slot, (Datum) 0);
+	SpinLockAcquire(&dw_shared->mutex);
+	slot->started_at = GetCurrentTimestamp();
+	SpinLockRelease(&dw_shared->mutex);
+
+	config_context = AllocSetContextCreate(TopMemoryContext, "depwatch worker config",
+										   ALLOCSET_DEFAULT_SIZES);
+	dw_curl_init();
+	wait_for_extension(dbname);
+	ereport(LOG, (errmsg("depwatch worker started for database \"%s\"", dbname)));
+
+	wes = CreateWaitEventSet(TopMemoryContext, 3);
+	AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(wes, WL_SOCKET_READABLE, dw_curl_fd(), NULL, NULL);
+
+	last_stats = GetCurrentTimestamp();
+	next_tick = next_passive = next_stats = last_stats;
+	next_partitions = last_stats;
+
+	for (;;)
+	{
+		TimestampTz now;
+		long		timeout;
+		long		curl_ms;
+		WaitEvent	events[8];
+		int			nevents;
+		uint64		generation;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		generation = pg_atomic_read_u64(&slot->config_generation);
+		if (generation != loaded_generation)
+		{
+			loaded_generation = generation;
+			config_stale = true;
+		}
+		if (config_stale)
+		{
+			/* on failure, try again at the next change, not at once */
+			config_stale = false;
+			if (!extension_installed())
+			{
+				for (int i = 0; i < ntargets; i++)
+					free_target(targets[i]);
+				ntargets = 0;
+				npending = 0;
+				wait_for_extension(dbname);
+				config_stale = false;
+			}
+			run_in_transaction(load_config, NULL, "depwatch: reading configuration");
+		}
+
+		now = GetCurrentTimestamp();
+		start_due_probes(now);
+
+		now = GetCurrentTimestamp();
+		if (now >= next_tick)
+		{
+			if (npending > 0)
+			{
+				run_in_transaction(flush_samples, NULL, "depwatch: writing samples");
+				npending = 0;
+			}
+			next_tick = TimestampTzPlusMilliseconds(now, TICK_MS);
+		}
+		if (now >= next_passive)
+		{
+			bool		any = false;
+
+			for (int i = 0; i < ntargets && !any; i++)
+				any = targets[i]->dep.probe == DW_PROBE_PASSIVE;
+			if (any)
+				run_in_transaction(evaluate_passive, NULL, "depwatch: evaluating passive dependencies");
+			next_passive = TimestampTzPlusMilliseconds(now, PASSIVE_EVERY_MS);
+		}
+		if (now >= next_partitions)
+		{
+			run_in_transaction(maintain_partitions, NULL, "depwatch: maintaining sample partitions");
+			next_partitions = TimestampTzPlusMilliseconds(now, PARTITIONS_EVERY_MS);
+		}
+		if (now >= next_stats)
+		{
+			publish_stats((now - last_stats) / 1000000.0);
+			last_stats = now;
+			next_stats = TimestampTzPlusMilliseconds(now, STATS_EVERY_MS);
+		}
+
+		/* sleep until the next due probe, libcurl's timer or our own */
+		now = GetCurrentTimestamp();
+		timeout = ms_until(next_stats, now, STATS_EVERY_MS);
+		if (npending > 0)
+			timeout = Min(timeout, ms_until(next_tick, now, TICK_MS));
+		for (int i = 0; i < ntargets; i++)
+			if (targets[i]->dep.probe != DW_PROBE_PASSIVE && !targets[i]->in_flight)
+				timeout = Min(timeout, ms_until(targets[i]->next_due, now, timeout));
+		curl_ms = dw_curl_timeout_ms(now);
+		if (curl_ms >= 0)
+			timeout = Min(timeout, curl_ms);
+
+		nevents = WaitEventSetWait(wes, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
+		for (int i = 0; i < nevents; i++)
+		{
+			if (events[i].events & WL_LATCH_SET)
+				ResetLatch(MyLatch);
+			else if (events[i].events & WL_SOCKET_READABLE)
+				dw_curl_sockets_ready();
+		}
+		dw_curl_timer_fired();
+	}
+}

@@ -1,0 +1,17 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.h
+ *	  The launcher and the per-database probe workers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DEPWATCH_WORKER_H
+#define DEPWATCH_WORKER_H
+
+#include "postgres.h"
+
+extern void dw_register_launcher(void);
+extern PGDLLEXPORT void dw_launcher_main(Datum arg) pg_attribute_noreturn();
+extern PGDLLEXPORT void dw_worker_main(Datum arg) pg_attribute_noreturn();
+
+#endif							/* DEPWATCH_WORKER_H */
