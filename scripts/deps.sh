@@ -13,6 +13,7 @@ packages=(
 	postgresql-15-pgtap
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
+	python3
 )
 
 missing=()

@@ -32,6 +32,9 @@ typedef struct DwTarget
 	char	   *headers;		/* "Name: value" lines */
 	bool		verify_tls;
 
+	/* postgres */
+	char	   *query;
+
 	/* schedule */
 	TimestampTz next_due;
 	bool		keep;			/* found again when the configuration is read */
@@ -57,5 +60,13 @@ extern pgsocket dw_curl_fd(void);
 extern long dw_curl_timeout_ms(TimestampTz now);
 extern void dw_curl_sockets_ready(void);
 extern void dw_curl_timer_fired(void);
+
+/* probe_pg.c: postgres probes through libpq's asynchronous API */
+extern bool dw_pg_start(DwTarget *t, TimestampTz now, char *why, size_t whylen);
+extern void dw_pg_cancel(DwTarget *t);
+extern pgsocket dw_pg_fd(void);
+extern long dw_pg_timeout_ms(TimestampTz now);
+extern void dw_pg_sockets_ready(void);
+extern void dw_pg_tick(TimestampTz now);
 
 #endif							/* DEPWATCH_PROBE_H */

@@ -200,7 +200,10 @@ free_target(DwTarget *t)
 {
 	if (t->in_flight)
 	{
-		dw_curl_cancel(t);
+		if (t->dep.probe == DW_PROBE_POSTGRES)
+			dw_pg_cancel(t);
+		else
+			dw_curl_cancel(t);
 		in_flight--;
 	}
 	if (t->body)
@@ -246,10 +249,11 @@ load_config(void *arg)
 				"       (SELECT string_agg(h.key || ': ' || h.value, E'\\n')"
 				"          FROM jsonb_each_text(d.options->'headers') h),"
 				"       coalesce((d.options->>'verify_tls')::boolean, true),"
+				"       d.options->>'query',"
 				"       md5(row(d.probe, d.target, d.every, d.timeout, d.fail_after, d.recover_after,"
 				"               d.degraded_after, d.options)::text)"
 				"  FROM depwatch.dependency d JOIN depwatch._machine_rules r ON r.id = d.id"
-				" WHERE d.enabled AND d.probe IN ('tcp', 'http', 'passive')"
+				" WHERE d.enabled AND d.probe IN ('tcp', 'http', 'postgres', 'passive')"
 				" ORDER BY d.id", true, 0);
 
 	fresh = MemoryContextAllocZero(config_context, sizeof(DwTarget *) * (SPI_processed + 1));
@@ -259,7 +263,7 @@ load_config(void *arg)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		char	   *signature = SPI_getvalue(tup, desc, 18);
+		char	   *signature = SPI_getvalue(tup, desc, 19);
 		DwTarget   *old = find_target(id);
 		DwTarget   *t;
 		char	   *expect;
@@ -286,6 +290,7 @@ load_config(void *arg)
 		t->body_contains = col_text(tup, desc, 15);
 		t->headers = col_text(tup, desc, 16);
 		t->verify_tls = DatumGetBool(SPI_getbinval(tup, desc, 17, &isnull));
+		t->query = col_text(tup, desc, 18);
 		t->signature = MemoryContextStrdup(config_context, signature);
 		if (expect != NULL)
 		{
@@ -370,7 +375,9 @@ start_due_probes(TimestampTz now)
 		lags[nlags++ % LAG_RING] = now - t->due_at;
 		while (t->next_due <= now)
 			t->next_due += t->every;
-		if (dw_curl_start(t, why, sizeof(why)))
+		if (t->dep.probe == DW_PROBE_POSTGRES ?
+			dw_pg_start(t, now, why, sizeof(why)) :
+			dw_curl_start(t, why, sizeof(why)))
 			in_flight++;
 		else
 		{
@@ -620,10 +627,11 @@ dw_worker_main(Datum arg)
 	wait_for_extension(dbname);
 	ereport(LOG, (errmsg("depwatch worker started for database \"%s\"", dbname)));
 
-	wes = CreateWaitEventSet(TopMemoryContext, 3);
+	wes = CreateWaitEventSet(TopMemoryContext, 4);
 	AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	AddWaitEventToSet(wes, WL_SOCKET_READABLE, dw_curl_fd(), NULL, NULL);
+	AddWaitEventToSet(wes, WL_SOCKET_READABLE, dw_pg_fd(), NULL, NULL);
 
 	last_stats = GetCurrentTimestamp();
 	next_tick = next_passive = next_stats = last_stats;
@@ -634,6 +642,7 @@ dw_worker_main(Datum arg)
 		TimestampTz now;
 		long		timeout;
 		long		curl_ms;
+		long		pg_ms;
 		WaitEvent	events[8];
 		int			nevents;
 		uint64		generation;
@@ -712,15 +721,21 @@ dw_worker_main(Datum arg)
 		curl_ms = dw_curl_timeout_ms(now);
 		if (curl_ms >= 0)
 			timeout = Min(timeout, curl_ms);
+		pg_ms = dw_pg_timeout_ms(now);
+		if (pg_ms >= 0)
+			timeout = Min(timeout, pg_ms);
 
 		nevents = WaitEventSetWait(wes, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
 		for (int i = 0; i < nevents; i++)
 		{
 			if (events[i].events & WL_LATCH_SET)
 				ResetLatch(MyLatch);
-			else if (events[i].events & WL_SOCKET_READABLE)
+			else if ((events[i].events & WL_SOCKET_READABLE) && events[i].fd == dw_curl_fd())
 				dw_curl_sockets_ready();
+			else if (events[i].events & WL_SOCKET_READABLE)
+				dw_pg_sockets_ready();
 		}
 		dw_curl_timer_fired();
+		dw_pg_tick(GetCurrentTimestamp());
 	}
 }

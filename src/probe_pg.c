@@ -1,0 +1,461 @@
+/*-------------------------------------------------------------------------
+ *
+ * probe_pg.c
+ *	  postgres probes: connect with libpq's asynchronous API and run one
+ *	  query, many at once, none waiting for another.
+ *
+ * libpq's PQconnectStart resolves host names synchronously, so a host name
+ * is first resolved with glibc's getaddrinfo_a and handed to libpq as
+ * hostaddr (host stays, for TLS).  Every phase (resolution, connection,
+ * query) is bounded by the probe's deadline.  The probes' sockets live in
+ * an epoll set of their own that the worker waits on as one descriptor.
+ *
+ * The query is "SELECT 1" unless options->>'query' says otherwise; the
+ * probe is good when it returns at least one row and its first column is
+ * not false.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <netdb.h>
+#include <sys/epoll.h>
+#include <arpa/inet.h>
+
+#include "catalog/pg_type.h"
+#include "libpq-fe.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "probe.h"
+
+/* while a name is being resolved, look again this often */
+#define RESOLVE_POLL_MS 10
+
+typedef enum PgPhase
+{
+	PG_RESOLVING,
+	PG_CONNECTING,
+	PG_QUERYING
+} PgPhase;
+
+typedef struct PgProbe
+{
+	DwTarget   *target;
+	PgPhase		phase;
+	TimestampTz deadline;
+	struct gaicb *gai;			/* malloc'd: glibc may still write to it */
+	PGconn	   *conn;
+	pgsocket	fd;				/* the socket in our epoll set, or -1 */
+	PostgresPollingStatusType poll;
+	char	   *host;			/* the host name being resolved */
+} PgProbe;
+
+static int	epoll_fd = -1;
+static PgProbe **probes = NULL;	/* in flight */
+static int	nprobes = 0;
+static int	probes_cap = 0;
+
+/* resolutions abandoned (timed out) before glibc was done with them */
+static struct gaicb **orphans = NULL;
+static int	norphans = 0;
+static int	orphans_cap = 0;
+
+static void
+free_gai(struct gaicb *g)
+{
+	if (g->ar_result)
+		freeaddrinfo(g->ar_result);
+	free((char *) g->ar_name);
+	free(g);
+}
+
+/* reap_orphans frees abandoned resolutions that glibc has finished */
+static void
+reap_orphans(void)
+{
+	for (int i = 0; i < norphans;)
+	{
+		if (gai_error(orphans[i]) != EAI_INPROGRESS)
+		{
+			free_gai(orphans[i]);
+			orphans[i] = orphans[--norphans];
+		}
+		else
+			i++;
+	}
+}
+
+static void
+watch(PgProbe *p, pgsocket fd, bool write)
+{
+	struct epoll_event ev;
+
+	if (p->fd >= 0 && p->fd != fd)
+		(void) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, p->fd, NULL);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = write ? EPOLLOUT : EPOLLIN;
+	ev.data.ptr = p;
+	if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+		epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		elog(WARNING, "depwatch: could not watch a postgres probe socket: %m");
+	p->fd = fd;
+}
+
+/* end_probe frees one probe and reports its sample */
+static void
+end_probe(PgProbe *p, bool ok, const char *detail)
+{
+	DwTarget   *t = p->target;
+
+	for (int i = 0; i < nprobes; i++)
+		if (probes[i] == p)
+		{
+			probes[i] = probes[--nprobes];
+			break;
+		}
+	if (p->fd >= 0)
+		(void) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, p->fd, NULL);
+	if (p->conn)
+		PQfinish(p->conn);
+	if (p->gai)
+	{
+		if (gai_error(p->gai) == EAI_INPROGRESS && gai_cancel(p->gai) != EAI_CANCELED)
+		{
+			if (norphans == orphans_cap)
+			{
+				orphans_cap = orphans_cap ? orphans_cap * 2 : 16;
+				orphans = orphans ?
+					repalloc(orphans, sizeof(struct gaicb *) * orphans_cap) :
+					MemoryContextAlloc(TopMemoryContext, sizeof(struct gaicb *) * orphans_cap);
+			}
+			orphans[norphans++] = p->gai;
+		}
+		else
+			free_gai(p->gai);
+	}
+	if (p->host)
+		pfree(p->host);
+	t->handle = NULL;
+	t->in_flight = false;
+	pfree(p);
+	if (detail != NULL)
+		dw_probe_finished(t, ok, detail);
+}
+
+/* libpq's error message, on one line, without its trailing newline */
+static const char *
+conn_error(PGconn *conn)
+{
+	static char buf[160];
+	char	   *nl;
+
+	strlcpy(buf, conn ? PQerrorMessage(conn) : "out of memory", sizeof(buf));
+	while ((nl = strchr(buf, '\n')) != NULL)
+		*nl = (nl[1] == '\0') ? '\0' : ' ';
+	return buf;
+}
+
+/*
+ * start_connect hands libpq the conninfo, with hostaddr set when we
+ * resolved the host ourselves.
+ */
+static void
+start_connect(PgProbe *p, const char *hostaddr)
+{
+	const char *keywords[4];
+	const char *values[4];
+	int			n = 0;
+
+	/* dbname is expanded as a conninfo; later keywords override it */
+	keywords[n] = "dbname";
+	values[n++] = p->target->target;
+	if (hostaddr != NULL)
+	{
+		keywords[n] = "hostaddr";
+		values[n++] = hostaddr;
+	}
+	keywords[n] = "application_name";
+	values[n++] = "depwatch probe";
+	keywords[n] = NULL;
+	values[n] = NULL;
+
+	p->phase = PG_CONNECTING;
+	p->conn = PQconnectStartParams(keywords, values, 1);
+	if (p->conn == NULL || PQstatus(p->conn) == CONNECTION_BAD)
+	{
+		end_probe(p, false, conn_error(p->conn));
+		return;
+	}
+	p->poll = PGRES_POLLING_WRITING;
+	watch(p, PQsocket(p->conn), true);
+}
+
+/* the one host to resolve, or NULL when libpq needs no name resolution */
+static char *
+host_to_resolve(const char *conninfo)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	char	   *host = NULL;
+	bool		has_hostaddr = false;
+
+	if (opts == NULL)
+		return NULL;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+	{
+		if (strcmp(o->keyword, "hostaddr") == 0 && o->val && o->val[0])
+			has_hostaddr = true;
+		if (strcmp(o->keyword, "host") == 0 && o->val && o->val[0])
+			host = pstrdup(o->val);
+	}
+	PQconninfoFree(opts);
+	if (has_hostaddr || host == NULL || host[0] == '/' || strchr(host, ',') != NULL)
+		return NULL;			/* unix socket, given address, or several hosts */
+	{
+		unsigned char buf[sizeof(struct in6_addr)];
+
+		if (inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1)
+			return NULL;
+	}
+	return host;
+}
+
+/*
+ * dw_pg_start starts one postgres probe of t.
+ */
+bool
+dw_pg_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
+{
+	PgProbe    *p;
+
+	if (epoll_fd < 0 && (epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	{
+		snprintf(why, whylen, "could not create an epoll set: %m");
+		return false;
+	}
+	if (nprobes == probes_cap)
+	{
+		probes_cap = probes_cap ? probes_cap * 2 : 64;
+		probes = probes ?
+			repalloc(probes, sizeof(PgProbe *) * probes_cap) :
+			MemoryContextAlloc(TopMemoryContext, sizeof(PgProbe *) * probes_cap);
+	}
+	p = MemoryContextAllocZero(TopMemoryContext, sizeof(PgProbe));
+	p->target = t;
+	p->deadline = now + t->timeout;
+	p->fd = -1;
+	probes[nprobes++] = p;
+	t->handle = p;
+	t->in_flight = true;
+
+	p->host = host_to_resolve(t->target);
+	if (p->host == NULL)
+	{
+		start_connect(p, NULL);
+		return true;
+	}
+
+	/* glibc owns the request until it is done: malloc, not palloc */
+	p->phase = PG_RESOLVING;
+	p->gai = calloc(1, sizeof(struct gaicb));
+	if (p->gai)
+		p->gai->ar_name = strdup(p->host);
+	if (p->gai == NULL || p->gai->ar_name == NULL ||
+		getaddrinfo_a(GAI_NOWAIT, &p->gai, 1, NULL) != 0)
+	{
+		snprintf(why, whylen, "could not start resolving \"%s\"", p->host);
+		end_probe(p, false, NULL);
+		return false;
+	}
+	return true;
+}
+
+/* advance_resolving hands the address to libpq once glibc has it */
+static void
+advance_resolving(PgProbe *p)
+{
+	int			rc = gai_error(p->gai);
+	char		addr[INET6_ADDRSTRLEN];
+	struct addrinfo *ai;
+
+	if (rc == EAI_INPROGRESS)
+		return;
+	if (rc != 0 || p->gai->ar_result == NULL)
+	{
+		char		detail[160];
+
+		snprintf(detail, sizeof(detail), "could not resolve \"%s\": %s", p->host, gai_strerror(rc));
+		end_probe(p, false, detail);
+		return;
+	}
+	ai = p->gai->ar_result;
+	if (ai->ai_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *) ai->ai_addr)->sin_addr, addr, sizeof(addr));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr, addr, sizeof(addr));
+	free_gai(p->gai);
+	p->gai = NULL;
+	start_connect(p, addr);
+}
+
+/* finish_query: good when at least one row came, its first column not false */
+static void
+finish_query(PgProbe *p)
+{
+	PGresult   *res;
+	bool		ok = false;
+	char		detail[160] = "query returned no result";
+
+	while ((res = PQgetResult(p->conn)) != NULL)
+	{
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_TUPLES_OK)
+		{
+			if (PQntuples(res) == 0)
+			{
+				ok = false;
+				snprintf(detail, sizeof(detail), "query returned no row");
+			}
+			else if (PQnfields(res) > 0 && !PQgetisnull(res, 0, 0) &&
+					 strcmp(PQgetvalue(res, 0, 0), "f") == 0 && PQftype(res, 0) == BOOLOID)
+			{
+				ok = false;
+				snprintf(detail, sizeof(detail), "query returned false");
+			}
+			else
+			{
+				ok = true;
+				snprintf(detail, sizeof(detail), "query ok");
+			}
+		}
+		else if (st != PGRES_COMMAND_OK)
+		{
+			ok = false;
+			snprintf(detail, sizeof(detail), "%s", conn_error(p->conn));
+		}
+		PQclear(res);
+	}
+	end_probe(p, ok, detail);
+}
+
+/* advance moves one probe on after its socket became ready */
+static void
+advance(PgProbe *p)
+{
+	if (p->phase == PG_CONNECTING)
+	{
+		p->poll = PQconnectPoll(p->conn);
+		switch (p->poll)
+		{
+			case PGRES_POLLING_READING:
+				watch(p, PQsocket(p->conn), false);
+				return;
+			case PGRES_POLLING_WRITING:
+				watch(p, PQsocket(p->conn), true);
+				return;
+			case PGRES_POLLING_FAILED:
+				end_probe(p, false, conn_error(p->conn));
+				return;
+			case PGRES_POLLING_OK:
+			default:
+				break;
+		}
+		if (PQsetnonblocking(p->conn, 1) != 0 ||
+			!PQsendQuery(p->conn, p->target->query ? p->target->query : "SELECT 1"))
+		{
+			end_probe(p, false, conn_error(p->conn));
+			return;
+		}
+		p->phase = PG_QUERYING;
+		/* the query may still sit in libpq's buffer */
+		watch(p, PQsocket(p->conn), PQflush(p->conn) > 0);
+		return;
+	}
+
+	/* querying */
+	if (PQflush(p->conn) > 0)
+		return;
+	watch(p, PQsocket(p->conn), false);
+	if (!PQconsumeInput(p->conn))
+	{
+		end_probe(p, false, conn_error(p->conn));
+		return;
+	}
+	if (!PQisBusy(p->conn))
+		finish_query(p);
+}
+
+pgsocket
+dw_pg_fd(void)
+{
+	if (epoll_fd < 0)
+		epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	return epoll_fd;
+}
+
+void
+dw_pg_sockets_ready(void)
+{
+	struct epoll_event ready[256];
+	int			n = epoll_wait(epoll_fd, ready, lengthof(ready), 0);
+
+	for (int i = 0; i < n; i++)
+		advance((PgProbe *) ready[i].data.ptr);
+}
+
+/*
+ * dw_pg_timeout_ms: how long the worker may sleep as far as postgres probes
+ * go (-1: no limit).
+ */
+long
+dw_pg_timeout_ms(TimestampTz now)
+{
+	TimestampTz first = DT_NOEND;
+
+	for (int i = 0; i < nprobes; i++)
+	{
+		if (probes[i]->phase == PG_RESOLVING)
+			return RESOLVE_POLL_MS;
+		first = Min(first, probes[i]->deadline);
+	}
+	if (norphans > 0)
+		return 1000;
+	if (first == DT_NOEND)
+		return -1;
+	return first <= now ? 0 : (long) ((first - now + 999) / 1000);
+}
+
+/* dw_pg_tick moves resolutions on and ends probes past their deadline */
+void
+dw_pg_tick(TimestampTz now)
+{
+	reap_orphans();
+	for (int i = nprobes - 1; i >= 0; i--)
+	{
+		PgProbe    *p;
+
+		if (i >= nprobes)
+			continue;
+		p = probes[i];
+		if (now >= p->deadline)
+		{
+			char		detail[160];
+
+			snprintf(detail, sizeof(detail), "timeout after %ld ms while %s",
+					 (long) (p->target->timeout / 1000),
+					 p->phase == PG_RESOLVING ? "resolving the host" :
+					 p->phase == PG_CONNECTING ? "connecting" : "querying");
+			end_probe(p, false, detail);
+		}
+		else if (p->phase == PG_RESOLVING)
+			advance_resolving(p);
+	}
+}
+
+void
+dw_pg_cancel(DwTarget *t)
+{
+	if (t->handle)
+		end_probe((PgProbe *) t->handle, false, NULL);
+}
