@@ -17,6 +17,7 @@
 
 #include "depwatch.h"
 #include "shmem.h"
+#include "utility_hook.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -42,6 +43,7 @@ _PG_init(void)
 	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
 		return;
 	dw_shmem_init();
+	dw_install_utility_hook();
 	dw_register_launcher();
 }
 

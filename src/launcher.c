@@ -78,26 +78,28 @@ dw_register_launcher(void)
 }
 
 /*
- * database_exists looks name up in the shared catalog pg_database, with a
+ * database_oid looks name up in the shared catalog pg_database, with a
  * plain scan: the launcher has no database, hence no relcache for indexes.
+ * InvalidOid if there is no such database, or it takes no connections.
  */
-static bool
-database_exists(const char *name)
+static Oid
+database_oid(const char *name)
 {
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tup;
-	bool		found = false;
+	Oid			found = InvalidOid;
 
 	StartTransactionCommand();
 	(void) GetTransactionSnapshot();
 	rel = table_open(DatabaseRelationId, AccessShareLock);
 	scan = table_beginscan_catalog(rel, 0, NULL);
-	while (!found && HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	while (!OidIsValid(found) && HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
 	{
 		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
 
-		found = strcmp(NameStr(db->datname), name) == 0 && db->datallowconn;
+		if (strcmp(NameStr(db->datname), name) == 0 && db->datallowconn)
+			found = db->oid;
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -194,6 +196,7 @@ reconcile(void)
 	{
 		LaunchedWorker *w = &launched[i];
 		pid_t		pid;
+		Oid			dboid;
 
 		if (w->handle != NULL &&
 			GetBackgroundWorkerPid(w->handle, &pid) == BGWH_STOPPED)
@@ -214,7 +217,10 @@ reconcile(void)
 		}
 		if (w->handle != NULL || now < w->retry_at)
 			continue;
-		if (!database_exists(w->dbname))
+		dboid = database_oid(w->dbname);
+		if (OidIsValid(dboid) && dw_database_held(dboid, now))
+			continue;			/* being dropped or renamed */
+		if (!OidIsValid(dboid))
 		{
 			if (!w->warned_missing)
 				ereport(WARNING,

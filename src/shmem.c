@@ -119,6 +119,48 @@ dw_release_slot(DwWorkerSlot *slot)
 }
 
 /*
+ * dw_hold_database keeps the launcher from starting dboid's worker until
+ * "until".  The caller holds dw_shared->mutex.
+ */
+void
+dw_hold_database(Oid dboid, TimestampTz until)
+{
+	DwHold	   *free_hold = NULL;
+
+	for (int i = 0; i < DW_MAX_WORKERS; i++)
+	{
+		DwHold	   *h = &dw_shared->holds[i];
+
+		if (h->dboid == dboid)
+		{
+			h->until = until;
+			return;
+		}
+		if (free_hold == NULL && (h->dboid == InvalidOid || h->until < until - USECS_PER_HOUR))
+			free_hold = h;
+	}
+	if (free_hold != NULL)
+	{
+		free_hold->dboid = dboid;
+		free_hold->until = until;
+	}
+}
+
+/* dw_database_held: may the launcher not start dboid's worker yet? */
+bool
+dw_database_held(Oid dboid, TimestampTz now)
+{
+	bool		held = false;
+
+	SpinLockAcquire(&dw_shared->mutex);
+	for (int i = 0; i < DW_MAX_WORKERS; i++)
+		if (dw_shared->holds[i].dboid == dboid && dw_shared->holds[i].until > now)
+			held = true;
+	SpinLockRelease(&dw_shared->mutex);
+	return held;
+}
+
+/*
  * wake_worker_at_commit tells this database's worker that its
  * configuration changed, once the change is visible.
  */

@@ -13,6 +13,7 @@
 #ifndef DEPWATCH_SHMEM_H
 #define DEPWATCH_SHMEM_H
 
+#include "datatype/timestamp.h"
 #include "port/atomics.h"
 #include "storage/latch.h"
 #include "storage/spin.h"
@@ -42,11 +43,19 @@ typedef struct DwWorkerSlot
 	char		last_error[DW_ERROR_LEN];
 } DwWorkerSlot;
 
+/* A database whose worker must not be started before "until". */
+typedef struct DwHold
+{
+	Oid			dboid;
+	TimestampTz until;
+} DwHold;
+
 typedef struct DwShared
 {
 	slock_t		mutex;			/* protects everything but the atomics */
 	Latch	   *launcher_latch;
 	DwWorkerSlot slots[DW_MAX_WORKERS];
+	DwHold		holds[DW_MAX_WORKERS];
 } DwShared;
 
 extern DwShared *dw_shared;
@@ -54,5 +63,7 @@ extern DwShared *dw_shared;
 extern void dw_shmem_init(void);
 extern DwWorkerSlot *dw_claim_slot(Oid dboid, const char *dbname);
 extern void dw_release_slot(DwWorkerSlot *slot);
+extern void dw_hold_database(Oid dboid, TimestampTz until);
+extern bool dw_database_held(Oid dboid, TimestampTz now);
 
 #endif							/* DEPWATCH_SHMEM_H */
