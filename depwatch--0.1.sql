@@ -458,9 +458,10 @@ DECLARE
 		"none": ["slo", "quorum"]}';
 	e record;
 	num numeric;
+	bad text;
 BEGIN
 	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
-		RAISE EXCEPTION 'options must be a JSON object, not %', coalesce(options::text, 'NULL')
+		RAISE EXCEPTION 'options must be a JSON object, not %', coalesce(jsonb_typeof(options), 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass options such as ''{"slo": 99.95}''.';
 	END IF;
@@ -472,7 +473,7 @@ BEGIN
 									(SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(allowed->probe) x));
 		END IF;
 		IF jsonb_typeof(e.value) <> known->>e.key THEN
-			RAISE EXCEPTION 'option "%" must be a JSON %, not %', e.key, known->>e.key, e.value
+			RAISE EXCEPTION 'option "%" must be a JSON %, not a JSON %', e.key, known->>e.key, jsonb_typeof(e.value)
 				USING ERRCODE = 'invalid_parameter_value',
 					  HINT = 'See the options of add_dependency() in the reference.';
 		END IF;
@@ -504,11 +505,19 @@ BEGIN
 				USING ERRCODE = 'invalid_parameter_value',
 					  HINT = 'Write it as [200, 204].';
 		END IF;
-		IF e.key = 'headers' AND EXISTS (
-				SELECT FROM jsonb_each(e.value) h WHERE jsonb_typeof(h.value) <> 'string') THEN
-			RAISE EXCEPTION 'option "headers" must map header names to strings'
-				USING ERRCODE = 'invalid_parameter_value',
-					  HINT = 'Write it as {"Authorization": "Bearer ..."}.';
+		IF e.key = 'headers' THEN
+			SELECT h.key INTO bad FROM jsonb_each(e.value) h
+			WHERE jsonb_typeof(h.value) <> 'string'
+			   OR h.key !~ '^[A-Za-z0-9!#$%&''*+.^_`|~-]+$'
+			   OR h.value #>> '{}' ~ '[\r\n\x00]'
+			LIMIT 1;
+			-- the value may be a secret: name the header, never its value
+			IF FOUND THEN
+				RAISE EXCEPTION 'option "headers" has an invalid header "%"', bad
+					USING ERRCODE = 'invalid_parameter_value',
+						  DETAIL = 'Header names are HTTP tokens; values are strings of one line.',
+						  HINT = 'Write it as {"Authorization": "Bearer ..."}.';
+			END IF;
 		END IF;
 		IF e.key = 'method' AND e.value #>> '{}' NOT IN ('GET', 'HEAD', 'POST', 'PUT', 'OPTIONS') THEN
 			RAISE EXCEPTION 'option "method" must be GET, HEAD, POST, PUT or OPTIONS, not %', e.value

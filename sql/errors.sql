@@ -77,6 +77,8 @@ INSERT INTO cases (call) VALUES
 	($$SELECT depwatch.add_dependency('x', 'core', 'http', 'bureau.example/health')$$),
 	($$SELECT depwatch.add_dependency('x', 'core', 'postgres', 'host=core bogus=1')$$),
 	($$SELECT depwatch.add_dependency('x', 'core', 'postgres', 'host=''unterminated')$$),
+	($$SELECT depwatch.add_dependency('x', 'core', 'postgres', 'host=db password=hunter2 bogus=1')$$),
+	($$SELECT depwatch.add_dependency('x', 'core', 'http', 'ftp://svc:hunter2@b.example/')$$),
 	-- options
 	($$SELECT depwatch.add_dependency('x', 'core', options => '[1, 2]')$$),
 	($$SELECT depwatch.add_dependency('x', 'core', options => NULL)$$),
@@ -89,6 +91,8 @@ INSERT INTO cases (call) VALUES
 	($$SELECT depwatch.add_dependency('x', 'core', 'http', 'https://b.example/', options => '{"expect_status": [200, 999]}')$$),
 	($$SELECT depwatch.add_dependency('x', 'core', 'http', 'https://b.example/', options => '{"method": "DELETE"}')$$),
 	($$SELECT depwatch.add_dependency('x', 'core', 'http', 'https://b.example/', options => '{"headers": {"X-Key": 1}}')$$),
+	($$SELECT depwatch.add_dependency('x', 'core', 'http', 'https://b.example/', options => '{"headers": {"X-Key": "a\r\nX-Evil: 1"}}')$$),
+	($$SELECT depwatch.add_dependency('x', 'core', 'http', 'https://b.example/', options => '{"headers": {"Bad Name": "v"}}')$$),
 	-- capabilities
 	($$SELECT depwatch.add_capability('x', ARRAY['nice||kcb'])$$),
 	($$SELECT depwatch.add_capability('x', ARRAY['core', ''])$$),

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const probe_names[] = {"tcp", "http", "postgres",
 "passive", "none"};
@@ -290,6 +291,73 @@ dw_mask_target(DwProbe probe, const char *target)
 	if (probe == DW_PROBE_POSTGRES)
 		return mask_conninfo(target);
 	return NULL;
+}
+
+/*
+ * dw_redact_target returns a malloc'd copy of a target that may not parse,
+ * for error messages: the password of a URL's user part ("//user:pw@")
+ * and the value of any "password=" are replaced by DW_MASK.
+ */
+char *
+dw_redact_target(const char *target)
+{
+	size_t		len = strlen(target);
+	char	   *out = malloc(len + strlen(DW_MASK) * (len / 8 + 2) + 1);
+	char	   *w = out;
+	const char *p = target;
+	const char *scheme = strstr(target, "://");
+	const char *at = NULL;
+	const char *colon = NULL;
+
+	if (out == NULL)
+		return NULL;
+	if (scheme != NULL)
+	{
+		const char *auth = scheme + 3;
+		const char *end = auth + strcspn(auth, "/?#");
+
+		at = memchr(auth, '@', end - auth);
+		colon = at ? memchr(auth, ':', at - auth) : NULL;
+	}
+	while (*p)
+	{
+		if (p == colon)
+		{
+			w += sprintf(w, ":%s", DW_MASK);
+			p = at;
+			continue;
+		}
+		if (strncasecmp(p, "password", 8) == 0)
+		{
+			const char *q = p + 8;
+
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q == '=')
+			{
+				q++;
+				while (*q == ' ' || *q == '\t')
+					q++;
+				if (*q == '\'')
+				{
+					for (q++; *q && *q != '\''; q++)
+						if (*q == '\\' && q[1])
+							q++;
+					if (*q)
+						q++;
+				}
+				else
+					while (*q && *q != ' ' && *q != '\t' && *q != '&')
+						q++;
+				w += sprintf(w, "password=%s", DW_MASK);
+				p = q;
+				continue;
+			}
+		}
+		*w++ = *p++;
+	}
+	*w = '\0';
+	return out;
 }
 
 void

@@ -30,6 +30,7 @@ extern DwProbe dw_probe_from_name(const char *name);
 extern bool dw_check_target(DwProbe probe, const char *target,
 							char *why, size_t whylen);
 extern char *dw_mask_target(DwProbe probe, const char *target);
+extern char *dw_redact_target(const char *target);
 extern void dw_free_masked(char *masked);
 
 #endif							/* DEPWATCH_TARGETS_H */

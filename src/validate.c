@@ -184,16 +184,22 @@ dw_check_probe_target(PG_FUNCTION_ARGS)
 				 errmsg("unknown probe \"%s\"", probe_name),
 				 errhint("Use one of tcp, http, postgres, passive or none.")));
 	if (!dw_check_target(probe, target, why, sizeof(why)))
+	{
+		/* a target that does not parse may still hold a password */
+		char	   *redacted = target ? dw_redact_target(target) : NULL;
+		char	   *shown = pstrdup(redacted ? redacted : "");
+
+		dw_free_masked(redacted);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid target \"%s\" for probe \"%s\"",
-						target ? target : "", probe_name),
+				 errmsg("invalid target \"%s\" for probe \"%s\"", shown, probe_name),
 				 errdetail_internal("%s", why),
 				 probe == DW_PROBE_TCP ?
 				 errhint("Write a tcp target as 'host:port' or '[::1]:port'.") :
 				 probe == DW_PROBE_HTTP ?
 				 errhint("Write an http target as a full URL, such as 'https://bureau.example/health'.") :
 				 errhint("Write a postgres target as a libpq connection string, such as 'host=db port=5432 dbname=core'.")));
+	}
 	PG_RETURN_VOID();
 }
 
