@@ -31,6 +31,10 @@ all install installcheck:
 	@echo "PostgreSQL's server headers are missing: run 'make demo' or 'make test' (as root) first." >&2; exit 1
 endif
 
+# PGXS does not track headers: rebuild every object when any header changes
+# (the structs in them are shared between files).
+$(OBJS): $(wildcard src/*.h)
+
 .PHONY: deps demo test
 
 deps:

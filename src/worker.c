@@ -99,12 +99,14 @@ record_error(const char *message)
 
 /*
  * run_in_transaction runs fn in its own transaction with SPI connected.
- * An error is logged, kept for worker_status, rolled back and survived.
+ * An error is logged, kept for worker_status, rolled back and survived;
+ * returns whether the transaction committed.
  */
-static void
+static bool
 run_in_transaction(void (*fn) (void *), void *arg, const char *what)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
+	volatile bool committed = false;
 
 	PG_TRY();
 	{
@@ -118,6 +120,7 @@ run_in_transaction(void (*fn) (void *), void *arg, const char *what)
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		committed = true;
 	}
 	PG_CATCH();
 	{
@@ -141,6 +144,7 @@ run_in_transaction(void (*fn) (void *), void *arg, const char *what)
 	MemoryContextSwitchTo(oldcontext);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return committed;
 }
 
 /*
@@ -173,7 +177,7 @@ in_subtransaction(void (*fn) (void *), void *arg, const char *name)
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
 		ereport(WARNING,
-				(errmsg("depwatch worker: writing samples of \"%s\" failed: %s",
+				(errmsg("depwatch worker: dependency \"%s\" skipped this tick: %s",
 						name, edata->message)));
 		record_error(edata->message);
 		FreeErrorData(edata);
@@ -438,10 +442,18 @@ write_group(void *arg)
 	dw_save_machine(dep, &m, last_at);
 }
 
-/* flush_samples writes every buffered sample, one dependency at a time */
+/*
+ * flush_samples writes every buffered sample, one dependency at a time.
+ * Normally all in one transaction; when that failed, again with each
+ * dependency in a subtransaction of its own, so that one bad dependency
+ * costs only its own samples.  (Not always: more than 64 subtransactions
+ * in one transaction would slow every other session's snapshots.)
+ */
 static void
 flush_samples(void *arg)
 {
+	bool		isolated = *(bool *) arg;
+
 	qsort(pending, npending, sizeof(PendingSample), pending_cmp);
 	for (int i = 0; i < npending;)
 	{
@@ -454,8 +466,10 @@ flush_samples(void *arg)
 		g.first = &pending[i];
 		g.n = j - i;
 		/* samples of a dependency dropped meanwhile have nowhere to go */
-		if (g.target != NULL)
+		if (g.target != NULL && isolated)
 			in_subtransaction(write_group, &g, g.target->dep.name);
+		else if (g.target != NULL)
+			write_group(&g);
 		i = j;
 	}
 }
@@ -478,9 +492,33 @@ evaluate_one_passive(void *arg)
 static void
 evaluate_passive(void *arg)
 {
+	bool		isolated = *(bool *) arg;
+
 	for (int i = 0; i < ntargets; i++)
-		if (targets[i]->dep.probe == DW_PROBE_PASSIVE)
+	{
+		if (targets[i]->dep.probe != DW_PROBE_PASSIVE)
+			continue;
+		if (isolated)
 			in_subtransaction(evaluate_one_passive, &targets[i]->dep, targets[i]->dep.name);
+		else
+			evaluate_one_passive(&targets[i]->dep);
+	}
+}
+
+/*
+ * run_isolating runs fn (which takes a bool *isolated) in one transaction,
+ * and if that fails, once more with each dependency isolated.
+ */
+static void
+run_isolating(void (*fn) (void *), const char *what)
+{
+	bool		isolated = false;
+
+	if (!run_in_transaction(fn, &isolated, what))
+	{
+		isolated = true;
+		run_in_transaction(fn, &isolated, what);
+	}
 }
 
 static void
@@ -683,7 +721,7 @@ dw_worker_main(Datum arg)
 		{
 			if (npending > 0)
 			{
-				run_in_transaction(flush_samples, NULL, "depwatch: writing samples");
+				run_isolating(flush_samples, "depwatch: writing samples");
 				npending = 0;
 			}
 			next_tick = TimestampTzPlusMilliseconds(now, TICK_MS);
@@ -695,7 +733,7 @@ dw_worker_main(Datum arg)
 			for (int i = 0; i < ntargets && !any; i++)
 				any = targets[i]->dep.probe == DW_PROBE_PASSIVE;
 			if (any)
-				run_in_transaction(evaluate_passive, NULL, "depwatch: evaluating passive dependencies");
+				run_isolating(evaluate_passive, "depwatch: evaluating passive dependencies");
 			next_passive = TimestampTzPlusMilliseconds(now, PASSIVE_EVERY_MS);
 		}
 		if (now >= next_partitions)
