@@ -191,14 +191,31 @@ start_connect(PgProbe *p, const char *hostaddr)
 	watch(p, PQsocket(p->conn), true);
 }
 
-/* the one host to resolve, or NULL when libpq needs no name resolution */
+/* is_literal: an IP address or a unix socket directory, nothing to resolve */
+static bool
+is_literal(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return host[0] == '/' || host[0] == '\0' ||
+		inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/*
+ * host_to_resolve: the one host name we must resolve before libpq sees the
+ * conninfo (NULL when there is none).  *several is set when there are
+ * several host names, which we do not resolve (libpq would, blocking).
+ */
 static char *
-host_to_resolve(const char *conninfo)
+host_to_resolve(const char *conninfo, bool *several)
 {
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-	char	   *host = NULL;
+	char	   *hosts = NULL;
+	char	   *name = NULL;
 	bool		has_hostaddr = false;
+	char	   *save = NULL;
 
+	*several = false;
 	if (opts == NULL)
 		return NULL;
 	for (PQconninfoOption *o = opts; o->keyword; o++)
@@ -206,18 +223,27 @@ host_to_resolve(const char *conninfo)
 		if (strcmp(o->keyword, "hostaddr") == 0 && o->val && o->val[0])
 			has_hostaddr = true;
 		if (strcmp(o->keyword, "host") == 0 && o->val && o->val[0])
-			host = pstrdup(o->val);
+			hosts = pstrdup(o->val);
 	}
 	PQconninfoFree(opts);
-	if (has_hostaddr || host == NULL || host[0] == '/' || strchr(host, ',') != NULL)
-		return NULL;			/* unix socket, given address, or several hosts */
+	if (has_hostaddr || hosts == NULL)
+		return NULL;
+	for (char *h = strtok_r(hosts, ",", &save); h; h = strtok_r(NULL, ",", &save))
 	{
-		unsigned char buf[sizeof(struct in6_addr)];
-
-		if (inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1)
+		if (is_literal(h))
+			continue;
+		if (name != NULL)
+		{
+			*several = true;
 			return NULL;
+		}
+		name = h;
 	}
-	return host;
+	if (name != NULL && strchr(hosts, ',') == NULL)
+		return pstrdup(name);
+	if (name != NULL)
+		*several = true;		/* a name among several hosts */
+	return NULL;
 }
 
 /*
@@ -227,6 +253,7 @@ bool
 dw_pg_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 {
 	PgProbe    *p;
+	bool		several;
 
 	if (epoll_fd < 0 && (epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 	{
@@ -248,7 +275,13 @@ dw_pg_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 	t->handle = p;
 	t->in_flight = true;
 
-	p->host = host_to_resolve(t->target);
+	p->host = host_to_resolve(t->target, &several);
+	if (several)
+	{
+		end_probe(p, false, NULL);
+		snprintf(why, whylen, "several host names: list their addresses in hostaddr");
+		return false;
+	}
 	if (p->host == NULL)
 	{
 		start_connect(p, NULL);
