@@ -39,10 +39,14 @@
 #include "shmem.h"
 #include "worker.h"
 
-/* A worker that dies within this long of its start waits longer to retry. */
+/*
+ * A worker that dies is started again after RESTART_DELAY_MS; each time it
+ * dies again within QUICK_DEATH_MS of its start the delay doubles, up to
+ * MAX_RESTART_DELAY_MS, so a worker that cannot run does not loop.
+ */
 #define QUICK_DEATH_MS		10000
 #define RESTART_DELAY_MS	1000
-#define SLOW_RESTART_MS		10000
+#define MAX_RESTART_DELAY_MS 30000
 
 typedef struct LaunchedWorker
 {
@@ -50,6 +54,7 @@ typedef struct LaunchedWorker
 	BackgroundWorkerHandle *handle;
 	TimestampTz started_at;
 	TimestampTz retry_at;
+	int			delay_ms;		/* before the next restart */
 	bool		warned_missing;
 	bool		listed;
 } LaunchedWorker;
@@ -138,7 +143,7 @@ start_worker(LaunchedWorker *w)
 						w->dbname),
 				 errhint("You might need to increase %s.", "max_worker_processes")));
 		w->handle = NULL;
-		w->retry_at = TimestampTzPlusMilliseconds(now, SLOW_RESTART_MS);
+		w->retry_at = TimestampTzPlusMilliseconds(now, MAX_RESTART_DELAY_MS);
 		return;
 	}
 	w->started_at = now;
@@ -201,12 +206,15 @@ reconcile(void)
 		if (w->handle != NULL &&
 			GetBackgroundWorkerPid(w->handle, &pid) == BGWH_STOPPED)
 		{
-			/* it died: retry soon, or later if it keeps dying at once */
-			bool		quick = !TimestampDifferenceExceeds(w->started_at, now, QUICK_DEATH_MS);
-
+			/* it died: retry soon, later and later if it keeps dying at once */
+			if (TimestampDifferenceExceeds(w->started_at, now, QUICK_DEATH_MS) ||
+				w->delay_ms == 0)
+				w->delay_ms = RESTART_DELAY_MS;
+			else
+				w->delay_ms = Min(w->delay_ms * 2, MAX_RESTART_DELAY_MS);
 			pfree(w->handle);
 			w->handle = NULL;
-			w->retry_at = TimestampTzPlusMilliseconds(now, quick ? SLOW_RESTART_MS : RESTART_DELAY_MS);
+			w->retry_at = TimestampTzPlusMilliseconds(now, w->delay_ms);
 		}
 
 		if (!w->listed)
@@ -229,7 +237,6 @@ reconcile(void)
 								w->dbname),
 						 errhint("Create it, or remove it from depwatch.databases.")));
 			w->warned_missing = true;
-			w->retry_at = TimestampTzPlusMilliseconds(now, SLOW_RESTART_MS);
 			continue;
 		}
 		w->warned_missing = false;
