@@ -13,8 +13,10 @@ PGFILEDESC = "depwatch - outages of the services a bank depends on"
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 # pg_regress runs on a throwaway server with depwatch preloaded; everything
 # it writes goes under tmp/regress, the one place the test user may write.
+# Test servers use ports below the kernel's ephemeral range (32768-60999),
+# where no outgoing connection can take them first.
 REGRESS_OPTS = --temp-instance=tmp/regress/instance --temp-config=test/regress.conf \
-	--outputdir=tmp/regress
+	--outputdir=tmp/regress --port=15400
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Isrc -I$(shell $(PG_CONFIG) --includedir)

@@ -89,8 +89,11 @@ CREATE TABLE sample (
 	latency			interval,
 	detail			text
 ) PARTITION BY RANGE (at);
-CREATE INDEX sample_dependency_at ON sample (dependency_id, at);
 CREATE TABLE sample_default PARTITION OF sample DEFAULT;
+-- Each partition has its own index and the parent none: pg_dump recreates
+-- partition indexes by name, which would collide with the ones a parent
+-- index (created again by CREATE EXTENSION on restore) makes on ATTACH.
+CREATE INDEX ON sample_default (dependency_id, at);
 
 -- The state machine's streak counters between samples (report_sample and
 -- the worker).  Whether an outage is open is read from depwatch.outage.
@@ -1113,6 +1116,7 @@ BEGIN
 		EXECUTE format('CREATE TABLE depwatch.%I (LIKE depwatch.sample)', part);
 		EXECUTE format('WITH moved AS (DELETE FROM depwatch.sample_default WHERE at >= $1 AND at < $2 RETURNING *)
 						INSERT INTO depwatch.%I SELECT * FROM moved', part) USING lo, hi;
+		EXECUTE format('CREATE INDEX ON depwatch.%I (dependency_id, at)', part);
 		EXECUTE format('ALTER TABLE depwatch.sample ATTACH PARTITION depwatch.%I FOR VALUES FROM (%L) TO (%L)',
 					   part, lo, hi);
 		action := 'created'; partition := part;

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=tmp/demo
-port=${DEPWATCH_DEMO_PORT:-54420}
+port=${DEPWATCH_DEMO_PORT:-15420}
 
 scripts/cluster.sh start "$dir" "$port" "depwatch.vantage = 'demo'"
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres

@@ -41,7 +41,7 @@ fi
 
 echo "== pgTAP (test/pgtap/)"
 tapdir=tmp/pgtap
-tapport=54410
+tapport=15410
 scripts/cluster.sh stop "$tapdir" "$tapport"
 rm -rf "$tapdir"
 scripts/cluster.sh start "$tapdir" "$tapport" "depwatch.vantage = 'pgtap'"

@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 dir=tmp/it_crash
-port=54451
+port=15451
 up_port=18298					# a listener we start: the "up" dependency
 down_port=18299					# nothing listens (refused), until step c
 bindir=$(pg_config --bindir)

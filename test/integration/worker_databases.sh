@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 dir=tmp/it_databases
-port=54481
+port=15481
 scripts/cluster.sh stop "$dir" "$port"
 rm -rf "$dir"
 scripts/cluster.sh start "$dir" "$port" "depwatch.databases = 'bank, missing'"

@@ -11,8 +11,8 @@ cd "$(dirname "$0")/../.."
 
 pdir=tmp/it_standby_p
 sdir=tmp/it_standby_s
-pport=54461
-sport=54462
+pport=15461
+sport=15462
 up_port=18296					# a listener we start: the "up" dependency
 bindir=$(pg_config --bindir)
 runas=(runuser -u postgres --)
