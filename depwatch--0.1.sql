@@ -1235,6 +1235,8 @@ GRANT SELECT ON worker_status, dependencies, requirements, outages, capability, 
 				incident, incident_dependency, audit_log TO depwatch_reader;
 GRANT SELECT (id, name, kind, probe, every, timeout, fail_after, recover_after, degraded_after,
 			  site, vendor, enabled, created_at) ON dependency TO depwatch_reader;
+-- the dependencies view masks with these, as the reader
+GRANT EXECUTE ON FUNCTION _mask_probe_target(text, text), _mask_options(jsonb) TO depwatch_reader;
 GRANT EXECUTE ON FUNCTION _worker_status(), parse_requirements(text[]), current_status(), redundancy_risks(),
 				verify_audit(), derive_outages(text, tstzrange, int, int) TO depwatch_reader;
 
@@ -1283,6 +1285,8 @@ COMMENT ON TABLE sample IS 'One probe or call outcome; partitioned by day, kept 
 COMMENT ON COLUMN sample.vantage IS 'The node that took the sample (depwatch.vantage)';
 COMMENT ON COLUMN sample.ok IS 'The probe or call succeeded';
 COMMENT ON COLUMN sample.latency IS 'How long it took';
+COMMENT ON TABLE sample_default IS 'Samples outside every daily partition (history imported from long ago)';
+COMMENT ON VIEW _machine_rules IS 'What the outage state machine needs of each dependency, with defaults';
 COMMENT ON TABLE probe_state IS 'Streak counters of the outage state machine between samples';
 COMMENT ON TABLE outage IS 'A window in which a dependency was down or degraded';
 COMMENT ON COLUMN outage.during IS '[start, end); the end is infinite while the outage goes on';

@@ -63,6 +63,17 @@ SELECT feed('idcheck', 'bbbgg', '2026-03-02 08:00');
 SELECT kind, started_at, ended_at, source FROM depwatch.outages WHERE dependency = 'idcheck'
 ORDER BY started_at;
 
+-- An outage that closes at the instant it opened (samples with equal
+-- times) lasted no time: neither path keeps it.
+SELECT depwatch.add_dependency('blink', 'other', fail_after => 1, recover_after => 1);
+SELECT count(*) AS samples FROM (
+	SELECT depwatch.report_sample('blink', ok, NULL, t)
+	FROM (VALUES (1, false, '2026-03-02 09:00:00+00'::timestamptz), (2, true, '2026-03-02 09:00:00'),
+				 (3, true, '2026-03-02 09:00:10')) v(n, ok, t)
+	ORDER BY n) s;
+SELECT count(*) AS outages FROM depwatch.outages WHERE dependency = 'blink';
+SELECT count(*) AS derived FROM depwatch.derive_outages('blink');
+
 -- Passive dependencies: down while at least half of at least 4 calls in
 -- the trailing minute failed.
 SELECT depwatch.add_dependency('bureau_api', 'credit_bureau', 'passive',
@@ -81,10 +92,25 @@ SELECT kind, started_at, ended_at, detected_at, source FROM depwatch.outages
 WHERE dependency = 'bureau_api' ORDER BY kind, started_at;
 SELECT * FROM depwatch.derive_outages('bureau_api');
 
+-- The rule holds "while": when calls stop, the outage ends the instant the
+-- window holds too few of them, not at the next call.
+SELECT depwatch.add_dependency('kyc_api', 'identity', 'passive',
+							   options => '{"error_rate": 0.5, "window": "1 min", "min_calls": 4}');
+SELECT count(*) AS calls FROM (
+	SELECT depwatch.report_sample('kyc_api', ok, NULL, t)
+	FROM (VALUES (false, '2026-03-04 12:00:00+00'::timestamptz), (false, '2026-03-04 12:00:01'),
+				 (false, '2026-03-04 12:00:02'), (false, '2026-03-04 12:00:03'),	-- 4 of 4: down
+				 (false, '2026-03-04 12:00:04'),
+				 (true, '2026-03-04 12:30:00')) v(ok, t)	-- at 12:01:01 only 3 calls were left
+	ORDER BY t) s;
+SELECT kind, started_at, ended_at FROM depwatch.outages WHERE dependency = 'kyc_api' ORDER BY kind;
+SELECT kind, started_at, ended_at FROM depwatch.derive_outages('kyc_api');
+
 -- A late call of a passive dependency is stored and counted by later
 -- windows, but does not move the machine back in time.
 SELECT depwatch.report_sample('bureau_api', false, at => '2026-03-03 12:01:30');
-SELECT count(*) AS samples FROM depwatch.sample WHERE dependency_id = 3;
+SELECT count(*) AS samples FROM depwatch.sample s JOIN depwatch.dependency d ON d.id = s.dependency_id
+WHERE d.name = 'bureau_api';
 
 -- Every sample carries the vantage (depwatch.vantage by default).
 SELECT DISTINCT vantage FROM depwatch.sample ORDER BY 1;

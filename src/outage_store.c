@@ -228,13 +228,15 @@ dw_save_machine(const DwDependency *dep, const DwMachine *m,
  * An opening never overlaps an outage recorded by hand: it starts no
  * earlier than the end of any such outage.  A closing ends the ongoing
  * outage of that kind, unless that outage (recorded by hand) started after
- * the recovery did; then it stays open for end_outage().
+ * the recovery did; then it stays open for end_outage().  An outage that
+ * closes at the instant it opened is removed: it lasted no time.
  */
 static void
 dw_apply_events(const DwDependency *dep, const DwEvent *events, int nevents)
 {
 	static SPIPlanPtr open_plan = NULL;
 	static SPIPlanPtr close_plan = NULL;
+	static SPIPlanPtr empty_plan = NULL;
 
 	for (int i = 0; i < nevents; i++)
 	{
@@ -272,6 +274,17 @@ dw_apply_events(const DwDependency *dep, const DwEvent *events, int nevents)
 					 " WHERE dependency_id = $1 AND kind = $2"
 					 "   AND upper_inf(during) AND lower(during) < $3",
 					 3, types, values, NULL);
+			/*
+			 * Opened and closed at the same instant (samples with equal
+			 * times): the outage lasted no time, so it never was.
+			 */
+			if (SPI_processed == 0)
+				run_plan(&empty_plan,
+						 "DELETE FROM depwatch.outage"
+						 " WHERE dependency_id = $1 AND kind = $2"
+						 "   AND upper_inf(during) AND lower(during) = $3"
+						 "   AND source IN ('probe', 'passive')",
+						 3, types, values, NULL);
 		}
 	}
 }
@@ -315,6 +328,51 @@ dw_advance(const DwDependency *dep, DwMachine *m, TimestampTz at,
 	int			n = dw_machine_step(m, at, class, events);
 
 	dw_apply_events(dep, events, n);
+}
+
+/*
+ * dw_passive_expiries advances a passive dependency's machine through the
+ * instants in (since, until] at which calls leave the trailing window: the
+ * error-rate rule can stop (or start) holding then, between two calls.
+ * Calls of one instant leave together.
+ */
+void
+dw_passive_expiries(const DwDependency *dep, DwMachine *m, TimestampTz since,
+					TimestampTz until)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[4] = {INT8OID, TIMESTAMPTZOID, INTERVALOID, TIMESTAMPTZOID};
+	Datum		values[4];
+	Interval   *window = palloc0(sizeof(Interval));
+	TimestampTz *expiries;
+	uint64		n;
+
+	if (since == DT_NOBEGIN || since >= until)
+		return;
+	window->time = dep->window;
+	values[0] = Int64GetDatum(dep->id);
+	values[1] = TimestampTzGetDatum(since);
+	values[2] = IntervalPGetDatum(window);
+	values[3] = TimestampTzGetDatum(until);
+	run_plan(&plan,
+			 "SELECT DISTINCT at + $3 FROM depwatch.sample"
+			 " WHERE dependency_id = $1 AND at > $2 - $3 AND at <= $4 - $3"
+			 " ORDER BY 1",
+			 4, types, values, NULL);
+
+	/* copy them out: the verdicts below run queries of their own */
+	n = SPI_processed;
+	expiries = palloc(sizeof(TimestampTz) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		expiries[i] = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	for (uint64 i = 0; i < n; i++)
+		dw_advance(dep, m, expiries[i], dw_passive_verdict(dep, expiries[i]));
+	pfree(expiries);
 }
 
 /*

@@ -46,5 +46,7 @@ extern void dw_advance(const DwDependency *dep, DwMachine *m, TimestampTz at,
 					   DwSampleClass class);
 extern DwSampleClass dw_passive_verdict(const DwDependency *dep,
 										TimestampTz at);
+extern void dw_passive_expiries(const DwDependency *dep, DwMachine *m,
+								TimestampTz since, TimestampTz until);
 
 #endif							/* DEPWATCH_OUTAGE_STORE_H */

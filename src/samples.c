@@ -83,6 +83,9 @@ dw_report_sample(PG_FUNCTION_ARGS)
 				 errdetail("Outages are decided from samples in time order."),
 				 errhint("Report samples in time order; derive_outages() replays a history.")));
 
+	/* a passive rule may have changed since the last call, as calls left */
+	if (dep.probe == DW_PROBE_PASSIVE && at >= last_at)
+		dw_passive_expiries(&dep, &m, last_at, at);
 	dw_store_sample(&dep,
 					PG_ARGISNULL(4) ? dw_vantage() : text_to_cstring(PG_GETARG_TEXT_PP(4)),
 					at, ok, latency,
@@ -113,8 +116,19 @@ typedef struct DerivedWindow
 	TimestampTz started_at;
 	TimestampTz ended_at;
 	bool		ongoing;		/* still open at the last sample */
+	bool		dropped;		/* closed at the instant it opened */
 	int64		bad_samples;
 } DerivedWindow;
+
+/* derive_outages' replay: the machine and the windows it has found */
+typedef struct Derivation
+{
+	DwMachine	m;
+	DerivedWindow *found;
+	int			nfound;
+	int			capfound;
+	int			current[DW_NUM_KINDS];	/* index of the open window, or -1 */
+} Derivation;
 
 /* The calls of a passive dependency inside the trailing window. */
 typedef struct CallWindow
@@ -128,9 +142,68 @@ typedef struct CallWindow
 	int64		slow;
 } CallWindow;
 
+/* feed steps the machine and records the windows it opens and closes */
+static void
+feed(Derivation *d, TimestampTz at, DwSampleClass class)
+{
+	DwEvent		events[DW_NUM_KINDS];
+	int			n = dw_machine_step(&d->m, at, class, events);
+
+	for (int e = 0; e < n; e++)
+	{
+		DwEvent    *ev = &events[e];
+		DerivedWindow *w;
+
+		if (ev->opened)
+		{
+			if (d->nfound == d->capfound)
+			{
+				d->capfound *= 2;
+				d->found = repalloc(d->found, sizeof(DerivedWindow) * d->capfound);
+			}
+			w = &d->found[d->nfound];
+			memset(w, 0, sizeof(*w));
+			w->kind = ev->kind;
+			w->started_at = ev->started_at;
+			w->ongoing = true;
+			d->current[ev->kind] = d->nfound++;
+			continue;
+		}
+		w = &d->found[d->current[ev->kind]];
+		d->current[ev->kind] = -1;
+		w->ongoing = false;
+		w->ended_at = ev->ended_at;
+		w->bad_samples = ev->bad_samples;
+		/* it lasted no time (samples with equal times): it never was */
+		w->dropped = w->started_at == ev->ended_at;
+	}
+}
+
 /*
- * window_verdict adds one call at "at" to the window, drops the calls that
- * are no longer in (at - window, at], and applies the error-rate rule.
+ * window_expire removes from the window the calls that left it by "at",
+ * one instant at a time: returns that instant, or DT_NOBEGIN when none is
+ * left to go.
+ */
+static TimestampTz
+window_expire(CallWindow *w, const DwDependency *dep, TimestampTz at)
+{
+	TimestampTz first;
+
+	if (w->head == w->tail || w->at[w->head] + dep->window > at)
+		return DT_NOBEGIN;
+	first = w->at[w->head];
+	while (w->head < w->tail && w->at[w->head] == first)
+	{
+		w->bad -= w->class[w->head] == DW_SAMPLE_BAD;
+		w->slow -= w->class[w->head] == DW_SAMPLE_SLOW;
+		w->head++;
+	}
+	return first + dep->window;
+}
+
+/*
+ * window_verdict adds one call at "at" to the window (whose expired calls
+ * are gone already) and applies the error-rate rule.
  */
 static DwSampleClass
 window_verdict(CallWindow *w, const DwDependency *dep, TimestampTz at,
@@ -157,12 +230,6 @@ window_verdict(CallWindow *w, const DwDependency *dep, TimestampTz at,
 	w->class[w->tail++] = class;
 	w->bad += class == DW_SAMPLE_BAD;
 	w->slow += class == DW_SAMPLE_SLOW;
-	while (w->at[w->head] <= at - dep->window)
-	{
-		w->bad -= w->class[w->head] == DW_SAMPLE_BAD;
-		w->slow -= w->class[w->head] == DW_SAMPLE_SLOW;
-		w->head++;
-	}
 	return dw_rate_verdict(&dep->rate, w->tail - w->head, w->bad, w->slow);
 }
 
@@ -184,9 +251,10 @@ window_cmp(const void *a, const void *b)
  *				   bad_samples bigint)
  *
  * Replays the dependency's stored samples in the period (all of them when
- * NULL) through a fresh machine, optionally with other thresholds.  For a
- * passive dependency, bad_samples counts the calls whose trailing window
- * broke the error-rate rule.
+ * NULL) through a fresh machine, optionally with other thresholds.  A
+ * passive dependency's rule is applied at each call and at each instant a
+ * call leaves the trailing window, as report_sample does; its bad_samples
+ * counts those verdicts that broke the rule.
  */
 Datum
 dw_derive_outages(PG_FUNCTION_ARGS)
@@ -194,12 +262,8 @@ dw_derive_outages(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *name;
 	DwDependency dep;
-	DwMachine	m;
+	Derivation	d;
 	CallWindow	w;
-	DerivedWindow *found;
-	int			nfound = 0;
-	int			capfound = 16;
-	int			current[DW_NUM_KINDS] = {-1, -1};
 	Portal		portal;
 	Oid			types[2] = {INT8OID, ANYRANGEOID};
 	Datum		args[2];
@@ -220,7 +284,12 @@ dw_derive_outages(PG_FUNCTION_ARGS)
 							PG_GETARG_INT32(a)),
 					 errhint("Pass NULL to use the dependency's own setting.")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	found = palloc(sizeof(DerivedWindow) * capfound);
+
+	/* the windows outlive SPI: allocate them in the caller's context */
+	memset(&d, 0, sizeof(d));
+	d.capfound = 16;
+	d.found = palloc(sizeof(DerivedWindow) * d.capfound);
+	d.current[DW_KIND_DOWN] = d.current[DW_KIND_DEGRADED] = -1;
 
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
@@ -233,7 +302,7 @@ dw_derive_outages(PG_FUNCTION_ARGS)
 		if (!PG_ARGISNULL(3))
 			dep.recover_after = PG_GETARG_INT32(3);
 	}
-	dw_machine_init(&m, dep.fail_after, dep.recover_after);
+	dw_machine_init(&d.m, dep.fail_after, dep.recover_after);
 	memset(&w, 0, sizeof(w));
 	w.cap = 1024;
 	w.at = palloc(sizeof(TimestampTz) * w.cap);
@@ -264,59 +333,40 @@ dw_derive_outages(PG_FUNCTION_ARGS)
 			bool		ok = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
 			Datum		lat = SPI_getbinval(tup, desc, 3, &isnull);
 			DwSampleClass class;
-			DwEvent		events[DW_NUM_KINDS];
-			int			n;
 
 			class = dw_classify(&dep, ok, !isnull,
 								isnull ? 0 : dw_interval_usecs(DatumGetIntervalP(lat)));
 			if (dep.probe == DW_PROBE_PASSIVE)
-				class = window_verdict(&w, &dep, at, class);
-			n = dw_machine_step(&m, at, class, events);
-			for (int e = 0; e < n; e++)
 			{
-				DwEvent    *ev = &events[e];
+				/* the instants calls left the window, then this call */
+				TimestampTz gone;
 
-				if (ev->opened)
-				{
-					if (nfound == capfound)
-					{
-						capfound *= 2;
-						found = repalloc(found, sizeof(DerivedWindow) * capfound);
-					}
-					found[nfound].kind = ev->kind;
-					found[nfound].started_at = ev->started_at;
-					found[nfound].ended_at = 0;
-					found[nfound].ongoing = true;
-					found[nfound].bad_samples = 0;
-					current[ev->kind] = nfound++;
-				}
-				else
-				{
-					found[current[ev->kind]].ended_at = ev->ended_at;
-					found[current[ev->kind]].ongoing = false;
-					found[current[ev->kind]].bad_samples = ev->bad_samples;
-					current[ev->kind] = -1;
-				}
+				while ((gone = window_expire(&w, &dep, at)) != DT_NOBEGIN)
+					feed(&d, gone, dw_rate_verdict(&dep.rate, w.tail - w.head, w.bad, w.slow));
+				class = window_verdict(&w, &dep, at, class);
 			}
+			feed(&d, at, class);
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
 	for (int k = 0; k < DW_NUM_KINDS; k++)
-		if (current[k] >= 0)
-			found[current[k]].bad_samples = m.track[k].bad_samples;
+		if (d.current[k] >= 0)
+			d.found[d.current[k]].bad_samples = d.m.track[k].bad_samples;
 	SPI_finish();
 
-	qsort(found, nfound, sizeof(DerivedWindow), window_cmp);
-	for (int i = 0; i < nfound; i++)
+	qsort(d.found, d.nfound, sizeof(DerivedWindow), window_cmp);
+	for (int i = 0; i < d.nfound; i++)
 	{
 		Datum		values[4];
-		bool		isnull[4] = {false, false, found[i].ongoing, false};
+		bool		isnull[4] = {false, false, d.found[i].ongoing, false};
 
-		values[0] = CStringGetTextDatum(dw_kind_name(found[i].kind));
-		values[1] = TimestampTzGetDatum(found[i].started_at);
-		values[2] = TimestampTzGetDatum(found[i].ended_at);
-		values[3] = Int64GetDatum(found[i].bad_samples);
+		if (d.found[i].dropped)
+			continue;
+		values[0] = CStringGetTextDatum(dw_kind_name(d.found[i].kind));
+		values[1] = TimestampTzGetDatum(d.found[i].started_at);
+		values[2] = TimestampTzGetDatum(d.found[i].ended_at);
+		values[3] = Int64GetDatum(d.found[i].bad_samples);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 	}
 	return (Datum) 0;

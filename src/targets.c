@@ -198,28 +198,120 @@ dw_check_target(DwProbe probe, const char *target, char *why, size_t whylen)
 	}
 }
 
-/* mask_url replaces the password of an http(s) URL; NULL if it has none. */
+/* a query parameter name that usually carries a credential */
+static bool
+is_secret_param(const char *name, size_t len)
+{
+	static const char *const words[] = {"token", "key", "secret", "password",
+	"passwd", "signature", "sig", "auth", "credential"};
+	char		lower[64];
+
+	if (len >= sizeof(lower))
+		len = sizeof(lower) - 1;
+	for (size_t i = 0; i < len; i++)
+		lower[i] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] - 'A' + 'a' : name[i];
+	lower[len] = '\0';
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(lower, words[i]) != NULL)
+			return true;
+	return false;
+}
+
+/* mask_query masks the values of secret-looking parameters; NULL: none */
+static char *
+mask_query(const char *query)
+{
+	size_t		len = strlen(query);
+	size_t		params = 1;
+	char	   *out;
+	char	   *w;
+	bool		masked = false;
+	const char *p = query;
+
+	/* each parameter may grow by the mask's length, at most */
+	for (const char *c = query; *c; c++)
+		params += *c == '&';
+	out = malloc(len + params * strlen(DW_MASK) + 1);
+	w = out;
+
+	if (out == NULL)
+		return NULL;
+	while (*p)
+	{
+		const char *end = p + strcspn(p, "&");
+		const char *eq = memchr(p, '=', end - p);
+
+		if (eq != NULL && is_secret_param(p, eq - p))
+		{
+			memcpy(w, p, eq - p + 1);
+			w += eq - p + 1;
+			w += sprintf(w, "%s", DW_MASK);
+			masked = true;
+		}
+		else
+		{
+			memcpy(w, p, end - p);
+			w += end - p;
+		}
+		p = end;
+		if (*p == '&')
+			*w++ = *p++;
+	}
+	*w = '\0';
+	if (!masked)
+	{
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/*
+ * mask_url replaces the password and secret-looking query parameters of a
+ * URL; NULL if it has none.
+ */
 static char *
 mask_url(const char *t)
 {
 	CURLU	   *u = curl_url();
 	char	   *pw = NULL;
+	char	   *query = NULL;
+	char	   *masked_query = NULL;
 	char	   *out = NULL;
 	char	   *masked = NULL;
+	bool		changed = false;
 
-	if (u == NULL || curl_url_set(u, CURLUPART_URL, t, 0) != CURLUE_OK)
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, t, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
 		goto done;
-	if (curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) != CURLUE_OK)
-		goto done;
-	if (curl_url_set(u, CURLUPART_PASSWORD, DW_MASK, 0) != CURLUE_OK ||
-		curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
-		goto done;
-	masked = strdup(out);
+	if (curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK)
+	{
+		if (curl_url_set(u, CURLUPART_PASSWORD, DW_MASK, 0) != CURLUE_OK)
+			goto done;
+		changed = true;
+	}
+	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK &&
+		(masked_query = mask_query(query)) != NULL)
+	{
+		if (curl_url_set(u, CURLUPART_QUERY, masked_query, 0) != CURLUE_OK)
+			goto done;
+		changed = true;
+	}
+	if (changed && curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK)
+		masked = strdup(out);
 done:
+	free(masked_query);
 	curl_free(pw);
+	curl_free(query);
 	curl_free(out);
 	curl_url_cleanup(u);
 	return masked;
+}
+
+/* conninfo keywords whose values are secrets */
+static bool
+is_secret_keyword(const char *keyword)
+{
+	return strcmp(keyword, "password") == 0 || strcmp(keyword, "sslpassword") == 0;
 }
 
 /*
@@ -242,7 +334,7 @@ mask_conninfo(const char *t)
 	{
 		if (o->val == NULL)
 			continue;
-		if (strcmp(o->keyword, "password") == 0)
+		if (is_secret_keyword(o->keyword))
 			has_password = true;
 		cap += strlen(o->keyword) + 2 * strlen(o->val) + strlen(DW_MASK) + 5;
 	}
@@ -258,7 +350,7 @@ mask_conninfo(const char *t)
 
 		if (v == NULL)
 			continue;
-		if (strcmp(o->keyword, "password") == 0)
+		if (is_secret_keyword(o->keyword))
 			v = DW_MASK;
 		if (w != out)
 			*w++ = ' ';
@@ -277,8 +369,9 @@ mask_conninfo(const char *t)
 }
 
 /*
- * dw_mask_target returns a malloc'd copy of target with its password
- * replaced by DW_MASK, or NULL when there is nothing to hide.  Free the
+ * dw_mask_target returns a malloc'd copy of target with its secrets (URL
+ * and conninfo passwords, secret-looking URL query parameters) replaced by
+ * DW_MASK, or NULL when there is nothing to hide.  Free the
  * result with dw_free_masked.
  */
 char *
@@ -286,10 +379,11 @@ dw_mask_target(DwProbe probe, const char *target)
 {
 	if (target == NULL)
 		return NULL;
-	if (probe == DW_PROBE_HTTP)
-		return mask_url(target);
 	if (probe == DW_PROBE_POSTGRES)
 		return mask_conninfo(target);
+	/* passive and none targets are free text, but often a URL */
+	if (strstr(target, "://") != NULL)
+		return mask_url(target);
 	return NULL;
 }
 

@@ -485,6 +485,7 @@ evaluate_one_passive(void *arg)
 
 	if (now < last_at)
 		return;
+	dw_passive_expiries(dep, &m, last_at, now);
 	dw_advance(dep, &m, now, dw_passive_verdict(dep, now));
 	dw_save_machine(dep, &m, now);
 }
