@@ -200,6 +200,14 @@ find_target(int64 id)
 }
 
 static void
+pfree_if(void *p)
+{
+	if (p)
+		pfree(p);
+}
+
+/* free_target cancels a target's probe in flight and frees all it holds */
+static void
 free_target(DwTarget *t)
 {
 	if (t->in_flight)
@@ -210,8 +218,15 @@ free_target(DwTarget *t)
 			dw_curl_cancel(t);
 		in_flight--;
 	}
-	if (t->body)
-		pfree(t->body);
+	pfree_if(t->body);
+	pfree_if(t->dep.name);
+	pfree_if(t->target);
+	pfree_if(t->signature);
+	pfree_if(t->method);
+	pfree_if(t->expect_status);
+	pfree_if(t->body_contains);
+	pfree_if(t->headers);
+	pfree_if(t->query);
 	pfree(t);
 }
 
@@ -243,6 +258,10 @@ load_config(void *arg)
 	TimestampTz now = GetCurrentTimestamp();
 	DwTarget  **fresh;
 	int			nfresh = 0;
+
+	/* an earlier load may have failed halfway */
+	for (int i = 0; i < ntargets; i++)
+		targets[i]->keep = false;
 
 	SPI_execute("SELECT r.*, d.target,"
 				"       (extract(epoch FROM d.every) * 1000000)::int8,"
@@ -304,6 +323,7 @@ load_config(void *arg)
 			for (char *s = strtok_r(expect, ",", &save); s && t->nexpect < 64;
 				 s = strtok_r(NULL, ",", &save))
 				t->expect_status[t->nexpect++] = atoi(s);
+			pfree(expect);
 		}
 		t->next_due = first_due(t, now);
 		fresh[nfresh++] = t;
