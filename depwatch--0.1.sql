@@ -142,6 +142,8 @@ CREATE TABLE outage (
 	EXCLUDE USING gist (dependency_id WITH =, kind WITH =, during WITH &&)
 );
 ALTER SEQUENCE outage_id_seq OWNED BY outage.id;
+-- the state machine looks up the ongoing outages of the dependencies it feeds
+CREATE INDEX outage_ongoing ON outage (dependency_id) WHERE upper_inf(during);
 
 CREATE SEQUENCE maintenance_id_seq;
 CREATE TABLE maintenance (

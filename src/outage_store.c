@@ -15,7 +15,9 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "depwatch.h"
@@ -128,98 +130,202 @@ dw_classify(const DwDependency *dep, bool ok, bool has_latency, int64 latency)
 	return DW_SAMPLE_GOOD;
 }
 
+/* make_array builds a one-dimensional array of n elements of type elemtype */
+static Datum
+make_array(Datum *elems, bool *nulls, int n, Oid elemtype)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
+}
+
+/* index_of finds id in deps, which are in ascending id order */
+static int
+index_of(const DwDependency *const *deps, int n, int64 id)
+{
+	int			lo = 0;
+	int			hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (deps[mid]->id == id)
+			return mid;
+		if (deps[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	elog(ERROR, "dependency " INT64_FORMAT " came back from nowhere", id);
+	return -1;					/* keep the compiler quiet */
+}
+
 /*
- * dw_lock_machine loads dep's machine, locking its state row until the end
- * of the transaction so that concurrent reports for one dependency take
- * turns.  Returns the time of the last sample fed to it (DT_NOBEGIN if
- * none).
+ * dw_lock_machines loads the machines of n dependencies, locking their
+ * state rows until the end of the transaction so that concurrent writers
+ * of one dependency take turns.  Pass them in ascending id order (then two
+ * writers never wait for each other in a circle).  last_at[i] is the time of the last
+ * sample fed to machine i (DT_NOBEGIN if none).  Two statements, whatever
+ * n is.
  */
-TimestampTz
-dw_lock_machine(const DwDependency *dep, DwMachine *m)
+void
+dw_lock_machines(const DwDependency *const *deps, int n, DwMachine *machines,
+				 TimestampTz *last_at)
 {
 	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr open_plan = NULL;
-	Oid			types[1] = {INT8OID};
+	Oid			types[1] = {INT8ARRAYOID};
 	Datum		values[1];
-	bool		isnull;
-	bool		open_now[DW_NUM_KINDS] = {false, false};
-	TimestampTz last_at;
+	Datum	   *ids = palloc(sizeof(Datum) * n);
 
-	values[0] = Int64GetDatum(dep->id);
-	/* DO UPDATE (not DO NOTHING) so that the row is locked and returned */
+	for (int i = 0; i < n; i++)
+	{
+		Assert(i == 0 || deps[i - 1]->id < deps[i]->id);
+		ids[i] = Int64GetDatum(deps[i]->id);
+		dw_machine_init(&machines[i], deps[i]->fail_after, deps[i]->recover_after);
+	}
+	values[0] = make_array(ids, NULL, n, INT8OID);
+
+	/* DO UPDATE (not DO NOTHING) so that the rows are locked and returned */
 	run_plan(&lock_plan,
-			 "INSERT INTO depwatch.probe_state AS s (dependency_id) VALUES ($1)"
+			 "INSERT INTO depwatch.probe_state AS s (dependency_id)"
+			 " SELECT unnest($1::int8[])"
 			 " ON CONFLICT (dependency_id) DO UPDATE SET dependency_id = s.dependency_id"
-			 " RETURNING coalesce(last_at, '-infinity'), down_open, down_streak,"
+			 " RETURNING dependency_id, coalesce(last_at, '-infinity'), down_open, down_streak,"
 			 "   coalesce(down_since, '-infinity'), degraded_open, degraded_streak,"
 			 "   coalesce(degraded_since, '-infinity')",
 			 1, types, values, NULL);
-
-	dw_machine_init(m, dep->fail_after, dep->recover_after);
-	last_at = DatumGetTimestampTz(get_col(1, &isnull));
-	for (int k = 0; k < DW_NUM_KINDS; k++)
+	for (uint64 r = 0; r < SPI_processed; r++)
 	{
-		m->track[k].open = DatumGetBool(get_col(2 + 3 * k, &isnull));
-		m->track[k].streak = DatumGetInt32(get_col(3 + 3 * k, &isnull));
-		m->track[k].streak_since = DatumGetTimestampTz(get_col(4 + 3 * k, &isnull));
-	}
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int			i = index_of(deps, n, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
+		DwMachine  *m = &machines[i];
 
-	run_plan(&open_plan,
-			 "SELECT kind FROM depwatch.outage"
-			 " WHERE dependency_id = $1 AND upper_inf(during)",
-			 1, types, values, NULL);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		char	   *kind = SPI_getvalue(SPI_tuptable->vals[i],
-										SPI_tuptable->tupdesc, 1);
-
-		open_now[strcmp(kind, "down") == 0 ? DW_KIND_DOWN : DW_KIND_DEGRADED] = true;
+		last_at[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
+		for (int k = 0; k < DW_NUM_KINDS; k++)
+		{
+			m->track[k].open = DatumGetBool(SPI_getbinval(tup, desc, 3 + 3 * k, &isnull));
+			m->track[k].streak = DatumGetInt32(SPI_getbinval(tup, desc, 4 + 3 * k, &isnull));
+			m->track[k].streak_since = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5 + 3 * k, &isnull));
+		}
 	}
 
 	/*
-	 * An outage opened or ended by hand since the last sample: the saved
-	 * streak counted the other phase, so start counting afresh.
+	 * Whether an outage is open is what depwatch.outage says.  One opened
+	 * or ended by hand since the last sample: the saved streak counted the
+	 * other phase, so start counting afresh.
 	 */
-	for (int k = 0; k < DW_NUM_KINDS; k++)
-		if (m->track[k].open != open_now[k])
+	{
+		bool	   *open_now = palloc0(sizeof(bool) * n * DW_NUM_KINDS);
+
+		run_plan(&open_plan,
+				 "SELECT dependency_id, kind = 'down' FROM depwatch.outage"
+				 " WHERE dependency_id = ANY ($1) AND upper_inf(during)",
+				 1, types, values, NULL);
+		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			m->track[k].open = open_now[k];
-			m->track[k].streak = 0;
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			int			i = index_of(deps, n, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
+			bool		down = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+
+			open_now[i * DW_NUM_KINDS + (down ? DW_KIND_DOWN : DW_KIND_DEGRADED)] = true;
 		}
+		for (int i = 0; i < n; i++)
+			for (int k = 0; k < DW_NUM_KINDS; k++)
+				if (machines[i].track[k].open != open_now[i * DW_NUM_KINDS + k])
+				{
+					machines[i].track[k].open = open_now[i * DW_NUM_KINDS + k];
+					machines[i].track[k].streak = 0;
+				}
+		pfree(open_now);
+	}
+	pfree(ids);
+}
+
+TimestampTz
+dw_lock_machine(const DwDependency *dep, DwMachine *m)
+{
+	TimestampTz last_at;
+
+	dw_lock_machines(&dep, 1, m, &last_at);
 	return last_at;
 }
 
 /*
- * dw_save_machine stores the streak counters for the next sample.
+ * dw_save_machines stores the streak counters of n machines for their next
+ * samples, in one statement.
  */
 void
-dw_save_machine(const DwDependency *dep, const DwMachine *m,
-				TimestampTz last_at)
+dw_save_machines(const DwDependency *const *deps, int n, const DwMachine *machines,
+				 const TimestampTz *last_at)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[8] = {INT8OID, TIMESTAMPTZOID, BOOLOID, INT4OID,
-	TIMESTAMPTZOID, BOOLOID, INT4OID, TIMESTAMPTZOID};
+	Oid			types[8] = {INT8ARRAYOID, TIMESTAMPTZARRAYOID,
+		BOOLARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID,
+	BOOLARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID};
 	Datum		values[8];
-	char		nulls[8] = "        ";
+	Datum	   *cols[8];
+	bool	   *nulls[8];
 
-	values[0] = Int64GetDatum(dep->id);
-	values[1] = TimestampTzGetDatum(last_at);
+	for (int c = 0; c < 8; c++)
+	{
+		cols[c] = palloc(sizeof(Datum) * n);
+		nulls[c] = palloc0(sizeof(bool) * n);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		cols[0][i] = Int64GetDatum(deps[i]->id);
+		cols[1][i] = TimestampTzGetDatum(last_at[i]);
+		for (int k = 0; k < DW_NUM_KINDS; k++)
+		{
+			const DwTrack *t = &machines[i].track[k];
+
+			cols[2 + 3 * k][i] = BoolGetDatum(t->open);
+			cols[3 + 3 * k][i] = Int32GetDatum(t->streak);
+			cols[4 + 3 * k][i] = TimestampTzGetDatum(t->streak_since);
+			nulls[4 + 3 * k][i] = t->streak == 0;
+		}
+	}
+	values[0] = make_array(cols[0], NULL, n, INT8OID);
+	values[1] = make_array(cols[1], NULL, n, TIMESTAMPTZOID);
 	for (int k = 0; k < DW_NUM_KINDS; k++)
 	{
-		const DwTrack *t = &m->track[k];
-
-		values[2 + 3 * k] = BoolGetDatum(t->open);
-		values[3 + 3 * k] = Int32GetDatum(t->streak);
-		values[4 + 3 * k] = TimestampTzGetDatum(t->streak_since);
-		if (t->streak == 0)
-			nulls[4 + 3 * k] = 'n';
+		values[2 + 3 * k] = make_array(cols[2 + 3 * k], NULL, n, BOOLOID);
+		values[3 + 3 * k] = make_array(cols[3 + 3 * k], NULL, n, INT4OID);
+		values[4 + 3 * k] = make_array(cols[4 + 3 * k], nulls[4 + 3 * k], n, TIMESTAMPTZOID);
 	}
 	run_plan(&plan,
-			 "UPDATE depwatch.probe_state SET last_at = $2,"
-			 "  down_open = $3, down_streak = $4, down_since = $5,"
-			 "  degraded_open = $6, degraded_streak = $7, degraded_since = $8"
-			 " WHERE dependency_id = $1",
-			 8, types, values, nulls);
+			 "UPDATE depwatch.probe_state s SET last_at = v.last_at,"
+			 "  down_open = v.down_open, down_streak = v.down_streak, down_since = v.down_since,"
+			 "  degraded_open = v.degraded_open, degraded_streak = v.degraded_streak,"
+			 "  degraded_since = v.degraded_since"
+			 " FROM unnest($1, $2, $3, $4, $5, $6, $7, $8)"
+			 "   AS v(id, last_at, down_open, down_streak, down_since,"
+			 "        degraded_open, degraded_streak, degraded_since)"
+			 " WHERE s.dependency_id = v.id",
+			 8, types, values, NULL);
+	for (int c = 0; c < 8; c++)
+	{
+		pfree(cols[c]);
+		pfree(nulls[c]);
+	}
+}
+
+void
+dw_save_machine(const DwDependency *dep, const DwMachine *m, TimestampTz last_at)
+{
+	dw_save_machines(&dep, 1, m, &last_at);
 }
 
 /*
@@ -290,30 +396,54 @@ dw_apply_events(const DwDependency *dep, const DwEvent *events, int nevents)
 }
 
 /*
- * dw_store_sample inserts one sample row.  latency and detail may be NULL.
+ * dw_store_samples inserts n sample rows, taken at one vantage, in one
+ * statement.
  */
+void
+dw_store_samples(const char *vantage, const DwSampleRow *rows, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[6] = {TEXTOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID,
+	INTERVALARRAYOID, TEXTARRAYOID};
+	Datum		values[6];
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum	   *ats = palloc(sizeof(Datum) * n);
+	Datum	   *oks = palloc(sizeof(Datum) * n);
+	Datum	   *latencies = palloc(sizeof(Datum) * n);
+	bool	   *no_latency = palloc(sizeof(bool) * n);
+	Datum	   *details = palloc(sizeof(Datum) * n);
+	bool	   *no_detail = palloc(sizeof(bool) * n);
+
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = Int64GetDatum(rows[i].dependency_id);
+		ats[i] = TimestampTzGetDatum(rows[i].at);
+		oks[i] = BoolGetDatum(rows[i].ok);
+		no_latency[i] = rows[i].latency == NULL;
+		latencies[i] = rows[i].latency ? IntervalPGetDatum(rows[i].latency) : (Datum) 0;
+		no_detail[i] = rows[i].detail == NULL;
+		details[i] = rows[i].detail ? CStringGetTextDatum(rows[i].detail) : (Datum) 0;
+	}
+	values[0] = CStringGetTextDatum(vantage);
+	values[1] = make_array(ids, NULL, n, INT8OID);
+	values[2] = make_array(ats, NULL, n, TIMESTAMPTZOID);
+	values[3] = make_array(oks, NULL, n, BOOLOID);
+	values[4] = make_array(latencies, no_latency, n, INTERVALOID);
+	values[5] = make_array(details, no_detail, n, TEXTOID);
+	run_plan(&plan,
+			 "INSERT INTO depwatch.sample (dependency_id, vantage, at, ok, latency, detail)"
+			 " SELECT v.id, $1, v.at, v.ok, v.latency, v.detail"
+			 "   FROM unnest($2, $3, $4, $5, $6) AS v(id, at, ok, latency, detail)",
+			 6, types, values, NULL);
+}
+
 void
 dw_store_sample(const DwDependency *dep, const char *vantage, TimestampTz at,
 				bool ok, const Interval *latency, const char *detail)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			types[6] = {INT8OID, TEXTOID, TIMESTAMPTZOID, BOOLOID,
-	INTERVALOID, TEXTOID};
-	Datum		values[6];
-	char		nulls[6] = "      ";
+	DwSampleRow row = {dep->id, at, ok, latency, detail};
 
-	values[0] = Int64GetDatum(dep->id);
-	values[1] = CStringGetTextDatum(vantage);
-	values[2] = TimestampTzGetDatum(at);
-	values[3] = BoolGetDatum(ok);
-	values[4] = latency ? IntervalPGetDatum(latency) : (Datum) 0;
-	nulls[4] = latency ? ' ' : 'n';
-	values[5] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
-	nulls[5] = detail ? ' ' : 'n';
-	run_plan(&plan,
-			 "INSERT INTO depwatch.sample (dependency_id, vantage, at, ok, latency, detail)"
-			 " VALUES ($1, $2, $3, $4, $5, $6)",
-			 6, types, values, nulls);
+	dw_store_samples(vantage, &row, 1);
 }
 
 /*

@@ -34,8 +34,23 @@ typedef struct DwDependency
 extern void dw_dependency_from_tuple(HeapTuple tup, TupleDesc desc, int first,
 									 DwDependency *dep);
 extern void dw_load_dependency(const char *name, DwDependency *dep);
+/* One sample row on its way to depwatch.sample. */
+typedef struct DwSampleRow
+{
+	int64		dependency_id;
+	TimestampTz at;
+	bool		ok;
+	const Interval *latency;	/* NULL: unknown */
+	const char *detail;			/* NULL: none */
+} DwSampleRow;
+
 extern DwSampleClass dw_classify(const DwDependency *dep, bool ok,
 								 bool has_latency, int64 latency);
+extern void dw_lock_machines(const DwDependency *const *deps, int n,
+							 DwMachine *machines, TimestampTz *last_at);
+extern void dw_save_machines(const DwDependency *const *deps, int n,
+							 const DwMachine *machines, const TimestampTz *last_at);
+extern void dw_store_samples(const char *vantage, const DwSampleRow *rows, int n);
 extern TimestampTz dw_lock_machine(const DwDependency *dep, DwMachine *m);
 extern void dw_save_machine(const DwDependency *dep, const DwMachine *m,
 							TimestampTz last_at);

@@ -22,12 +22,15 @@
  */
 #include "postgres.h"
 
+#include <sys/resource.h>
+
 #include "access/xact.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
@@ -71,6 +74,9 @@ static PendingSample *pending = NULL;
 static int	npending = 0;
 static int	pending_cap = 0;
 static int	in_flight = 0;
+
+/* probes in flight the descriptors allow, whatever max_concurrency says */
+static int	fd_capacity = INT_MAX;
 
 static int64 lags[LAG_RING];
 static int	nlags = 0;
@@ -230,6 +236,79 @@ free_target(DwTarget *t)
 	pfree(t);
 }
 
+/*
+ * The idle targets, in a binary min-heap by next_due: starting what is due
+ * and knowing how long to sleep cost O(log n), not a scan of every target.
+ * A target in flight is out of the heap and goes back when its probe ends.
+ */
+static DwTarget **heap = NULL;
+static int	heap_n = 0;
+static int	heap_cap = 0;
+
+static void
+heap_swap(int a, int b)
+{
+	DwTarget   *t = heap[a];
+
+	heap[a] = heap[b];
+	heap[b] = t;
+}
+
+static void
+heap_push(DwTarget *t)
+{
+	int			i;
+
+	if (heap_n == heap_cap)
+	{
+		heap_cap = heap_cap ? heap_cap * 2 : 256;
+		heap = heap ? repalloc(heap, sizeof(DwTarget *) * heap_cap) :
+			MemoryContextAlloc(TopMemoryContext, sizeof(DwTarget *) * heap_cap);
+	}
+	i = heap_n++;
+	heap[i] = t;
+	while (i > 0 && heap[(i - 1) / 2]->next_due > heap[i]->next_due)
+	{
+		heap_swap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static DwTarget *
+heap_pop(void)
+{
+	DwTarget   *top = heap[0];
+	int			i = 0;
+
+	heap[0] = heap[--heap_n];
+	for (;;)
+	{
+		int			l = 2 * i + 1;
+		int			r = l + 1;
+		int			m = i;
+
+		if (l < heap_n && heap[l]->next_due < heap[m]->next_due)
+			m = l;
+		if (r < heap_n && heap[r]->next_due < heap[m]->next_due)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(i, m);
+		i = m;
+	}
+	return top;
+}
+
+/* heap_rebuild puts every idle probed target in the heap */
+static void
+heap_rebuild(void)
+{
+	heap_n = 0;
+	for (int i = 0; i < ntargets; i++)
+		if (targets[i]->dep.probe != DW_PROBE_PASSIVE && !targets[i]->in_flight)
+			heap_push(targets[i]);
+}
+
 /* the first due time: spread over one interval, the same on every start */
 static TimestampTz
 first_due(const DwTarget *t, TimestampTz now)
@@ -341,6 +420,7 @@ load_config(void *arg)
 		pfree(targets);
 	targets = fresh;
 	ntargets = nfresh;
+	heap_rebuild();
 
 	SpinLockAcquire(&dw_shared->mutex);
 	slot->dependencies = ntargets;
@@ -376,38 +456,66 @@ dw_probe_finished(DwTarget *t, bool ok, const char *detail)
 	p->ok = ok;
 	p->latency = now - t->started_at;
 	strlcpy(p->detail, detail, sizeof(p->detail));
+	heap_push(t);				/* idle again, due at t->next_due */
 	finished_since_stats++;
 	probes_total++;
 }
 
 /*
+ * reserve_descriptors raises the soft limit on open files to the hard one
+ * and works out how many probes may be in flight: each holds a socket, and
+ * PostgreSQL keeps max_files_per_process for itself.  A probe that cannot
+ * get a socket would fail, and the dependency would look down because the
+ * monitor ran out of descriptors.
+ */
+static void
+reserve_descriptors(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max)
+	{
+		rl.rlim_cur = rl.rlim_max;
+		(void) setrlimit(RLIMIT_NOFILE, &rl);
+		(void) getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return;
+	fd_capacity = Max(1, (int) Min(rl.rlim_cur, (rlim_t) INT_MAX) - max_files_per_process - 64);
+	if (fd_capacity < dw_max_concurrency)
+		ereport(LOG,
+				(errmsg("depwatch worker: at most %d probes in flight (open files limit %lu, max_files_per_process %d)",
+						fd_capacity, (unsigned long) rl.rlim_cur, max_files_per_process),
+				 errhint("Raise the open files limit (ulimit -n) of the server to probe more at once.")));
+}
+
+/*
  * start_due_probes starts every probe whose time has come, as long as
- * depwatch.max_concurrency allows; missed ticks are skipped, not queued.
+ * depwatch.max_concurrency and the descriptors allow; missed ticks are
+ * skipped, not queued.
  */
 static void
 start_due_probes(TimestampTz now)
 {
-	for (int i = 0; i < ntargets && in_flight < dw_max_concurrency; i++)
+	int			cap = Min(dw_max_concurrency, fd_capacity);
+
+	while (heap_n > 0 && heap[0]->next_due <= now && in_flight < cap)
 	{
-		DwTarget   *t = targets[i];
+		DwTarget   *t = heap_pop();
 		char		why[160];
 
-		if (t->dep.probe == DW_PROBE_PASSIVE || t->in_flight || t->next_due > now)
-			continue;
 		t->due_at = t->next_due;
 		t->started_at = now;
 		lags[nlags++ % LAG_RING] = now - t->due_at;
 		while (t->next_due <= now)
 			t->next_due += t->every;
-		if (t->dep.probe == DW_PROBE_POSTGRES ?
-			dw_pg_start(t, now, why, sizeof(why)) :
-			dw_curl_start(t, why, sizeof(why)))
-			in_flight++;
-		else
-		{
-			in_flight++;		/* dw_probe_finished counts it down */
+		in_flight++;			/* dw_probe_finished counts it down */
+		if (!(t->dep.probe == DW_PROBE_POSTGRES ?
+			  dw_pg_start(t, now, why, sizeof(why)) :
+			  dw_curl_start(t, why, sizeof(why))))
 			dw_probe_finished(t, false, why);
-		}
 	}
 }
 
@@ -436,61 +544,106 @@ typedef struct SampleGroup
 	int			n;
 } SampleGroup;
 
-/* write_group writes one dependency's samples and advances its machine */
-static void
-write_group(void *arg)
+typedef struct SampleBatch
 {
-	SampleGroup *g = arg;
-	const DwDependency *dep = &g->target->dep;
-	DwMachine	m;
-	TimestampTz last_at = dw_lock_machine(dep, &m);
-	const char *vantage = dw_vantage();
+	SampleGroup *groups;
+	int			ngroups;
+	int			nsamples;
+} SampleBatch;
 
-	for (int i = 0; i < g->n; i++)
+/*
+ * write_batch writes the samples of some dependencies and advances their
+ * machines: the machines are locked, the samples inserted and the machines
+ * saved in one statement each, whatever their number.
+ */
+static void
+write_batch(void *arg)
+{
+	SampleBatch *b = arg;
+	const DwDependency **deps = palloc(sizeof(DwDependency *) * b->ngroups);
+	DwMachine  *machines = palloc(sizeof(DwMachine) * b->ngroups);
+	TimestampTz *last_at = palloc(sizeof(TimestampTz) * b->ngroups);
+	DwSampleRow *rows = palloc(sizeof(DwSampleRow) * b->nsamples);
+	Interval   *latencies = palloc0(sizeof(Interval) * b->nsamples);
+	int			nrows = 0;
+
+	for (int g = 0; g < b->ngroups; g++)
+		deps[g] = &b->groups[g].target->dep;
+	dw_lock_machines(deps, b->ngroups, machines, last_at);
+
+	for (int g = 0; g < b->ngroups; g++)
 	{
-		PendingSample *p = &g->first[i];
-		Interval	latency;
+		for (int i = 0; i < b->groups[g].n; i++)
+		{
+			PendingSample *p = &b->groups[g].first[i];
+			DwSampleRow *row = &rows[nrows];
 
-		if (p->at < last_at)
-			continue;			/* a later sample was reported meanwhile */
-		memset(&latency, 0, sizeof(latency));
-		latency.time = p->latency;
-		dw_store_sample(dep, vantage, p->at, p->ok, &latency, p->detail);
-		dw_advance(dep, &m, p->at, dw_classify(dep, p->ok, true, p->latency));
-		last_at = p->at;
+			if (p->at < last_at[g])
+				continue;		/* a later sample was reported meanwhile */
+			latencies[nrows].time = p->latency;
+			row->dependency_id = p->dependency_id;
+			row->at = p->at;
+			row->ok = p->ok;
+			row->latency = &latencies[nrows];
+			row->detail = p->detail;
+			nrows++;
+			dw_advance(deps[g], &machines[g], p->at,
+					   dw_classify(deps[g], p->ok, true, p->latency));
+			last_at[g] = p->at;
+		}
 	}
-	dw_save_machine(dep, &m, last_at);
+	if (nrows > 0)
+		dw_store_samples(dw_vantage(), rows, nrows);
+	dw_save_machines(deps, b->ngroups, machines, last_at);
 }
 
 /*
- * flush_samples writes every buffered sample, one dependency at a time.
- * Normally all in one transaction; when that failed, again with each
- * dependency in a subtransaction of its own, so that one bad dependency
- * costs only its own samples.  (Not always: more than 64 subtransactions
- * in one transaction would slow every other session's snapshots.)
+ * flush_samples writes every buffered sample.  Normally all in one batch;
+ * when that failed, again with each dependency in a subtransaction of its
+ * own, so that one bad dependency costs only its own samples.  (Not always:
+ * more than 64 subtransactions in one transaction would slow every other
+ * session's snapshots.)
  */
 static void
 flush_samples(void *arg)
 {
 	bool		isolated = *(bool *) arg;
+	SampleBatch all;
 
 	qsort(pending, npending, sizeof(PendingSample), pending_cmp);
+	all.groups = palloc(sizeof(SampleGroup) * npending);
+	all.ngroups = 0;
+	all.nsamples = 0;
 	for (int i = 0; i < npending;)
 	{
-		SampleGroup g;
+		SampleGroup *g = &all.groups[all.ngroups];
 		int			j = i;
 
 		while (j < npending && pending[j].dependency_id == pending[i].dependency_id)
 			j++;
-		g.target = find_target(pending[i].dependency_id);
-		g.first = &pending[i];
-		g.n = j - i;
+		g->target = find_target(pending[i].dependency_id);
+		g->first = &pending[i];
+		g->n = j - i;
 		/* samples of a dependency dropped meanwhile have nowhere to go */
-		if (g.target != NULL && isolated)
-			in_subtransaction(write_group, &g, g.target->dep.name);
-		else if (g.target != NULL)
-			write_group(&g);
+		if (g->target != NULL)
+		{
+			all.ngroups++;
+			all.nsamples += g->n;
+		}
 		i = j;
+	}
+	if (all.ngroups == 0)
+		return;
+	if (!isolated)
+	{
+		write_batch(&all);
+		return;
+	}
+	for (int g = 0; g < all.ngroups; g++)
+	{
+		SampleBatch one = {&all.groups[g], 1, all.groups[g].n};
+
+		in_subtransaction(write_batch, &one, all.groups[g].target->dep.name);
 	}
 }
 
@@ -683,6 +836,7 @@ dw_worker_main(Datum arg)
 	config_context = AllocSetContextCreate(TopMemoryContext, "depwatch worker config",
 										   ALLOCSET_DEFAULT_SIZES);
 	dw_curl_init();
+	reserve_descriptors();
 	wait_for_extension(dbname);
 	ereport(LOG, (errmsg("depwatch worker started for database \"%s\"", dbname)));
 
@@ -727,6 +881,7 @@ dw_worker_main(Datum arg)
 				for (int i = 0; i < ntargets; i++)
 					free_target(targets[i]);
 				ntargets = 0;
+				heap_n = 0;
 				npending = 0;
 				wait_for_extension(dbname);
 				config_stale = false;
@@ -774,9 +929,8 @@ dw_worker_main(Datum arg)
 		timeout = ms_until(next_stats, now, STATS_EVERY_MS);
 		if (npending > 0)
 			timeout = Min(timeout, ms_until(next_tick, now, TICK_MS));
-		for (int i = 0; i < ntargets; i++)
-			if (targets[i]->dep.probe != DW_PROBE_PASSIVE && !targets[i]->in_flight)
-				timeout = Min(timeout, ms_until(targets[i]->next_due, now, timeout));
+		if (heap_n > 0 && in_flight < Min(dw_max_concurrency, fd_capacity))
+			timeout = Min(timeout, ms_until(heap[0]->next_due, now, timeout));
 		curl_ms = dw_curl_timeout_ms(now);
 		if (curl_ms >= 0)
 			timeout = Min(timeout, curl_ms);
