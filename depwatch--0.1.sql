@@ -639,8 +639,9 @@ AS $$
 DECLARE
 	d depwatch.dependency;
 BEGIN
+	-- NO KEY UPDATE: the probe worker's key-share locks need not wait for us
 	SELECT * INTO d FROM depwatch.dependency x
-	WHERE x.id = depwatch._dependency_id(alter_dependency.name) FOR UPDATE;
+	WHERE x.id = depwatch._dependency_id(alter_dependency.name) FOR NO KEY UPDATE;
 	d.kind := coalesce(kind, d.kind);
 	d.probe := coalesce(probe, d.probe);
 	d.target := coalesce(target, d.target);

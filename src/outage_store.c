@@ -171,15 +171,21 @@ index_of(const DwDependency *const *deps, int n, int64 id)
  * dw_lock_machines loads the machines of n dependencies, locking their
  * state rows until the end of the transaction so that concurrent writers
  * of one dependency take turns.  Pass them in ascending id order (then two
- * writers never wait for each other in a circle).  last_at[i] is the time of the last
- * sample fed to machine i (DT_NOBEGIN if none).  Two statements, whatever
- * n is.
+ * writers never wait for each other in a circle).  last_at[i] is the time
+ * of the last sample fed to machine i (DT_NOBEGIN if none).
+ *
+ * With locked == NULL it waits for the rows.  Otherwise (the worker, which
+ * must never wait) it skips the dependencies whose rows another
+ * transaction holds, or that are gone, and says which it got in locked[].
  */
 void
 dw_lock_machines(const DwDependency *const *deps, int n, DwMachine *machines,
-				 TimestampTz *last_at)
+				 TimestampTz *last_at, bool *locked)
 {
 	static SPIPlanPtr lock_plan = NULL;
+	static SPIPlanPtr available_plan = NULL;
+	static SPIPlanPtr create_plan = NULL;
+	static SPIPlanPtr skip_plan = NULL;
 	static SPIPlanPtr open_plan = NULL;
 	Oid			types[1] = {INT8ARRAYOID};
 	Datum		values[1];
@@ -190,18 +196,59 @@ dw_lock_machines(const DwDependency *const *deps, int n, DwMachine *machines,
 		Assert(i == 0 || deps[i - 1]->id < deps[i]->id);
 		ids[i] = Int64GetDatum(deps[i]->id);
 		dw_machine_init(&machines[i], deps[i]->fail_after, deps[i]->recover_after);
+		last_at[i] = DT_NOBEGIN;
+		if (locked)
+			locked[i] = false;
 	}
 	values[0] = make_array(ids, NULL, n, INT8OID);
 
-	/* DO UPDATE (not DO NOTHING) so that the rows are locked and returned */
-	run_plan(&lock_plan,
-			 "INSERT INTO depwatch.probe_state AS s (dependency_id)"
-			 " SELECT unnest($1::int8[])"
-			 " ON CONFLICT (dependency_id) DO UPDATE SET dependency_id = s.dependency_id"
-			 " RETURNING dependency_id, coalesce(last_at, '-infinity'), down_open, down_streak,"
-			 "   coalesce(down_since, '-infinity'), degraded_open, degraded_streak,"
-			 "   coalesce(degraded_since, '-infinity')",
-			 1, types, values, NULL);
+	if (locked == NULL)
+	{
+		/* DO UPDATE (not DO NOTHING) so that the rows are locked and returned */
+		run_plan(&lock_plan,
+				 "INSERT INTO depwatch.probe_state AS s (dependency_id)"
+				 " SELECT unnest($1::int8[])"
+				 " ON CONFLICT (dependency_id) DO UPDATE SET dependency_id = s.dependency_id"
+				 " RETURNING dependency_id, coalesce(last_at, '-infinity'), down_open, down_streak,"
+				 "   coalesce(down_since, '-infinity'), degraded_open, degraded_streak,"
+				 "   coalesce(degraded_since, '-infinity')",
+				 1, types, values, NULL);
+	}
+	else
+	{
+		/*
+		 * The dependency rows first (key share: what the foreign keys of
+		 * our writes take anyway), so that a DROP in progress is skipped
+		 * rather than waited for or deadlocked with; then the state rows.
+		 */
+		run_plan(&available_plan,
+				 "SELECT array_agg(id ORDER BY id) FROM"
+				 " (SELECT id FROM depwatch.dependency WHERE id = ANY ($1)"
+				 "  ORDER BY id FOR KEY SHARE SKIP LOCKED) d",
+				 1, types, values, NULL);
+		{
+			bool		isnull;
+			Datum		available = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (isnull)
+			{
+				pfree(ids);
+				return;
+			}
+			values[0] = available;
+		}
+		run_plan(&create_plan,
+				 "INSERT INTO depwatch.probe_state (dependency_id) SELECT unnest($1::int8[])"
+				 " ON CONFLICT (dependency_id) DO NOTHING",
+				 1, types, values, NULL);
+		run_plan(&skip_plan,
+				 "SELECT dependency_id, coalesce(last_at, '-infinity'), down_open, down_streak,"
+				 "   coalesce(down_since, '-infinity'), degraded_open, degraded_streak,"
+				 "   coalesce(degraded_since, '-infinity')"
+				 " FROM depwatch.probe_state WHERE dependency_id = ANY ($1)"
+				 " ORDER BY dependency_id FOR UPDATE SKIP LOCKED",
+				 1, types, values, NULL);
+	}
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -210,6 +257,8 @@ dw_lock_machines(const DwDependency *const *deps, int n, DwMachine *machines,
 		int			i = index_of(deps, n, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
 		DwMachine  *m = &machines[i];
 
+		if (locked)
+			locked[i] = true;
 		last_at[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
 		for (int k = 0; k < DW_NUM_KINDS; k++)
 		{
@@ -258,7 +307,7 @@ dw_lock_machine(const DwDependency *dep, DwMachine *m)
 {
 	TimestampTz last_at;
 
-	dw_lock_machines(&dep, 1, m, &last_at);
+	dw_lock_machines(&dep, 1, m, &last_at, NULL);
 	return last_at;
 }
 

@@ -47,7 +47,8 @@ typedef struct DwSampleRow
 extern DwSampleClass dw_classify(const DwDependency *dep, bool ok,
 								 bool has_latency, int64 latency);
 extern void dw_lock_machines(const DwDependency *const *deps, int n,
-							 DwMachine *machines, TimestampTz *last_at);
+							 DwMachine *machines, TimestampTz *last_at,
+							 bool *locked);
 extern void dw_save_machines(const DwDependency *const *deps, int n,
 							 const DwMachine *machines, const TimestampTz *last_at);
 extern void dw_store_samples(const char *vantage, const DwSampleRow *rows, int n);

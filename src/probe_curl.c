@@ -23,6 +23,11 @@
 
 #include <curl/curl.h>
 
+/* CURLOPT_QUICK_EXIT: a timed-out name resolution does not block the loop */
+#if LIBCURL_VERSION_NUM < 0x075700
+#error "depwatch needs libcurl 7.87 or later"
+#endif
+
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -136,6 +141,8 @@ dw_curl_start(DwTarget *t, char *why, size_t whylen)
 	SETOPT(h, CURLOPT_FRESH_CONNECT, 1L);
 	SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
 	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* a probe that times out while resolving must not wait for the resolver */
+	SETOPT(h, CURLOPT_QUICK_EXIT, 1L);
 	if (t->dep.probe == DW_PROBE_TCP)
 		SETOPT(h, CURLOPT_CONNECT_ONLY, 1L);
 	else

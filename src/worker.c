@@ -60,6 +60,7 @@ typedef struct PendingSample
 	TimestampTz at;
 	bool		ok;
 	int64		latency;		/* microseconds */
+	bool		deferred;		/* its dependency was busy: next tick */
 	char		detail[160];
 } PendingSample;
 
@@ -204,6 +205,8 @@ find_target(int64 id)
 			return targets[i];
 	return NULL;
 }
+
+static void run_isolating(void (*fn) (void *), const char *what);
 
 static void
 pfree_if(void *p)
@@ -455,6 +458,7 @@ dw_probe_finished(DwTarget *t, bool ok, const char *detail)
 	p->at = t->started_at;
 	p->ok = ok;
 	p->latency = now - t->started_at;
+	p->deferred = false;
 	strlcpy(p->detail, detail, sizeof(p->detail));
 	heap_push(t);				/* idle again, due at t->next_due */
 	finished_since_stats++;
@@ -563,16 +567,25 @@ write_batch(void *arg)
 	const DwDependency **deps = palloc(sizeof(DwDependency *) * b->ngroups);
 	DwMachine  *machines = palloc(sizeof(DwMachine) * b->ngroups);
 	TimestampTz *last_at = palloc(sizeof(TimestampTz) * b->ngroups);
+	bool	   *locked = palloc(sizeof(bool) * b->ngroups);
 	DwSampleRow *rows = palloc(sizeof(DwSampleRow) * b->nsamples);
 	Interval   *latencies = palloc0(sizeof(Interval) * b->nsamples);
 	int			nrows = 0;
+	int			nlocked = 0;
 
 	for (int g = 0; g < b->ngroups; g++)
 		deps[g] = &b->groups[g].target->dep;
-	dw_lock_machines(deps, b->ngroups, machines, last_at);
+	dw_lock_machines(deps, b->ngroups, machines, last_at, locked);
 
 	for (int g = 0; g < b->ngroups; g++)
 	{
+		if (!locked[g])
+		{
+			/* another transaction holds it (an ALTER, a DROP, an app) */
+			for (int i = 0; i < b->groups[g].n; i++)
+				b->groups[g].first[i].deferred = true;
+			continue;
+		}
 		for (int i = 0; i < b->groups[g].n; i++)
 		{
 			PendingSample *p = &b->groups[g].first[i];
@@ -591,10 +604,16 @@ write_batch(void *arg)
 					   dw_classify(deps[g], p->ok, true, p->latency));
 			last_at[g] = p->at;
 		}
+		/* keep the locked ones together for the save */
+		deps[nlocked] = deps[g];
+		machines[nlocked] = machines[g];
+		last_at[nlocked] = last_at[g];
+		nlocked++;
 	}
 	if (nrows > 0)
 		dw_store_samples(dw_vantage(), rows, nrows);
-	dw_save_machines(deps, b->ngroups, machines, last_at);
+	if (nlocked > 0)
+		dw_save_machines(deps, nlocked, machines, last_at);
 }
 
 /*
@@ -611,6 +630,8 @@ flush_samples(void *arg)
 	SampleBatch all;
 
 	qsort(pending, npending, sizeof(PendingSample), pending_cmp);
+	for (int i = 0; i < npending; i++)
+		pending[i].deferred = false;
 	all.groups = palloc(sizeof(SampleGroup) * npending);
 	all.ngroups = 0;
 	all.nsamples = 0;
@@ -647,6 +668,24 @@ flush_samples(void *arg)
 	}
 }
 
+/*
+ * flush_pending writes the buffered samples, keeping for the next tick
+ * those whose dependency another transaction holds.
+ */
+static void
+flush_pending(void)
+{
+	int			kept = 0;
+
+	if (npending == 0)
+		return;
+	run_isolating(flush_samples, "depwatch: writing samples");
+	for (int i = 0; i < npending; i++)
+		if (pending[i].deferred)
+			pending[kept++] = pending[i];
+	npending = kept;
+}
+
 /* evaluate_passive applies each passive dependency's error-rate rule now */
 static void
 evaluate_one_passive(void *arg)
@@ -654,9 +693,12 @@ evaluate_one_passive(void *arg)
 	const DwDependency *dep = arg;
 	DwMachine	m;
 	TimestampTz now = GetCurrentTimestamp();
-	TimestampTz last_at = dw_lock_machine(dep, &m);
+	TimestampTz last_at;
+	bool		locked;
 
-	if (now < last_at)
+	/* an application reporting in an open transaction holds it: next time */
+	dw_lock_machines(&dep, 1, &m, &last_at, &locked);
+	if (!locked || now < last_at)
 		return;
 	dw_passive_expiries(dep, &m, last_at, now);
 	dw_advance(dep, &m, now, dw_passive_verdict(dep, now));
@@ -876,6 +918,8 @@ dw_worker_main(Datum arg)
 		{
 			/* on failure, try again at the next change, not at once */
 			config_stale = false;
+			/* probes already made belong to the configuration they ran under */
+			flush_pending();
 			if (!extension_installed())
 			{
 				for (int i = 0; i < ntargets; i++)
@@ -895,11 +939,7 @@ dw_worker_main(Datum arg)
 		now = GetCurrentTimestamp();
 		if (now >= next_tick)
 		{
-			if (npending > 0)
-			{
-				run_isolating(flush_samples, "depwatch: writing samples");
-				npending = 0;
-			}
+			flush_pending();
 			next_tick = TimestampTzPlusMilliseconds(now, TICK_MS);
 		}
 		if (now >= next_passive)
