@@ -239,8 +239,9 @@ host_to_resolve(const char *conninfo, bool *several)
 		}
 		name = h;
 	}
+	/* the probe keeps the name until it ends, across turns of the loop */
 	if (name != NULL && strchr(hosts, ',') == NULL)
-		return pstrdup(name);
+		return MemoryContextStrdup(TopMemoryContext, name);
 	if (name != NULL)
 		*several = true;		/* a name among several hosts */
 	return NULL;

@@ -66,6 +66,8 @@ typedef struct PendingSample
 
 static DwWorkerSlot *slot = NULL;
 static MemoryContext config_context = NULL;
+/* what one turn of the event loop allocates; reset at the start of the next */
+static MemoryContext loop_context = NULL;
 static DwTarget **targets = NULL;
 static int	ntargets = 0;
 static uint64 loaded_generation = 0;
@@ -877,6 +879,8 @@ dw_worker_main(Datum arg)
 
 	config_context = AllocSetContextCreate(TopMemoryContext, "depwatch worker config",
 										   ALLOCSET_DEFAULT_SIZES);
+	loop_context = AllocSetContextCreate(TopMemoryContext, "depwatch worker loop",
+										 ALLOCSET_DEFAULT_SIZES);
 	dw_curl_init();
 	reserve_descriptors();
 	wait_for_extension(dbname);
@@ -902,6 +906,8 @@ dw_worker_main(Datum arg)
 		int			nevents;
 		uint64		generation;
 
+		MemoryContextReset(loop_context);
+		MemoryContextSwitchTo(loop_context);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
