@@ -1145,9 +1145,81 @@ $$;
 -- Status
 -- ---------------------------------------------------------------------------
 
--- current_status: what each dependency is doing now.  A probed dependency
--- with no sample for 3 x its interval (or disabled) is unmonitored;
--- planned maintenance shows over any outage.
+-- _unmonitored_now: the probed dependencies nobody is watching now (no
+-- sample for 3 x their interval, or disabled), and since when.  One that
+-- is down stays down: its last word was an outage.
+CREATE FUNCTION _unmonitored_now()
+	RETURNS TABLE(dependency_id bigint, since timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT d.id,
+		   CASE WHEN NOT d.enabled THEN coalesce(s.at, d.created_at)
+				ELSE coalesce(s.at, d.created_at) + 3 * d.every END
+	FROM depwatch.dependency d
+	CROSS JOIN LATERAL (SELECT max(x.at) AS at FROM depwatch.sample x WHERE x.dependency_id = d.id) s
+	WHERE d.probe IN ('tcp', 'http', 'postgres')
+	  AND (NOT d.enabled OR coalesce(s.at, d.created_at) + 3 * d.every < now())
+	  AND NOT EXISTS (SELECT FROM depwatch.outage o
+					  WHERE o.dependency_id = d.id AND o.kind = 'down' AND o.during @> now())
+$$;
+
+-- _monitor_gaps: the unmonitored windows of every probed dependency that
+-- touch [lo, hi) (SPEC section 3, "Unmonitored time").  A gap longer than
+-- 3 x every between two samples is unmonitored from 3 x every after the
+-- earlier to the later; after the last sample, up to now.  Samples older
+-- than depwatch.sample_retention are gone, so that time counts as
+-- monitored: the gap search starts at the retention horizon as if a
+-- sample stood there.  A gap that one down outage spans from end to end is
+-- not unmonitored: the dependency was down at both ends and stays down.
+CREATE FUNCTION _monitor_gaps(lo timestamptz, hi timestamptz)
+	RETURNS TABLE(dependency_id bigint, gap_from timestamptz, gap_to timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	WITH watched AS (
+		SELECT d.id, 3 * d.every AS grace,
+			   greatest(lo, now() - depwatch._sample_retention()) AS since,
+			   now() - depwatch._sample_retention() AS horizon,
+			   least(hi, now()) AS stop
+		FROM depwatch.dependency d
+		WHERE d.probe IN ('tcp', 'http', 'postgres')
+	), points AS (
+		SELECT w.id, w.grace, p.at, lead(p.at) OVER (PARTITION BY w.id ORDER BY p.at) AS next_at
+		FROM watched w
+		CROSS JOIN LATERAL (
+			SELECT coalesce((SELECT max(s.at) FROM depwatch.sample s
+							 WHERE s.dependency_id = w.id AND s.at >= w.horizon AND s.at <= w.since),
+							w.horizon)
+			UNION ALL
+			SELECT s.at FROM depwatch.sample s
+			WHERE s.dependency_id = w.id AND s.at > w.since AND s.at < w.stop
+			UNION ALL
+			SELECT coalesce((SELECT min(s.at) FROM depwatch.sample s
+							 WHERE s.dependency_id = w.id AND s.at >= w.stop),
+							now())
+		) p(at)
+		WHERE w.since < w.stop
+	)
+	SELECT p.id, p.at + p.grace, p.next_at
+	FROM points p
+	WHERE p.next_at - p.at > p.grace
+	  AND NOT EXISTS (SELECT FROM depwatch.outage o
+					  WHERE o.dependency_id = p.id AND o.kind = 'down'
+						AND lower(o.during) <= p.at
+						AND (upper_inf(o.during) OR upper(o.during) > p.next_at))
+$$;
+
+-- _capability_status: what each capability is doing now, from its
+-- members' current states (C: subjects.c, timeline.c).
+CREATE FUNCTION _capability_status()
+	RETURNS TABLE(target text, state text, since timestamptz)
+	AS 'MODULE_PATHNAME', 'dw_capability_status'
+	LANGUAGE C STABLE;
+
+-- current_status: what each dependency and capability is doing now.  A
+-- probed dependency with no sample for 3 x its interval (or disabled) is
+-- unmonitored unless it is down; planned maintenance shows over anything.
 CREATE FUNCTION current_status()
 	RETURNS TABLE(target text, target_type text, state text, since timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER
@@ -1156,12 +1228,13 @@ AS $$
 	SELECT d.name, 'dependency',
 		   CASE WHEN m.since IS NOT NULL THEN 'maintenance'
 				WHEN dn.since IS NOT NULL THEN 'down'
-				WHEN dg.since IS NOT NULL THEN 'degraded'
 				WHEN u.since IS NOT NULL THEN 'unmonitored'
+				WHEN dg.since IS NOT NULL THEN 'degraded'
 				ELSE 'up' END,
-		   coalesce(m.since, dn.since, dg.since, u.since,
+		   coalesce(m.since, dn.since, u.since, dg.since,
 					greatest(d.created_at, last_end.at))
 	FROM depwatch.dependency d
+	LEFT JOIN depwatch._unmonitored_now() u ON u.dependency_id = d.id
 	LEFT JOIN LATERAL (
 		SELECT min(lower(x.during)) AS since FROM depwatch.maintenance x
 		WHERE x.dependency_id = d.id AND x.during @> now()) m ON true
@@ -1174,15 +1247,9 @@ AS $$
 	LEFT JOIN LATERAL (
 		SELECT max(upper(o.during)) AS at FROM depwatch.outage o
 		WHERE o.dependency_id = d.id AND upper(o.during) <= now()) last_end ON true
-	LEFT JOIN LATERAL (
-		SELECT CASE
-				 WHEN d.probe IN ('passive', 'none') THEN NULL
-				 WHEN NOT d.enabled THEN coalesce(s.at, d.created_at)
-				 WHEN coalesce(s.at, d.created_at) + 3 * d.every < now()
-					 THEN coalesce(s.at, d.created_at) + 3 * d.every
-			   END AS since
-		FROM (SELECT max(x.at) AS at FROM depwatch.sample x WHERE x.dependency_id = d.id) s) u ON true
-	ORDER BY d.name
+	UNION ALL
+	SELECT c.target, 'capability', c.state, c.since FROM depwatch._capability_status() c
+	ORDER BY 2 DESC, 1
 $$;
 
 -- redundancy_risks: requirement groups whose alternatives share a site or a
@@ -1205,6 +1272,45 @@ AS $$
 	HAVING count(*) > 1
 	ORDER BY r.capability, r.requirement, s.what, s.value
 $$;
+
+-- ---------------------------------------------------------------------------
+-- Availability (C: timeline.c, subjects.c, availability.c).  SECURITY
+-- DEFINER: they read dependency.options (slo), which readers cannot see.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION availability(period tstzrange, bucket text DEFAULT NULL)
+	RETURNS TABLE(target text, target_type text, bucket_start timestamptz,
+				  monitored interval, downtime interval, degraded interval, maintenance interval,
+				  unmonitored interval, availability numeric, slo numeric,
+				  budget interval, budget_left interval, outages int,
+				  mttr interval, mtbf interval, longest interval)
+	AS 'MODULE_PATHNAME', 'dw_availability'
+	LANGUAGE C STABLE CALLED ON NULL INPUT SECURITY DEFINER
+	SET search_path = pg_catalog, depwatch, pg_temp;
+
+CREATE FUNCTION capability_outages(capability text, period tstzrange)
+	RETURNS TABLE(kind text, started_at timestamptz, ended_at timestamptz, causes text[])
+	AS 'MODULE_PATHNAME', 'dw_capability_outages'
+	LANGUAGE C STABLE CALLED ON NULL INPUT SECURITY DEFINER
+	SET search_path = pg_catalog, depwatch, pg_temp;
+
+CREATE FUNCTION state_timeline(period tstzrange, targets text[] DEFAULT NULL)
+	RETURNS TABLE(target text, target_type text, state text, maintenance boolean,
+				  started_at timestamptz, ended_at timestamptz)
+	AS 'MODULE_PATHNAME', 'dw_state_timeline'
+	LANGUAGE C STABLE CALLED ON NULL INPUT SECURITY DEFINER
+	SET search_path = pg_catalog, depwatch, pg_temp;
+
+-- For BI tools (Grafana, Metabase, Superset): the status board, and 90
+-- days of daily availability per target for heat maps.
+CREATE VIEW status AS
+	SELECT s.target, s.target_type, s.state, s.since FROM depwatch.current_status() s;
+
+CREATE VIEW availability_daily AS
+	SELECT a.target, a.target_type, a.bucket_start::date AS day, a.bucket_start,
+		   a.monitored, a.downtime, a.degraded, a.maintenance, a.unmonitored,
+		   a.availability, a.slo, a.budget_left, a.outages, a.longest
+	FROM depwatch.availability(tstzrange(date_trunc('day', now()) - interval '89 days',
+										 date_trunc('day', now()) + interval '1 day'), 'day') a;
 
 -- ---------------------------------------------------------------------------
 -- The probe worker
@@ -1234,14 +1340,16 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA depwatch FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA depwatch FROM PUBLIC;
 GRANT USAGE ON SCHEMA depwatch TO depwatch_reader;
 
-GRANT SELECT ON worker_status, dependencies, requirements, outages, capability, sample, outage, maintenance,
+GRANT SELECT ON worker_status, dependencies, requirements, outages, status, availability_daily, capability, sample, outage, maintenance,
 				incident, incident_dependency, audit_log TO depwatch_reader;
 GRANT SELECT (id, name, kind, probe, every, timeout, fail_after, recover_after, degraded_after,
 			  site, vendor, enabled, created_at) ON dependency TO depwatch_reader;
 -- the dependencies view masks with these, as the reader
 GRANT EXECUTE ON FUNCTION _mask_probe_target(text, text), _mask_options(jsonb) TO depwatch_reader;
 GRANT EXECUTE ON FUNCTION _worker_status(), parse_requirements(text[]), current_status(), redundancy_risks(),
-				verify_audit(), derive_outages(text, tstzrange, int, int) TO depwatch_reader;
+				verify_audit(), derive_outages(text, tstzrange, int, int),
+				availability(tstzrange, text), capability_outages(text, tstzrange),
+				state_timeline(tstzrange, text[]) TO depwatch_reader;
 
 GRANT EXECUTE ON FUNCTION report_sample(text, boolean, interval, timestamptz, text, text),
 				record_outage(text, timestamptz, timestamptz, text, text, timestamptz),
@@ -1323,7 +1431,70 @@ COMMENT ON FUNCTION report_sample(text, boolean, interval, timestamptz, text, te
 COMMENT ON FUNCTION derive_outages(text, tstzrange, int, int)
 	IS 'Replay stored samples through the outage state machine without writing anything';
 COMMENT ON FUNCTION maintain_sample_partitions(int, interval) IS 'Make the coming days'' sample partitions and drop expired ones';
-COMMENT ON FUNCTION current_status() IS 'State of every dependency now, and since when';
+COMMENT ON VIEW status IS 'What every dependency and capability is doing now, and since when (current_status())';
+COMMENT ON COLUMN status.target IS 'Dependency or capability name';
+COMMENT ON COLUMN status.target_type IS 'dependency or capability';
+COMMENT ON COLUMN status.state IS 'up, degraded, down, maintenance or unmonitored';
+COMMENT ON COLUMN status.since IS 'When the current state began';
+COMMENT ON VIEW availability_daily IS 'Availability per target per day over the last 90 days (session time zone), for heat maps';
+COMMENT ON COLUMN availability_daily.target IS 'Dependency or capability name';
+COMMENT ON COLUMN availability_daily.target_type IS 'dependency or capability';
+COMMENT ON COLUMN availability_daily.day IS 'The day, in the session time zone';
+COMMENT ON COLUMN availability_daily.bucket_start IS 'Start of the day, in the session time zone';
+COMMENT ON COLUMN availability_daily.monitored IS 'Time that was watched (the day minus unmonitored time)';
+COMMENT ON COLUMN availability_daily.downtime IS 'Down time within monitored time, outside maintenance';
+COMMENT ON COLUMN availability_daily.degraded IS 'Degraded time that was neither down nor maintenance';
+COMMENT ON COLUMN availability_daily.maintenance IS 'Planned maintenance within monitored time';
+COMMENT ON COLUMN availability_daily.unmonitored IS 'Time nobody watched (monitor gaps, and the rest of today)';
+COMMENT ON COLUMN availability_daily.availability IS 'Percent: 100 x (monitored - maintenance - downtime) / (monitored - maintenance); NULL with nothing monitored';
+COMMENT ON COLUMN availability_daily.slo IS 'Objective in percent';
+COMMENT ON COLUMN availability_daily.budget_left IS 'Error budget left that day: (1 - slo/100) x (monitored - maintenance) - downtime; negative when overspent';
+COMMENT ON COLUMN availability_daily.outages IS 'Outages that day (maximal down runs, clipped to the day)';
+COMMENT ON COLUMN availability_daily.longest IS 'Longest outage that day, clipped to the day';
+COMMENT ON COLUMN dependencies.id IS 'Dependency id';
+COMMENT ON COLUMN dependencies.name IS 'Unique lower-case name';
+COMMENT ON COLUMN dependencies.kind IS 'credit_bureau, identity, messaging, datacenter, payment_network, core or other';
+COMMENT ON COLUMN dependencies.probe IS 'tcp, http, postgres, passive or none';
+COMMENT ON COLUMN dependencies.target IS 'What is probed, with passwords and secret query parameters masked';
+COMMENT ON COLUMN dependencies.every IS 'Time between probes';
+COMMENT ON COLUMN dependencies.timeout IS 'Longest a probe may take';
+COMMENT ON COLUMN dependencies.fail_after IS 'Consecutive bad samples that open an outage';
+COMMENT ON COLUMN dependencies.recover_after IS 'Consecutive good samples that close it';
+COMMENT ON COLUMN dependencies.degraded_after IS 'Latency above which a good sample is slow; NULL: never';
+COMMENT ON COLUMN dependencies.options IS 'Per-probe options, with headers and other secrets masked';
+COMMENT ON COLUMN dependencies.site IS 'Data center or region it runs in';
+COMMENT ON COLUMN dependencies.vendor IS 'Who provides it';
+COMMENT ON COLUMN dependencies.enabled IS 'Whether the worker probes it';
+COMMENT ON COLUMN dependencies.created_at IS 'When it was added';
+COMMENT ON COLUMN requirements.capability IS 'Capability name';
+COMMENT ON COLUMN requirements.requirement IS 'Position of the group in capability.requires, from 1';
+COMMENT ON COLUMN requirements."group" IS 'The group as written: a, a|b (any one) or 2:a|b|c (at least 2)';
+COMMENT ON COLUMN requirements.k IS 'Members that must be up';
+COMMENT ON COLUMN requirements.members IS 'Dependencies or capabilities of the group';
+COMMENT ON COLUMN outages.id IS 'Outage id';
+COMMENT ON COLUMN outages.dependency IS 'Dependency name';
+COMMENT ON COLUMN outages.kind IS 'down or degraded';
+COMMENT ON COLUMN outages.started_at IS 'First bad sample of the streak that opened it (backdated), or the recorded start';
+COMMENT ON COLUMN outages.ended_at IS 'First good sample of the recovery; NULL while ongoing';
+COMMENT ON COLUMN outages.detected_at IS 'When the probe or reports saw it (the fail_after-th bad sample); NULL for manual outages';
+COMMENT ON COLUMN outages.source IS 'probe, passive, manual or import';
+COMMENT ON COLUMN outages.note IS 'Free text';
+COMMENT ON COLUMN outages.incident IS 'The earliest incident it belongs to, if any';
+COMMENT ON COLUMN worker_status.pid IS 'Process id of the worker';
+COMMENT ON COLUMN worker_status.database IS 'Database it probes for';
+COMMENT ON COLUMN worker_status.vantage IS 'Where it probes from (depwatch.vantage)';
+COMMENT ON COLUMN worker_status.started_at IS 'When it started';
+COMMENT ON COLUMN worker_status.dependencies IS 'Enabled probed dependencies it watches';
+COMMENT ON COLUMN worker_status.in_flight IS 'Probes running now';
+COMMENT ON COLUMN worker_status.probes_per_second IS 'Probes finished per second, lately';
+COMMENT ON COLUMN worker_status.lag_p50 IS 'Median lateness of probe starts against their schedule, lately';
+COMMENT ON COLUMN worker_status.lag_p99 IS '99th percentile of that lateness';
+COMMENT ON COLUMN worker_status.last_error IS 'Last error the worker logged and survived';
+COMMENT ON COLUMN worker_status.last_error_at IS 'When it happened';
+COMMENT ON FUNCTION current_status() IS 'State of every dependency and capability now (up, degraded, down, maintenance, unmonitored), and since when';
+COMMENT ON FUNCTION availability(tstzrange, text) IS 'Per dependency and capability (and per hour, day, week or month bucket): monitored, down, degraded, maintenance and unmonitored time, availability against SLO, error budget, outages, MTTR, MTBF';
+COMMENT ON FUNCTION capability_outages(text, tstzrange) IS 'Down and degraded windows of a capability over a period, with the requirement groups that caused them';
+COMMENT ON FUNCTION state_timeline(tstzrange, text[]) IS 'What each target was doing over a period: runs of up, degraded, down or unmonitored, with maintenance';
 COMMENT ON FUNCTION redundancy_risks() IS 'Requirement groups whose alternatives share a site or vendor';
 COMMENT ON VIEW worker_status IS 'The probe workers running now: what they watch, how fast, how late, their last error';
 COMMENT ON FUNCTION verify_audit() IS 'Check the audit hash chain; first_bad is the first row that does not match';

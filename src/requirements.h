@@ -18,6 +18,8 @@
 #define DW_NAME_MAX 63
 /* Most members one requirement group may list. */
 #define DW_REQ_MAX_MEMBERS 64
+/* Most requirement groups one capability may have. */
+#define DW_REQ_MAX_GROUPS 64
 
 typedef enum DwReqError
 {

@@ -124,6 +124,12 @@ dw_parse_requirements(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a capability needs at least one requirement group"),
 				 errhint("Pass an array of groups, such as ARRAY['core', 'nice|kcb'].")));
+	if (nelems > DW_REQ_MAX_GROUPS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a capability may have at most %d requirement groups, not %d",
+						DW_REQ_MAX_GROUPS, nelems),
+				 errhint("Group the requirements into capabilities and require those.")));
 
 	for (int i = 0; i < nelems; i++)
 	{

@@ -4,7 +4,7 @@
 -- the audit log names the role that made each change.
 BEGIN;
 SET TimeZone = 'UTC';
-SELECT plan(105);
+SELECT plan(111);
 
 -- run(query) returns the rows of a one-column query as text, or the error
 -- it raised as one row 'ERROR sqlstate: message', so that a query that
@@ -59,6 +59,8 @@ SELECT throws_ok('SELECT * FROM depwatch.current_status()', '42501', NULL,
 				 'a role outside the depwatch roles cannot call current_status()');
 SELECT throws_ok('SELECT * FROM depwatch.outages', '42501', NULL,
 				 'a role outside the depwatch roles cannot read the outages');
+SELECT throws_ok($$SELECT * FROM depwatch.availability('[2026-03-01, 2026-03-02)')$$, '42501', NULL,
+				 'a role outside the depwatch roles cannot call availability()');
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------
@@ -87,13 +89,23 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------
--- depwatch_reader (12 + 6 + 33 + 10 + 1)
+-- depwatch_reader (17 + 6 + 33 + 10 + 1)
 -- ---------------------------------------------------------------------------
 SET ROLE depwatch_reader;
 
 SELECT lives_ok('SELECT * FROM depwatch.dependencies', 'a reader can SELECT the view dependencies');
 SELECT lives_ok('SELECT * FROM depwatch.outages', 'a reader can SELECT the view outages');
 SELECT lives_ok('SELECT * FROM depwatch.requirements', 'a reader can SELECT the view requirements');
+SELECT lives_ok('SELECT * FROM depwatch.status', 'a reader can SELECT the view status');
+SELECT lives_ok('SELECT * FROM depwatch.availability_daily', 'a reader can SELECT the view availability_daily');
+SELECT results_eq($$SELECT target || ' ' || downtime FROM depwatch.availability('[2026-03-01, 2026-03-02)')
+					WHERE target = 'bureau'$$,
+				  ARRAY['bureau 15:00:00'],
+				  'a reader can call availability(), which reads options it cannot see');
+SELECT lives_ok($$SELECT * FROM depwatch.state_timeline('[2026-03-01, 2026-03-02)')$$,
+				'a reader can call state_timeline()');
+SELECT throws_ok($$SELECT * FROM depwatch.capability_outages('nope', '[2026-03-01, 2026-03-02)')$$,
+				 '42704', NULL, 'a reader can call capability_outages(), and hears the capability does not exist');
 SELECT results_eq($$SELECT target || ' ' || state FROM depwatch.current_status() ORDER BY target$$,
 				  ARRAY['bureau down', 'idv up', 'ledger up', 'ledger_tls up', 'ledger_uri up'],
 				  'a reader can call current_status()');

@@ -4,10 +4,10 @@
 -- search paths of SECURITY DEFINER functions, and comments for BI tools.
 BEGIN;
 SET TimeZone = 'UTC';
-SELECT plan(136);
+SELECT plan(150);
 
 -- ---------------------------------------------------------------------------
--- Tables and views (1 + 11 + 3 + 3)
+-- Tables and views (1 + 11 + 3 + 5)
 -- ---------------------------------------------------------------------------
 SELECT has_schema('depwatch');
 
@@ -22,7 +22,7 @@ SELECT is((SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_class c
 		  'DEFAULT', 'depwatch.sample_default is the default partition');
 
 SELECT has_view('depwatch', v, format('view depwatch.%s exists', v))
-FROM unnest(ARRAY['dependencies', 'requirements', 'outages']) v;
+FROM unnest(ARRAY['dependencies', 'requirements', 'outages', 'status', 'availability_daily']) v;
 
 -- ---------------------------------------------------------------------------
 -- Columns as SPEC names them, with their types (extra columns are allowed)
@@ -103,7 +103,7 @@ SELECT col_is_pk('depwatch', 'probe_state', 'dependency_id', 'probe_state has on
 
 -- ---------------------------------------------------------------------------
 -- SQL API (SPEC section 2, the part version 0.1 implements): argument
--- types, then argument names and result (2 x 18)
+-- types, then argument names and result (2 x 21)
 -- ---------------------------------------------------------------------------
 CREATE TEMP TABLE api(name text, args text[], signature text, result text);
 INSERT INTO api VALUES
@@ -137,6 +137,12 @@ INSERT INTO api VALUES
 	 'TABLE(kind text, started_at timestamp with time zone, ended_at timestamp with time zone, bad_samples bigint)'),
 	('current_status', '{}', '',
 	 'TABLE(target text, target_type text, state text, since timestamp with time zone)'),
+	('capability_outages', '{text,tstzrange}', 'capability text, period tstzrange',
+	 'TABLE(kind text, started_at timestamp with time zone, ended_at timestamp with time zone, causes text[])'),
+	('availability', '{tstzrange,text}', 'period tstzrange, bucket text',
+	 'TABLE(target text, target_type text, bucket_start timestamp with time zone, monitored interval, downtime interval, degraded interval, maintenance interval, unmonitored interval, availability numeric, slo numeric, budget interval, budget_left interval, outages integer, mttr interval, mtbf interval, longest interval)'),
+	('state_timeline', '{tstzrange,text[]}', 'period tstzrange, targets text[]',
+	 'TABLE(target text, target_type text, state text, maintenance boolean, started_at timestamp with time zone, ended_at timestamp with time zone)'),
 	('open_incident', '{text,"timestamp with time zone",text[]}',
 	 'title text, started_at timestamp with time zone, dependencies text[]', 'bigint'),
 	('close_incident', '{bigint,"timestamp with time zone",text}',
@@ -274,13 +280,14 @@ SELECT is_empty($$SELECT oid::regprocedure, proconfig FROM pg_proc
 				'every SECURITY DEFINER function lists pg_temp last, so temporary objects never shadow');
 
 -- ---------------------------------------------------------------------------
--- Comments: BI tools show them (15 + 18 + 1)
+-- Comments: BI tools show them (17 + 21 + 1 + 1)
 -- ---------------------------------------------------------------------------
 SELECT isnt(obj_description(to_regclass('depwatch.' || r), 'pg_class'), NULL,
 			format('depwatch.%s has a comment', r))
 FROM unnest(ARRAY['dependency', 'capability', 'sample', 'sample_default', 'probe_state', 'outage',
 				  'maintenance', 'incident', 'incident_dependency', 'audit_log', 'audit_head',
-				  'dependencies', 'requirements', 'outages', 'worker_status']) r;
+				  'dependencies', 'requirements', 'outages', 'worker_status', 'status',
+				  'availability_daily']) r;
 SELECT isnt(obj_description(to_regprocedure(format('depwatch.%s(%s)', a.name, array_to_string(a.args, ','))),
 							'pg_proc'), NULL,
 			format('function depwatch.%s has a comment', a.name))
@@ -289,6 +296,11 @@ SELECT is_empty($$SELECT oid::regprocedure FROM pg_proc
 				  WHERE pronamespace = 'depwatch'::regnamespace AND proname !~ '^_'
 					AND obj_description(oid, 'pg_proc') IS NULL$$,
 				'every other public function of depwatch has a comment too');
+SELECT is_empty($$SELECT c.relname, a.attname FROM pg_class c
+				  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+				  WHERE c.relnamespace = 'depwatch'::regnamespace AND c.relkind = 'v'
+					AND c.relname !~ '^_' AND col_description(c.oid, a.attnum) IS NULL$$,
+				'every column of every public view has a comment');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,421 @@
+/*-------------------------------------------------------------------------
+ *
+ * availability.c
+ *	  SQL functions over state timelines: availability(),
+ *	  capability_outages(), state_timeline() and the capabilities' part of
+ *	  current_status().
+ *
+ * SPEC section 3 "Availability" defines every number; subjects.c and
+ * timeline.c say what each target was doing, this file only counts.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "subjects.h"
+
+PG_FUNCTION_INFO_V1(dw_availability);
+PG_FUNCTION_INFO_V1(dw_capability_outages);
+PG_FUNCTION_INFO_V1(dw_state_timeline);
+PG_FUNCTION_INFO_V1(dw_capability_status);
+
+static const char *const state_names[] = {"up", "degraded", "unmonitored", "down"};
+
+/*
+ * bucket_bounds cuts [lo, hi) at the starts of hours, days, weeks or
+ * months in the session time zone (date_trunc), or not at all when bucket
+ * is NULL.  Returns the number of buckets; *bounds gets n + 1 instants
+ * (clipped to the period) and *starts the n bucket starts (unclipped).
+ */
+static int
+bucket_bounds(TimestampTz lo, TimestampTz hi, text *bucket,
+			  int64 **bounds, TimestampTz **starts)
+{
+	char	   *unit;
+	Interval	step = {0, 0, 0};
+	TimestampTz at;
+	int			n = 0;
+	int			cap = 16;
+
+	*bounds = palloc(sizeof(int64) * (cap + 1));
+	*starts = palloc(sizeof(TimestampTz) * cap);
+	if (bucket == NULL)
+	{
+		(*bounds)[0] = lo;
+		(*bounds)[1] = hi;
+		(*starts)[0] = lo;
+		return 1;
+	}
+	unit = text_to_cstring(bucket);
+	if (strcmp(unit, "hour") == 0)
+		step.time = USECS_PER_HOUR;
+	else if (strcmp(unit, "day") == 0)
+		step.day = 1;
+	else if (strcmp(unit, "week") == 0)
+		step.day = 7;
+	else if (strcmp(unit, "month") == 0)
+		step.month = 1;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown bucket \"%s\"", unit),
+				 errhint("Use 'hour', 'day', 'week' or 'month', or NULL for the whole period.")));
+
+	at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_trunc,
+												 PointerGetDatum(bucket),
+												 TimestampTzGetDatum(lo)));
+	while (at < hi)
+	{
+		if (n == cap)
+		{
+			cap *= 2;
+			*bounds = repalloc_huge(*bounds, sizeof(int64) * (cap + 1));
+			*starts = repalloc_huge(*starts, sizeof(TimestampTz) * cap);
+		}
+		(*starts)[n] = at;
+		(*bounds)[n] = Max(at, lo);
+		n++;
+		at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													 TimestampTzGetDatum(at),
+													 IntervalPGetDatum(&step)));
+	}
+	(*bounds)[n] = hi;
+	return n;
+}
+
+static Datum
+usecs_datum(int64 usecs)
+{
+	return IntervalPGetDatum(dw_usecs_interval(usecs));
+}
+
+/* numeric_of: an int64 as numeric */
+static Numeric
+numeric_of(int64 v)
+{
+	return int64_to_numeric(v);
+}
+
+/*
+ * put_availability_row adds one target's figures for one bucket, by the
+ * formulas of SPEC section 3.
+ */
+static void
+put_availability_row(ReturnSetInfo *rsinfo, const DwSubject *sub,
+					 TimestampTz bucket_start, const DwAccount *a)
+{
+	Datum		values[16];
+	bool		nulls[16] = {0};
+	int64		monitored = a->length - a->unmonitored;
+	int64		counted = monitored - a->maintenance;	/* what availability is over */
+	int64		up = counted - a->downtime;
+	Numeric		slo = DatumGetNumeric(sub->slo);
+	Numeric		budget;
+	int64		budget_us;
+
+	values[0] = CStringGetTextDatum(sub->name);
+	values[1] = CStringGetTextDatum(sub->is_capability ? "capability" : "dependency");
+	values[2] = TimestampTzGetDatum(bucket_start);
+	values[3] = usecs_datum(monitored);
+	values[4] = usecs_datum(a->downtime);
+	values[5] = usecs_datum(a->degraded);
+	values[6] = usecs_datum(a->maintenance);
+	values[7] = usecs_datum(a->unmonitored);
+	if (counted > 0)
+		values[8] = NumericGetDatum(numeric_div_opt_error(numeric_mul_opt_error(numeric_of(100),
+																				numeric_of(up),
+																				NULL),
+														  numeric_of(counted), NULL));
+	else
+		nulls[8] = true;
+	values[9] = NumericGetDatum(slo);
+	/* budget = (1 - slo/100) * counted = (100 - slo) * counted / 100, in whole microseconds */
+	budget = numeric_div_opt_error(numeric_mul_opt_error(numeric_sub_opt_error(numeric_of(100),
+																			   slo, NULL),
+														 numeric_of(counted), NULL),
+								   numeric_of(100), NULL);
+	budget_us = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(budget)));
+	values[10] = usecs_datum(budget_us);
+	values[11] = usecs_datum(budget_us - a->downtime);
+	values[12] = Int32GetDatum(a->outages);
+	if (a->outages > 0)
+	{
+		values[13] = usecs_datum(a->outage_time / a->outages);
+		values[14] = usecs_datum(up / a->outages);
+		values[15] = usecs_datum(a->longest);
+	}
+	else
+		nulls[13] = nulls[14] = nulls[15] = true;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * depwatch.availability(period tstzrange, bucket text DEFAULT NULL)
+ *
+ * One row per dependency and capability, and per bucket when asked (every
+ * bucket, even one where nothing happened).
+ */
+Datum
+dw_availability(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TimestampTz lo;
+	TimestampTz hi;
+	DwSubjects *s;
+	int64	   *bounds;
+	TimestampTz *starts;
+	int			nbuckets;
+	DwAccount  *accounts;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("period must not be NULL"),
+				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
+	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lo, &hi);
+	nbuckets = bucket_bounds(lo, hi, PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
+							 &bounds, &starts);
+	s = dw_load_subjects(lo, hi, DW_GAPS_FROM_SAMPLES);
+	accounts = palloc_extended(sizeof(DwAccount) * nbuckets, MCXT_ALLOC_HUGE);
+	for (int i = 0; i < s->n; i++)
+	{
+		dw_account(dw_subject_timeline(s, i), bounds, nbuckets, accounts);
+		for (int b = 0; b < nbuckets; b++)
+			put_availability_row(rsinfo, &s->items[i], starts[b], &accounts[b]);
+	}
+	PG_RETURN_NULL();
+}
+
+/* causes_array: the requirement groups whose bits are set, as text[] */
+static Datum
+causes_array(const DwSubject *sub, uint64 causes)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(sub->ngroups, 1));
+	int			n = 0;
+
+	for (int g = 0; g < sub->ngroups; g++)
+		if (causes & (UINT64CONST(1) << g))
+			elems[n++] = CStringGetTextDatum(sub->group_text[g]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* the end of a window: NULL while it is still going on now */
+static void
+put_end(const DwSubjects *s, TimestampTz end, Datum *value, bool *isnull)
+{
+	*isnull = (end == s->now && s->now < s->hi);
+	*value = TimestampTzGetDatum(end);
+}
+
+/*
+ * depwatch.capability_outages(capability text, period tstzrange)
+ *
+ * The down and degraded windows of a capability, clipped to the period;
+ * causes names the requirement groups that failed (or lost members, for a
+ * degraded window) at any time within the window.
+ */
+Datum
+dw_capability_outages(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name;
+	TimestampTz lo;
+	TimestampTz hi;
+	DwSubjects *s;
+	int			i;
+	const DwTimeline *t;
+	const DwSubject *sub;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("capability and period must not be NULL"),
+				 errhint("Call it as capability_outages('transfer', tstzrange('2024-01-01', '2024-02-01')).")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	dw_period_bounds(PG_GETARG_RANGE_P(1), "period", &lo, &hi);
+	s = dw_load_subjects(lo, hi, DW_GAPS_FROM_SAMPLES);
+	i = dw_find_subject(s, name);
+	if (i < 0 || !s->items[i].is_capability)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("capability \"%s\" does not exist", name),
+				 i >= 0 ? errhint("\"%s\" is a dependency: its outages are in depwatch.outages.", name) :
+				 errhint("The capabilities are listed in depwatch.capability.")));
+	sub = &s->items[i];
+	t = dw_subject_timeline(s, i);
+
+	for (int c = 0; c < t->n;)
+	{
+		DwState		state = t->changes[c].state;
+		uint64		causes = 0;
+		int			end;
+		Datum		values[4];
+		bool		nulls[4] = {0};
+
+		if (state != DW_STATE_DOWN && state != DW_STATE_DEGRADED)
+		{
+			c++;
+			continue;
+		}
+		for (end = c; end < t->n && t->changes[end].state == state; end++)
+			causes |= t->changes[end].causes;
+		values[0] = CStringGetTextDatum(state_names[state]);
+		values[1] = TimestampTzGetDatum(t->changes[c].at);
+		put_end(s, end < t->n ? t->changes[end].at : t->hi, &values[2], &nulls[2]);
+		values[3] = causes_array(sub, causes);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		c = end;
+	}
+	PG_RETURN_NULL();
+}
+
+/*
+ * depwatch.state_timeline(period tstzrange, targets text[] DEFAULT NULL)
+ *
+ * What each target (all when NULL) was doing over the period, as runs of
+ * one state: up, degraded, down, unmonitored, with maintenance beside.
+ */
+Datum
+dw_state_timeline(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TimestampTz lo;
+	TimestampTz hi;
+	DwSubjects *s;
+	int		   *chosen;
+	int			nchosen = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("period must not be NULL"),
+				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
+	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lo, &hi);
+	s = dw_load_subjects(lo, hi, DW_GAPS_FROM_SAMPLES);
+	chosen = dw_choose_subjects(s, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), &nchosen);
+
+	for (int k = 0; k < nchosen; k++)
+	{
+		const DwSubject *sub = &s->items[chosen[k]];
+		const DwTimeline *t = dw_subject_timeline(s, chosen[k]);
+
+		for (int c = 0; c < t->n;)
+		{
+			int			end = c + 1;
+			Datum		values[6];
+			bool		nulls[6] = {0};
+
+			while (end < t->n && t->changes[end].state == t->changes[c].state &&
+				   t->changes[end].maintenance == t->changes[c].maintenance)
+				end++;
+			values[0] = CStringGetTextDatum(sub->name);
+			values[1] = CStringGetTextDatum(sub->is_capability ? "capability" : "dependency");
+			values[2] = CStringGetTextDatum(state_names[t->changes[c].state]);
+			values[3] = BoolGetDatum(t->changes[c].maintenance);
+			values[4] = TimestampTzGetDatum(t->changes[c].at);
+			values[5] = TimestampTzGetDatum(end < t->n ? t->changes[end].at : t->hi);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			c = end;
+		}
+	}
+	PG_RETURN_NULL();
+}
+
+/* current_run: the index of the change that began the run in force at the end */
+static int
+current_run(const DwTimeline *t)
+{
+	const DwChange *last = &t->changes[t->n - 1];
+	int			c = t->n - 1;
+
+	while (c > 0 && t->changes[c - 1].state == last->state &&
+		   t->changes[c - 1].maintenance == last->maintenance)
+		c--;
+	return c;
+}
+
+/*
+ * run_since: when capability i's current state began.  Up counts from the
+ * capability's creation at the earliest; down, degraded and maintenance
+ * from whenever its members made them so.  -1 when the run began at the
+ * window's start and may have begun earlier.
+ */
+static TimestampTz
+run_since(DwSubjects *s, int i)
+{
+	const DwSubject *sub = &s->items[i];
+	const DwTimeline *t = dw_subject_timeline(s, i);
+	int			c = current_run(t);
+	bool		up = t->changes[c].state == DW_STATE_UP && !t->changes[c].maintenance;
+
+	if (up && sub->created_at >= t->changes[c].at)
+		return sub->created_at;
+	if (c == 0)
+		return -1;
+	return t->changes[c].at;
+}
+
+/*
+ * depwatch._capability_status() RETURNS TABLE(target, state, since)
+ *
+ * What each capability is doing now and since when, from its members'
+ * outages and maintenance and the monitor gaps open now.  The look-back
+ * widens (a day, a month, a year, ten years) until every capability's
+ * current state began inside it.
+ */
+Datum
+dw_capability_status(PG_FUNCTION_ARGS)
+{
+	static const int64 lookbacks[] = {
+		USECS_PER_DAY, 31 * USECS_PER_DAY, 366 * USECS_PER_DAY, 3653 * USECS_PER_DAY
+	};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	DwSubjects *s = NULL;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int w = 0; w < (int) lengthof(lookbacks); w++)
+	{
+		bool		wide_enough = true;
+
+		s = dw_load_subjects(now - lookbacks[w], now + 1, DW_GAPS_NOW_ONLY);
+		for (int i = 0; i < s->n && wide_enough; i++)
+			if (s->items[i].is_capability && run_since(s, i) < 0)
+				wide_enough = false;
+		if (wide_enough)
+			break;
+	}
+
+	for (int i = 0; i < s->n; i++)
+	{
+		const DwSubject *sub = &s->items[i];
+		const DwTimeline *t;
+		const DwChange *run;
+		TimestampTz since;
+		Datum		values[3];
+		bool		nulls[3] = {0};
+
+		if (!sub->is_capability)
+			continue;
+		t = dw_subject_timeline(s, i);
+		run = &t->changes[current_run(t)];
+		since = run_since(s, i);
+		values[0] = CStringGetTextDatum(sub->name);
+		values[1] = CStringGetTextDatum(run->maintenance ? "maintenance" : state_names[run->state]);
+		values[2] = TimestampTzGetDatum(since < 0 ? s->lo : since);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_NULL();
+}

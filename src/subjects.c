@@ -1,0 +1,464 @@
+/*-------------------------------------------------------------------------
+ *
+ * subjects.c
+ *	  Reads the dependencies and capabilities, with their outages,
+ *	  maintenance and monitor gaps over a period, and builds their state
+ *	  timelines with the interval algebra of timeline.c.
+ *
+ * Every availability report (availability, capability_outages,
+ * state_timeline, current_status, timeline_svg, metrics) starts here, so
+ * that they all agree on what a target was doing at each instant.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+
+#include "requirements.h"
+#include "subjects.h"
+
+/* Name -> subject index. */
+typedef struct NameEntry
+{
+	char		name[NAMEDATALEN];
+	int			index;
+} NameEntry;
+
+/* Catalog id -> subject index (dependencies and capabilities apart). */
+typedef struct IdEntry
+{
+	int64		id;
+	int			index;
+} IdEntry;
+
+typedef struct Loader
+{
+	DwSubjects *s;
+	MemoryContext outer;		/* where the subjects live, beyond SPI */
+	HTAB	   *by_name;
+	HTAB	   *dependency_ids;
+	HTAB	   *capability_ids;
+} Loader;
+
+/*
+ * dw_period_bounds checks a report's period: bounded, not empty, at most
+ * 10 years.  Bound inclusivity does not matter to durations: the period is
+ * taken as [lower, upper).
+ */
+void
+dw_period_bounds(RangeType *period, const char *argname, TimestampTz *lo, TimestampTz *hi)
+{
+	TypeCacheEntry *typcache = lookup_type_cache(RangeTypeGetOid(period), TYPECACHE_RANGE_INFO);
+	RangeBound	lower;
+	RangeBound	upper;
+	bool		empty;
+	Interval	ten_years = {0, 0, 120};
+
+	range_deserialize(typcache, period, &lower, &upper, &empty);
+	if (!empty && (lower.infinite || upper.infinite ||
+				   TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(lower.val)) ||
+				   TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(upper.val))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must have a finite start and end", argname),
+				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
+	if (empty || DatumGetTimestampTz(lower.val) >= DatumGetTimestampTz(upper.val))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is empty", argname),
+				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
+	*lo = DatumGetTimestampTz(lower.val);
+	*hi = DatumGetTimestampTz(upper.val);
+	if (*hi > DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													  TimestampTzGetDatum(*lo),
+													  IntervalPGetDatum(&ten_years))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is longer than 10 years", argname),
+				 errdetail("It runs from %s to %s.",
+						   timestamptz_to_str(*lo), timestamptz_to_str(*hi)),
+				 errhint("Ask for at most 10 years at a time.")));
+}
+
+/* dw_usecs_interval: a duration as an interval of hours, minutes, seconds */
+Interval *
+dw_usecs_interval(int64 usecs)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	iv->time = usecs;
+	return iv;
+}
+
+static HTAB *
+id_table(const char *what, int n)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(IdEntry);
+	ctl.hcxt = CurrentMemoryContext; /* the caller's, not SPI's */
+	return hash_create(what, Max(n, 16), &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+static int
+lookup_id(HTAB *table, int64 id)
+{
+	IdEntry    *e = hash_search(table, &id, HASH_FIND, NULL);
+
+	return e ? e->index : -1;
+}
+
+/* add_span gives subject i one more window */
+static void
+add_span(Loader *ld, int i, TimestampTz lo, TimestampTz hi, DwSpanKind kind)
+{
+	DwSubject  *sub = &ld->s->items[i];
+
+	if (sub->nspans == sub->maxspans)
+	{
+		sub->maxspans = sub->maxspans ? sub->maxspans * 2 : 8;
+		sub->spans = sub->spans ?
+			repalloc_huge(sub->spans, sizeof(DwSpan) * sub->maxspans) :
+			MemoryContextAlloc(ld->outer, sizeof(DwSpan) * sub->maxspans);
+	}
+	sub->spans[sub->nspans++] = (DwSpan) {lo, hi, kind};
+}
+
+/* add_subject fills in item i from one catalog row */
+static void
+add_subject(Loader *ld, int i, bool is_capability, HeapTuple tuple, TupleDesc desc)
+{
+	DwSubject  *sub = &ld->s->items[i];
+	bool		isnull;
+	NameEntry  *ne;
+	IdEntry    *ie;
+	bool		found;
+	MemoryContext oldcontext;
+
+	sub->is_capability = is_capability;
+	sub->id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+	sub->name = MemoryContextStrdup(ld->outer, SPI_getvalue(tuple, desc, 2));
+	oldcontext = MemoryContextSwitchTo(ld->outer);
+	sub->slo = datumCopy(SPI_getbinval(tuple, desc, 3, &isnull), false, -1);
+	MemoryContextSwitchTo(oldcontext);
+	sub->created_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 4, &isnull));
+
+	ne = hash_search(ld->by_name, sub->name, HASH_ENTER, &found);
+	ne->index = i;
+	ie = hash_search(is_capability ? ld->capability_ids : ld->dependency_ids,
+					 &sub->id, HASH_ENTER, &found);
+	ie->index = i;
+}
+
+/* add_groups parses capability i's stored requirement groups */
+static void
+add_groups(Loader *ld, int i, Datum requires)
+{
+	DwSubject  *sub = &ld->s->items[i];
+	Datum	   *elems;
+	int			nelems;
+
+	deconstruct_array(DatumGetArrayTypeP(requires), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, NULL, &nelems);
+	sub->ngroups = nelems;
+	sub->group_text = MemoryContextAlloc(ld->outer, sizeof(char *) * nelems);
+	sub->group_k = MemoryContextAlloc(ld->outer, sizeof(int) * nelems);
+	sub->group_size = MemoryContextAlloc(ld->outer, sizeof(int) * nelems);
+	sub->group_members = MemoryContextAlloc(ld->outer, sizeof(int *) * nelems);
+	for (int g = 0; g < nelems; g++)
+	{
+		char	   *group = TextDatumGetCString(elems[g]);
+		DwRequirement req;
+
+		if (dw_parse_requirement(group, &req) != DW_REQ_OK)
+			elog(ERROR, "capability \"%s\" has a malformed requirement group \"%s\"",
+				 sub->name, group);
+		sub->group_text[g] = MemoryContextStrdup(ld->outer, group);
+		sub->group_k[g] = req.k;
+		sub->group_size[g] = req.nmembers;
+		sub->group_members[g] = MemoryContextAlloc(ld->outer, sizeof(int) * req.nmembers);
+		for (int m = 0; m < req.nmembers; m++)
+		{
+			char		name[NAMEDATALEN];
+			NameEntry  *ne;
+
+			strlcpy(name, req.members[m].start, Min(req.members[m].len + 1, NAMEDATALEN));
+			ne = hash_search(ld->by_name, name, HASH_FIND, NULL);
+			if (ne == NULL)
+				elog(ERROR, "capability \"%s\" requires \"%s\", which does not exist",
+					 sub->name, name);
+			sub->group_members[g][m] = ne->index;
+		}
+	}
+}
+
+/* execute runs a read-only query with the period as $1 and $2 */
+static void
+execute(const char *sql, TimestampTz lo, TimestampTz hi)
+{
+	Oid			types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[2] = {TimestampTzGetDatum(lo), TimestampTzGetDatum(hi)};
+
+	if (SPI_execute_with_args(sql, 2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "depwatch: could not run \"%s\"", sql);
+}
+
+/* timestamp column c of the current result row, or dflt when NULL */
+static TimestampTz
+get_ts(HeapTuple tuple, int c, TimestampTz dflt)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, c, &isnull);
+
+	return isnull ? dflt : DatumGetTimestampTz(d);
+}
+
+static int64
+get_id(HeapTuple tuple, int c, bool *isnull)
+{
+	Datum		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, c, isnull);
+
+	return *isnull ? 0 : DatumGetInt64(d);
+}
+
+/* load_windows reads outages, maintenance and monitor gaps over the period */
+static void
+load_windows(Loader *ld, DwGapSource gaps)
+{
+	DwSubjects *s = ld->s;
+	bool		isnull;
+
+	execute("SELECT o.dependency_id, o.kind = 'down', lower(o.during), upper(o.during)"
+			" FROM depwatch.outage o WHERE o.during && tstzrange($1, $2)", s->lo, s->hi);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		int			i = lookup_id(ld->dependency_ids, get_id(t, 1, &isnull));
+		bool		down = DatumGetBool(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+
+		if (i >= 0)
+			add_span(ld, i, get_ts(t, 3, s->lo), get_ts(t, 4, s->hi),
+					 down ? DW_SPAN_DOWN : DW_SPAN_DEGRADED);
+	}
+
+	execute("SELECT m.dependency_id, m.capability_id, lower(m.during), upper(m.during)"
+			" FROM depwatch.maintenance m WHERE m.during && tstzrange($1, $2)", s->lo, s->hi);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		int64		dep = get_id(t, 1, &isnull);
+		int			i = isnull ? lookup_id(ld->capability_ids, get_id(t, 2, &isnull)) :
+			lookup_id(ld->dependency_ids, dep);
+
+		if (i >= 0)
+			add_span(ld, i, get_ts(t, 3, s->lo), get_ts(t, 4, s->hi), DW_SPAN_MAINTENANCE);
+	}
+
+	if (gaps == DW_GAPS_FROM_SAMPLES)
+		execute("SELECT g.dependency_id, g.gap_from, g.gap_to"
+				" FROM depwatch._monitor_gaps($1, $2) g", s->lo, s->hi);
+	else
+		execute("SELECT u.dependency_id, u.since, NULL::timestamptz"
+				" FROM depwatch._unmonitored_now() u WHERE $1 < $2", s->lo, s->hi);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		int			i = lookup_id(ld->dependency_ids, get_id(t, 1, &isnull));
+
+		if (i >= 0)
+			add_span(ld, i, get_ts(t, 2, s->lo), get_ts(t, 3, s->hi), DW_SPAN_UNMONITORED);
+	}
+
+	/* what has not happened yet is not monitored */
+	if (gaps == DW_GAPS_FROM_SAMPLES && s->now < s->hi)
+		for (int i = 0; i < s->n; i++)
+			if (!s->items[i].is_capability)
+				add_span(ld, i, Max(s->now, s->lo), s->hi, DW_SPAN_UNMONITORED);
+}
+
+/*
+ * dw_load_subjects reads every dependency and capability and their windows
+ * over [lo, hi).
+ */
+DwSubjects *
+dw_load_subjects(TimestampTz lo, TimestampTz hi, DwGapSource gaps)
+{
+	Loader		ld;
+	HASHCTL		ctl;
+	SPITupleTable *deps;
+	SPITupleTable *caps;
+	uint64		ndeps;
+	uint64		ncaps;
+
+	ld.outer = CurrentMemoryContext;
+	ld.s = palloc0(sizeof(DwSubjects));
+	ld.s->lo = lo;
+	ld.s->hi = hi;
+	ld.s->now = GetCurrentTransactionStartTimestamp();
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(NameEntry);
+	ctl.hcxt = ld.outer;
+	ld.by_name = hash_create("depwatch subjects", 64, &ctl,
+							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	ld.dependency_ids = id_table("depwatch dependency ids", 64);
+	ld.capability_ids = id_table("depwatch capability ids", 64);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	execute("SELECT d.id, d.name, coalesce((d.options->>'slo')::numeric, 99.9), d.created_at"
+			" FROM depwatch.dependency d WHERE $1 < $2 ORDER BY d.name", lo, hi);
+	deps = SPI_tuptable;
+	ndeps = SPI_processed;
+	execute("SELECT c.id, c.name, c.slo, c.created_at, c.requires"
+			" FROM depwatch.capability c WHERE $1 < $2 ORDER BY c.name", lo, hi);
+	caps = SPI_tuptable;
+	ncaps = SPI_processed;
+
+	ld.s->n = (int) (ndeps + ncaps);
+	ld.s->items = MemoryContextAllocZero(ld.outer, sizeof(DwSubject) * Max(ld.s->n, 1));
+
+	for (uint64 r = 0; r < ndeps; r++)
+		add_subject(&ld, (int) r, false, deps->vals[r], deps->tupdesc);
+	for (uint64 r = 0; r < ncaps; r++)
+		add_subject(&ld, (int) (ndeps + r), true, caps->vals[r], caps->tupdesc);
+	for (uint64 r = 0; r < ncaps; r++)
+	{
+		bool		isnull;
+
+		add_groups(&ld, (int) (ndeps + r),
+				   SPI_getbinval(caps->vals[r], caps->tupdesc, 5, &isnull));
+	}
+	load_windows(&ld, gaps);
+	SPI_finish();
+
+	/* kept for dw_find_subject */
+	hash_destroy(ld.dependency_ids);
+	hash_destroy(ld.capability_ids);
+	ld.s->by_name = ld.by_name;
+	return ld.s;
+}
+
+/* dw_find_subject: the index of the named dependency or capability, or -1 */
+int
+dw_find_subject(const DwSubjects *s, const char *name)
+{
+	char		key[NAMEDATALEN];
+	NameEntry  *e;
+
+	strlcpy(key, name, sizeof(key));
+	if (strlen(name) >= NAMEDATALEN)
+		return -1;
+	e = hash_search(s->by_name, key, HASH_FIND, NULL);
+	return e ? e->index : -1;
+}
+
+/*
+ * dw_subject_timeline returns subject i's timeline over the period,
+ * building it (and its members', for a capability) the first time.
+ */
+const DwTimeline *
+dw_subject_timeline(DwSubjects *s, int i)
+{
+	DwSubject  *sub = &s->items[i];
+	DwSweepPoint *scratch;
+	int			max;
+
+	if (sub->build_state == 2)
+		return &sub->timeline;
+	if (sub->build_state == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("capability \"%s\" requires itself", sub->name),
+				 errhint("Change its requirements with alter_capability().")));
+	check_stack_depth();
+	sub->build_state = 1;
+	if (!sub->is_capability)
+	{
+		max = dw_dependency_timeline_max(sub->nspans);
+		scratch = palloc_extended(sizeof(DwSweepPoint) * max, MCXT_ALLOC_HUGE);
+		sub->timeline.changes = palloc_extended(sizeof(DwChange) * max, MCXT_ALLOC_HUGE);
+		dw_dependency_timeline(s->lo, s->hi, sub->spans, sub->nspans, scratch, &sub->timeline);
+	}
+	else
+	{
+		DwGroup    *groups = palloc(sizeof(DwGroup) * sub->ngroups);
+
+		for (int g = 0; g < sub->ngroups; g++)
+		{
+			const DwTimeline **members = palloc(sizeof(DwTimeline *) * sub->group_size[g]);
+
+			for (int m = 0; m < sub->group_size[g]; m++)
+				members[m] = dw_subject_timeline(s, sub->group_members[g][m]);
+			groups[g].k = sub->group_k[g];
+			groups[g].nmembers = sub->group_size[g];
+			groups[g].members = members;
+		}
+		max = dw_capability_timeline_max(groups, sub->ngroups, sub->nspans);
+		scratch = palloc_extended(sizeof(DwSweepPoint) * max, MCXT_ALLOC_HUGE);
+		sub->timeline.changes = palloc_extended(sizeof(DwChange) * max, MCXT_ALLOC_HUGE);
+		dw_capability_timeline(s->lo, s->hi, groups, sub->ngroups, sub->spans, sub->nspans,
+							   scratch, &sub->timeline);
+	}
+	pfree(scratch);
+	sub->build_state = 2;
+	return &sub->timeline;
+}
+
+/*
+ * dw_choose_subjects returns the indexes of the named targets, in the
+ * order given (every subject when targets is NULL); an empty list, a NULL
+ * name or an unknown one is an error.
+ */
+int *
+dw_choose_subjects(const DwSubjects *s, ArrayType *targets, int *n)
+{
+	Datum	   *names;
+	bool	   *nulls;
+	int			nnames;
+	int		   *chosen;
+
+	if (targets == NULL)
+	{
+		chosen = palloc(sizeof(int) * Max(s->n, 1));
+		for (int i = 0; i < s->n; i++)
+			chosen[i] = i;
+		*n = s->n;
+		return chosen;
+	}
+	deconstruct_array(targets, TEXTOID, -1, false, TYPALIGN_INT, &names, &nulls, &nnames);
+	if (nnames == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("targets names nothing"),
+				 errhint("Pass NULL for every target, or name dependencies and capabilities.")));
+	chosen = palloc(sizeof(int) * nnames);
+	for (int k = 0; k < nnames; k++)
+	{
+		char	   *name;
+
+		if (nulls[k])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("targets must not contain NULL")));
+		name = TextDatumGetCString(names[k]);
+		chosen[k] = dw_find_subject(s, name);
+		if (chosen[k] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("\"%s\" is neither a dependency nor a capability", name),
+					 errhint("The targets are listed in depwatch.dependency and depwatch.capability.")));
+	}
+	*n = nnames;
+	return chosen;
+}

@@ -1,0 +1,69 @@
+/*-------------------------------------------------------------------------
+ *
+ * subjects.h
+ *	  The dependencies and capabilities a report is about ("subjects"),
+ *	  read from the catalog with their windows over a period, and their
+ *	  state timelines (timeline.h) built on demand.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DEPWATCH_SUBJECTS_H
+#define DEPWATCH_SUBJECTS_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "utils/array.h"
+#include "utils/hsearch.h"
+#include "utils/rangetypes.h"
+
+#include "timeline.h"
+
+typedef struct DwSubject
+{
+	char	   *name;
+	bool		is_capability;
+	int64		id;
+	Datum		slo;			/* numeric: the objective, in percent */
+	TimestampTz created_at;
+	/* dependency: all its windows; capability: its own maintenance */
+	DwSpan	   *spans;
+	int			nspans;
+	int			maxspans;
+	/* capability: requirement groups, members as subject indexes */
+	int			ngroups;
+	char	  **group_text;
+	int		   *group_k;
+	int		   *group_size;
+	int		  **group_members;
+	/* the timeline, once built */
+	int			build_state;	/* 0 not yet, 1 being built, 2 built */
+	DwTimeline	timeline;
+} DwSubject;
+
+/* How monitor gaps of probed dependencies are found. */
+typedef enum DwGapSource
+{
+	DW_GAPS_FROM_SAMPLES,		/* every gap in the samples over the period */
+	DW_GAPS_NOW_ONLY			/* only a gap still open now (current_status) */
+} DwGapSource;
+
+typedef struct DwSubjects
+{
+	TimestampTz lo;				/* the period [lo, hi) */
+	TimestampTz hi;
+	TimestampTz now;			/* the transaction's now(): later is unmonitored */
+	int			n;				/* dependencies, then capabilities, each by name */
+	DwSubject  *items;
+	HTAB	   *by_name;		/* name -> index */
+} DwSubjects;
+
+extern void dw_period_bounds(RangeType *period, const char *argname,
+							 TimestampTz *lo, TimestampTz *hi);
+extern DwSubjects *dw_load_subjects(TimestampTz lo, TimestampTz hi, DwGapSource gaps);
+extern int	dw_find_subject(const DwSubjects *s, const char *name);
+extern int *dw_choose_subjects(const DwSubjects *s, ArrayType *targets, int *n);
+extern const DwTimeline *dw_subject_timeline(DwSubjects *s, int i);
+extern Interval *dw_usecs_interval(int64 usecs);
+
+#endif							/* DEPWATCH_SUBJECTS_H */
