@@ -163,6 +163,17 @@ CREATE INDEX maintenance_during ON maintenance USING gist (during);
 -- above.  audit_head holds the hash of the last row: writers take its row
 -- lock, so the chain never forks, and verify_audit() can tell when rows at
 -- the end were removed.
+-- The bank's ledger relations, by name (pg_dump keeps names, not oids).
+CREATE SEQUENCE ledger_binding_id_seq;
+CREATE TABLE ledger_binding (
+	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.ledger_binding_id_seq'),
+	contract		text NOT NULL UNIQUE
+						CHECK (contract IN ('transfers', 'applications', 'balances', 'accounts')),
+	relation		text NOT NULL,
+	bound_at		timestamptz NOT NULL DEFAULT now()
+);
+ALTER SEQUENCE ledger_binding_id_seq OWNED BY ledger_binding.id;
+
 CREATE SEQUENCE audit_log_id_seq;
 CREATE TABLE audit_log (
 	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.audit_log_id_seq'),
@@ -202,6 +213,8 @@ SELECT pg_catalog.pg_extension_config_dump('maintenance_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('audit_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('audit_head', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger_binding', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger_binding_id_seq', '');
 
 -- ---------------------------------------------------------------------------
 -- Secrets: what readers and the audit log see of targets and options
@@ -337,6 +350,8 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON outage
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON maintenance
 	FOR EACH ROW EXECUTE FUNCTION _audit_append();
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON incident
+	FOR EACH ROW EXECUTE FUNCTION _audit_append();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON ledger_binding
 	FOR EACH ROW EXECUTE FUNCTION _audit_append();
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON incident_dependency
 	FOR EACH ROW EXECUTE FUNCTION _audit_append();
@@ -1313,6 +1328,270 @@ CREATE VIEW availability_daily AS
 										 date_trunc('day', now()) + interval '1 day'), 'day') a;
 
 -- ---------------------------------------------------------------------------
+-- Incident economics: the bank's ledger, bound by name (SPEC section 3,
+-- "Ledger contract"), read with its time predicates pushed down; depwatch
+-- never writes to it.
+-- ---------------------------------------------------------------------------
+
+-- _ledger_contract: the columns each bound relation must have.  A NULL
+-- type takes any type (ids are compared as text); text also takes varchar.
+CREATE FUNCTION _ledger_contract()
+	RETURNS TABLE(contract text, col text, type regtype, optional boolean)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	VALUES ('transfers', 'txn_id', NULL::regtype, false),
+		   ('transfers', 'account_id', NULL, false),
+		   ('transfers', 'customer_id', NULL, false),
+		   ('transfers', 'occurred_at', 'timestamptz', false),
+		   ('transfers', 'amount', 'numeric', false),
+		   ('transfers', 'fee', 'numeric', false),
+		   ('transfers', 'fee_type', 'text', false),
+		   ('transfers', 'capability', 'text', false),
+		   ('transfers', 'status', 'text', false),
+		   ('transfers', 'external', 'boolean', false),
+		   ('transfers', 'partner_fee', 'numeric', true),
+		   ('applications', 'application_id', NULL, false),
+		   ('applications', 'customer_id', NULL, false),
+		   ('applications', 'occurred_at', 'timestamptz', false),
+		   ('applications', 'status', 'text', false),
+		   ('applications', 'reason', 'text', false),
+		   ('balances', 'account_id', NULL, false),
+		   ('balances', 'customer_id', NULL, false),
+		   ('balances', 'as_of', 'timestamptz', false),
+		   ('balances', 'balance', 'numeric', false),
+		   ('accounts', 'account_id', NULL, false),
+		   ('accounts', 'customer_id', NULL, false),
+		   ('accounts', 'opened_at', 'timestamptz', false),
+		   ('accounts', 'closed_at', 'timestamptz', false)
+$$;
+
+-- _check_ledger_relation: rel follows the contract, or one error naming
+-- every missing and every mistyped column.
+CREATE FUNCTION _check_ledger_relation(contract text, rel regclass) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	missing text[];
+	mistyped text[];
+BEGIN
+	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = rel) NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+		RAISE EXCEPTION '% cannot be bound as %: it is not a table or view', rel, contract
+			USING ERRCODE = 'wrong_object_type',
+				  HINT = 'Bind a table, a view, a materialized view or a foreign table.';
+	END IF;
+	SELECT array_agg(k.col ORDER BY k.col) FILTER (WHERE a.attname IS NULL AND NOT k.optional),
+		   array_agg(format('%s is %s, not %s', k.col, format_type(a.atttypid, a.atttypmod), k.type)
+					 ORDER BY k.col)
+			   FILTER (WHERE a.attname IS NOT NULL AND k.type IS NOT NULL
+						 AND a.atttypid <> k.type
+						 AND NOT (k.type = 'text'::regtype AND a.atttypid = 'varchar'::regtype))
+	  INTO missing, mistyped
+	FROM depwatch._ledger_contract() k
+	LEFT JOIN pg_attribute a ON a.attrelid = rel AND a.attname = k.col AND a.attnum > 0
+							AND NOT a.attisdropped
+	WHERE k.contract = contract;
+	IF missing IS NOT NULL OR mistyped IS NOT NULL THEN
+		RAISE EXCEPTION '% does not follow the % contract', rel, contract
+			USING ERRCODE = 'invalid_table_definition',
+				  DETAIL = concat_ws(' ',
+					  'Missing: ' || array_to_string(missing, ', ') || '.',
+					  'Wrong types: ' || array_to_string(mistyped, '; ') || '.'),
+				  HINT = 'Bind a view over your table that renames and casts the columns; README, "Binding a ledger", lists the contract.';
+	END IF;
+END
+$$;
+
+-- bind_ledger binds the bank's relations (tables or views); relations not
+-- given are unbound.  The caller must be able to read each one: depwatch
+-- reads them for its reports, and must not read more for anyone.
+CREATE FUNCTION bind_ledger(transfers regclass, applications regclass DEFAULT NULL,
+							balances regclass DEFAULT NULL, accounts regclass DEFAULT NULL)
+	RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	b record;
+BEGIN
+	IF transfers IS NULL THEN
+		RAISE EXCEPTION 'transfers must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Every report reads the transfers; bind them, such as bind_ledger(''bank.transfers'').';
+	END IF;
+	FOR b IN SELECT * FROM (VALUES ('transfers', transfers), ('applications', applications),
+								   ('balances', balances), ('accounts', accounts)) v(contract, rel)
+			 WHERE v.rel IS NOT NULL LOOP
+		IF NOT has_table_privilege(depwatch._audit_actor(), b.rel, 'SELECT') THEN
+			RAISE EXCEPTION '% may not read %', depwatch._audit_actor(), b.rel
+				USING ERRCODE = 'insufficient_privilege',
+					  HINT = 'Bind only relations you can read yourself.';
+		END IF;
+		PERFORM depwatch._check_ledger_relation(b.contract, b.rel);
+	END LOOP;
+
+	DELETE FROM depwatch.ledger_binding l
+	WHERE l.contract NOT IN (SELECT v.c FROM (VALUES ('transfers', transfers), ('applications', applications),
+															('balances', balances), ('accounts', accounts)) v(c, r)
+							 WHERE v.r IS NOT NULL);
+	INSERT INTO depwatch.ledger_binding AS l (contract, relation)
+	SELECT v.c, format('%I.%I', n.nspname, c.relname)
+	FROM (VALUES ('transfers', transfers), ('applications', applications),
+				 ('balances', balances), ('accounts', accounts)) v(c, r)
+	JOIN pg_class c ON c.oid = v.r
+	JOIN pg_namespace n ON n.oid = c.relnamespace
+	ON CONFLICT (contract) DO UPDATE SET relation = excluded.relation, bound_at = now()
+		WHERE l.relation IS DISTINCT FROM excluded.relation;
+END
+$$;
+
+-- _ledger: the relation bound for a contract (NULL when it is optional
+-- and unbound), checked again: it may have changed since it was bound.
+CREATE FUNCTION _ledger(contract text, optional boolean DEFAULT false) RETURNS regclass
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	name text;
+	rel regclass;
+BEGIN
+	SELECT l.relation INTO name FROM depwatch.ledger_binding l WHERE l.contract = contract;
+	IF name IS NULL THEN
+		IF optional THEN
+			RETURN NULL;
+		END IF;
+		RAISE EXCEPTION 'no % relation is bound', contract
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Bind the bank''s ledger first with bind_ledger().';
+	END IF;
+	rel := to_regclass(name);
+	IF rel IS NULL THEN
+		RAISE EXCEPTION 'the bound % relation % no longer exists', contract, name
+			USING ERRCODE = 'undefined_table',
+				  HINT = 'Bind the ledger again with bind_ledger().';
+	END IF;
+	PERFORM depwatch._check_ledger_relation(contract, rel);
+	RETURN rel;
+END
+$$;
+
+-- _incident: the incident, or an error; a NOTICE when it is still open.
+CREATE FUNCTION _incident(incident bigint) RETURNS depwatch.incident
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident;
+BEGIN
+	SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'incident % does not exist', coalesce(incident::text, 'NULL')
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See depwatch.incident for the incidents there are.';
+	END IF;
+	IF i.ended_at IS NULL THEN
+		RAISE NOTICE 'incident % is still open: reports take now as its end', i.id;
+	END IF;
+	RETURN i;
+END
+$$;
+
+-- _incident_dependencies: those named at open_incident, or, when none
+-- were, every dependency with a down outage overlapping the incident.
+CREATE FUNCTION _incident_dependencies(i depwatch.incident) RETURNS bigint[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT coalesce(
+		(SELECT array_agg(x.dependency_id ORDER BY x.dependency_id)
+		 FROM depwatch.incident_dependency x WHERE x.incident_id = i.id),
+		(SELECT array_agg(DISTINCT o.dependency_id)
+		 FROM depwatch.outage o
+		 WHERE o.kind = 'down'
+		   AND o.during && tstzrange(i.started_at, coalesce(i.ended_at, now()), '[]')),
+		'{}')
+$$;
+
+CREATE FUNCTION _capability_down_windows(lo timestamptz, hi timestamptz, dependencies bigint[])
+	RETURNS TABLE(capability text, started_at timestamptz, ended_at timestamptz)
+	AS 'MODULE_PATHNAME', 'dw_capability_down_windows'
+	LANGUAGE C STABLE STRICT ROWS 20;
+
+-- _incident_windows: each capability's down windows within the incident,
+-- made by the down outages of the incident's dependencies.
+CREATE FUNCTION _incident_windows(i depwatch.incident)
+	RETURNS TABLE(capability text, started_at timestamptz, ended_at timestamptz)
+LANGUAGE sql STABLE ROWS 20
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT w.* FROM depwatch._capability_down_windows(i.started_at, coalesce(i.ended_at, now()),
+													   depwatch._incident_dependencies(i)) w
+$$;
+
+-- _impact_query: the query impact() runs ($1: the incident) over the bound
+-- relations.  Each capability window reads only its own rows by
+-- occurred_at, so the bank's index on it is used (sql/impact.sql shows the
+-- plan): OFFSET 0 keeps the planner from flattening the per-window scans
+-- into one join over the whole ledger.
+CREATE FUNCTION _impact_query(transfers regclass, applications regclass) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT format($q$
+		WITH w AS MATERIALIZED (SELECT * FROM depwatch._incident_windows($1)),
+		t AS (
+			SELECT w.capability, x.customer_id::text AS customer_id, x.status, x.amount
+			FROM w CROSS JOIN LATERAL (
+				SELECT x.customer_id, x.status, x.amount FROM %1$s x
+				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
+				  AND x.capability = w.capability
+				OFFSET 0) x),
+		a AS (
+			SELECT x.customer_id::text AS customer_id, x.status
+			FROM w CROSS JOIN LATERAL (
+				SELECT x.customer_id, x.status FROM %2$s x
+				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
+				OFFSET 0) x
+			WHERE w.capability = 'account_opening' AND %3$L),
+		c AS (SELECT t.capability, t.customer_id FROM t
+			  UNION SELECT 'account_opening', a.customer_id FROM a)
+		SELECT w.capability, min(w.started_at), max(w.ended_at),
+			   (SELECT count(*) FROM t WHERE t.capability = w.capability),
+			   (SELECT count(*) FROM t WHERE t.capability = w.capability AND t.status = 'failed'),
+			   (SELECT count(*) FROM c WHERE c.capability = w.capability),
+			   coalesce((SELECT sum(abs(t.amount)) FROM t
+						 WHERE t.capability = w.capability AND t.status = 'failed'), 0),
+			   CASE WHEN w.capability = 'account_opening' AND %3$L THEN
+					(SELECT count(*) FROM a WHERE a.status = 'failed') END
+		FROM w GROUP BY w.capability ORDER BY min(w.started_at), w.capability
+	$q$, transfers, coalesce(applications, transfers), applications IS NOT NULL)
+$$;
+
+-- impact: per capability the incident took down, what it did to the
+-- ledger (SPEC section 3, "Affected").
+CREATE FUNCTION impact(incident bigint)
+	RETURNS TABLE(capability text, started_at timestamptz, ended_at timestamptz,
+				  attempted bigint, failed bigint, customers bigint, failed_amount numeric,
+				  applications_failed bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident := depwatch._incident(incident);
+BEGIN
+	RETURN QUERY EXECUTE depwatch._impact_query(depwatch._ledger('transfers'),
+												depwatch._ledger('applications', optional => true))
+		USING i;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
 -- The probe worker
 -- ---------------------------------------------------------------------------
 
@@ -1367,6 +1646,11 @@ GRANT EXECUTE ON FUNCTION
 	alter_capability(text, text[], numeric, interval),
 	drop_capability(text),
 	maintain_sample_partitions(int, interval) TO depwatch_admin;
+
+-- Economics: the binding is visible to readers; binding takes an admin.
+GRANT SELECT ON ledger_binding TO depwatch_reader;
+GRANT EXECUTE ON FUNCTION impact(bigint) TO depwatch_reader;
+GRANT EXECUTE ON FUNCTION bind_ledger(regclass, regclass, regclass, regclass) TO depwatch_admin;
 
 -- ---------------------------------------------------------------------------
 -- Comments: BI tools show them
@@ -1491,6 +1775,12 @@ COMMENT ON COLUMN worker_status.lag_p50 IS 'Median lateness of probe starts agai
 COMMENT ON COLUMN worker_status.lag_p99 IS '99th percentile of that lateness';
 COMMENT ON COLUMN worker_status.last_error IS 'Last error the worker logged and survived';
 COMMENT ON COLUMN worker_status.last_error_at IS 'When it happened';
+COMMENT ON TABLE ledger_binding IS 'The bank''s ledger relations the economics reports read (bind_ledger())';
+COMMENT ON COLUMN ledger_binding.contract IS 'transfers, applications, balances or accounts';
+COMMENT ON COLUMN ledger_binding.relation IS 'Schema-qualified name of the bound table or view';
+COMMENT ON COLUMN ledger_binding.bound_at IS 'When it was bound';
+COMMENT ON FUNCTION bind_ledger(regclass, regclass, regclass, regclass) IS 'Bind the bank''s ledger relations (tables or views following the ledger contract); unnamed ones are unbound';
+COMMENT ON FUNCTION impact(bigint) IS 'Per capability an incident took down: its windows, affected transfers, failed ones, distinct customers, failed amount and failed account-opening applications';
 COMMENT ON FUNCTION current_status() IS 'State of every dependency and capability now (up, degraded, down, maintenance, unmonitored), and since when';
 COMMENT ON FUNCTION availability(tstzrange, text) IS 'Per dependency and capability (and per hour, day, week or month bucket): monitored, down, degraded, maintenance and unmonitored time, availability against SLO, error budget, outages, MTTR, MTBF';
 COMMENT ON FUNCTION capability_outages(text, tstzrange) IS 'Down and degraded windows of a capability over a period, with the requirement groups that caused them';

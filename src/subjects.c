@@ -203,14 +203,17 @@ add_groups(Loader *ld, int i, Datum requires)
 	}
 }
 
-/* execute runs a read-only query with the period as $1 and $2 */
+/*
+ * execute runs a read-only query with the period as $1 and $2, and
+ * dependency ids (bigint[]) as $3 when given
+ */
 static void
-execute(const char *sql, TimestampTz lo, TimestampTz hi)
+execute(const char *sql, TimestampTz lo, TimestampTz hi, ArrayType *ids)
 {
-	Oid			types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[2] = {TimestampTzGetDatum(lo), TimestampTzGetDatum(hi)};
+	Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID};
+	Datum		values[3] = {TimestampTzGetDatum(lo), TimestampTzGetDatum(hi), PointerGetDatum(ids)};
 
-	if (SPI_execute_with_args(sql, 2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql, ids ? 3 : 2, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "depwatch: could not run \"%s\"", sql);
 }
 
@@ -232,15 +235,20 @@ get_id(HeapTuple tuple, int c, bool *isnull)
 	return *isnull ? 0 : DatumGetInt64(d);
 }
 
-/* load_windows reads outages, maintenance and monitor gaps over the period */
+/* load_windows reads the windows the source asks for over the period */
 static void
-load_windows(Loader *ld, DwGapSource gaps)
+load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 {
 	DwSubjects *s = ld->s;
 	bool		isnull;
 
-	execute("SELECT o.dependency_id, o.kind = 'down', lower(o.during), upper(o.during)"
-			" FROM depwatch.outage o WHERE o.during && tstzrange($1, $2)", s->lo, s->hi);
+	if (source == DW_WINDOWS_DOWN_OF)
+		execute("SELECT o.dependency_id, true, lower(o.during), upper(o.during)"
+				" FROM depwatch.outage o WHERE o.during && tstzrange($1, $2)"
+				" AND o.kind = 'down' AND o.dependency_id = ANY ($3)", s->lo, s->hi, dependencies);
+	else
+		execute("SELECT o.dependency_id, o.kind = 'down', lower(o.during), upper(o.during)"
+				" FROM depwatch.outage o WHERE o.during && tstzrange($1, $2)", s->lo, s->hi, NULL);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[r];
@@ -251,9 +259,11 @@ load_windows(Loader *ld, DwGapSource gaps)
 			add_span(ld, i, get_ts(t, 3, s->lo), get_ts(t, 4, s->hi),
 					 down ? DW_SPAN_DOWN : DW_SPAN_DEGRADED);
 	}
+	if (source == DW_WINDOWS_DOWN_OF)
+		return;
 
 	execute("SELECT m.dependency_id, m.capability_id, lower(m.during), upper(m.during)"
-			" FROM depwatch.maintenance m WHERE m.during && tstzrange($1, $2)", s->lo, s->hi);
+			" FROM depwatch.maintenance m WHERE m.during && tstzrange($1, $2)", s->lo, s->hi, NULL);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[r];
@@ -265,12 +275,12 @@ load_windows(Loader *ld, DwGapSource gaps)
 			add_span(ld, i, get_ts(t, 3, s->lo), get_ts(t, 4, s->hi), DW_SPAN_MAINTENANCE);
 	}
 
-	if (gaps == DW_GAPS_FROM_SAMPLES)
+	if (source == DW_WINDOWS_ALL)
 		execute("SELECT g.dependency_id, g.gap_from, g.gap_to"
-				" FROM depwatch._monitor_gaps($1, $2) g", s->lo, s->hi);
+				" FROM depwatch._monitor_gaps($1, $2) g", s->lo, s->hi, NULL);
 	else
 		execute("SELECT u.dependency_id, u.since, NULL::timestamptz"
-				" FROM depwatch._unmonitored_now() u WHERE $1 < $2", s->lo, s->hi);
+				" FROM depwatch._unmonitored_now() u WHERE $1 < $2", s->lo, s->hi, NULL);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[r];
@@ -281,18 +291,19 @@ load_windows(Loader *ld, DwGapSource gaps)
 	}
 
 	/* what has not happened yet is not monitored */
-	if (gaps == DW_GAPS_FROM_SAMPLES && s->now < s->hi)
+	if (source == DW_WINDOWS_ALL && s->now < s->hi)
 		for (int i = 0; i < s->n; i++)
 			if (!s->items[i].is_capability)
 				add_span(ld, i, Max(s->now, s->lo), s->hi, DW_SPAN_UNMONITORED);
 }
 
 /*
- * dw_load_subjects reads every dependency and capability and their windows
- * over [lo, hi).
+ * dw_load_subjects reads every dependency and capability and the windows
+ * the source asks for over [lo, hi); dependencies (bigint[]) is for
+ * DW_WINDOWS_DOWN_OF.
  */
 DwSubjects *
-dw_load_subjects(TimestampTz lo, TimestampTz hi, DwGapSource gaps)
+dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSource source, ArrayType *dependencies)
 {
 	Loader		ld;
 	HASHCTL		ctl;
@@ -317,11 +328,11 @@ dw_load_subjects(TimestampTz lo, TimestampTz hi, DwGapSource gaps)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	execute("SELECT d.id, d.name, coalesce((d.options->>'slo')::numeric, 99.9), d.created_at"
-			" FROM depwatch.dependency d WHERE $1 < $2 ORDER BY d.name", lo, hi);
+			" FROM depwatch.dependency d WHERE $1 < $2 ORDER BY d.name", lo, hi, NULL);
 	deps = SPI_tuptable;
 	ndeps = SPI_processed;
 	execute("SELECT c.id, c.name, c.slo, c.created_at, c.requires"
-			" FROM depwatch.capability c WHERE $1 < $2 ORDER BY c.name", lo, hi);
+			" FROM depwatch.capability c WHERE $1 < $2 ORDER BY c.name", lo, hi, NULL);
 	caps = SPI_tuptable;
 	ncaps = SPI_processed;
 
@@ -339,7 +350,7 @@ dw_load_subjects(TimestampTz lo, TimestampTz hi, DwGapSource gaps)
 		add_groups(&ld, (int) (ndeps + r),
 				   SPI_getbinval(caps->vals[r], caps->tupdesc, 5, &isnull));
 	}
-	load_windows(&ld, gaps);
+	load_windows(&ld, source, dependencies);
 	SPI_finish();
 
 	/* kept for dw_find_subject */

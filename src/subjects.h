@@ -41,12 +41,16 @@ typedef struct DwSubject
 	DwTimeline	timeline;
 } DwSubject;
 
-/* How monitor gaps of probed dependencies are found. */
-typedef enum DwGapSource
+/* Which windows a report reads. */
+typedef enum DwWindowSource
 {
-	DW_GAPS_FROM_SAMPLES,		/* every gap in the samples over the period */
-	DW_GAPS_NOW_ONLY			/* only a gap still open now (current_status) */
-} DwGapSource;
+	DW_WINDOWS_ALL,				/* outages, maintenance, every monitor gap in
+								 * the samples, and the future as unmonitored */
+	DW_WINDOWS_NOW,				/* the same, but only the gaps open now
+								 * (current_status) */
+	DW_WINDOWS_DOWN_OF			/* only the down outages of some dependencies
+								 * (what an incident is made of) */
+} DwWindowSource;
 
 typedef struct DwSubjects
 {
@@ -60,7 +64,8 @@ typedef struct DwSubjects
 
 extern void dw_period_bounds(RangeType *period, const char *argname,
 							 TimestampTz *lo, TimestampTz *hi);
-extern DwSubjects *dw_load_subjects(TimestampTz lo, TimestampTz hi, DwGapSource gaps);
+extern DwSubjects *dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSource source,
+									 ArrayType *dependencies);
 extern int	dw_find_subject(const DwSubjects *s, const char *name);
 extern int *dw_choose_subjects(const DwSubjects *s, ArrayType *targets, int *n);
 extern const DwTimeline *dw_subject_timeline(DwSubjects *s, int i);
