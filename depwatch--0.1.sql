@@ -163,6 +163,30 @@ CREATE INDEX maintenance_during ON maintenance USING gist (during);
 -- above.  audit_head holds the hash of the last row: writers take its row
 -- lock, so the chain never forks, and verify_audit() can tell when rows at
 -- the end were removed.
+-- Fee waiver policies, and the fee schedule that prices waived fees.
+CREATE SEQUENCE fee_policy_id_seq;
+CREATE TABLE fee_policy (
+	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.fee_policy_id_seq'),
+	name			text NOT NULL UNIQUE CHECK (name ~ '^[a-z_][a-z0-9_]{0,62}$'),
+	fee_types		text[],
+	capabilities	text[],
+	grace			interval NOT NULL DEFAULT '0' CHECK (grace >= interval '0'),
+	per_customer_cap numeric CHECK (per_customer_cap >= 0),
+	created_at		timestamptz NOT NULL DEFAULT now()
+);
+ALTER SEQUENCE fee_policy_id_seq OWNED BY fee_policy.id;
+
+CREATE SEQUENCE fee_schedule_id_seq;
+CREATE TABLE fee_schedule (
+	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.fee_schedule_id_seq'),
+	fee_type		text NOT NULL,
+	capability		text,
+	amount			numeric NOT NULL CHECK (amount >= 0),
+	effective		tstzrange NOT NULL CHECK (NOT isempty(effective) AND NOT lower_inf(effective)),
+	EXCLUDE USING gist (fee_type WITH =, (coalesce(capability, '')) WITH =, effective WITH &&)
+);
+ALTER SEQUENCE fee_schedule_id_seq OWNED BY fee_schedule.id;
+
 -- The bank's ledger relations, by name (pg_dump keeps names, not oids).
 CREATE SEQUENCE ledger_binding_id_seq;
 CREATE TABLE ledger_binding (
@@ -215,6 +239,10 @@ SELECT pg_catalog.pg_extension_config_dump('audit_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('audit_head', '');
 SELECT pg_catalog.pg_extension_config_dump('ledger_binding', '');
 SELECT pg_catalog.pg_extension_config_dump('ledger_binding_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('fee_policy', '');
+SELECT pg_catalog.pg_extension_config_dump('fee_policy_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('fee_schedule', '');
+SELECT pg_catalog.pg_extension_config_dump('fee_schedule_id_seq', '');
 
 -- ---------------------------------------------------------------------------
 -- Secrets: what readers and the audit log see of targets and options
@@ -352,6 +380,10 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON maintenance
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON incident
 	FOR EACH ROW EXECUTE FUNCTION _audit_append();
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON ledger_binding
+	FOR EACH ROW EXECUTE FUNCTION _audit_append();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON fee_policy
+	FOR EACH ROW EXECUTE FUNCTION _audit_append();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON fee_schedule
 	FOR EACH ROW EXECUTE FUNCTION _audit_append();
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON incident_dependency
 	FOR EACH ROW EXECUTE FUNCTION _audit_append();
@@ -1591,6 +1623,440 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION _check_period(period tstzrange, bucket text DEFAULT NULL) RETURNS void
+	AS 'MODULE_PATHNAME', 'dw_check_period'
+	LANGUAGE C STABLE CALLED ON NULL INPUT;
+
+-- _incident_customers: the affected customers of an incident (as text):
+-- those with at least one affected transfer or application, whatever its
+-- status (SPEC section 3, "Affected").
+CREATE FUNCTION _incident_customers_query(transfers regclass, applications regclass) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT format($q$
+		SELECT x.customer_id::text AS customer_id
+		FROM depwatch._incident_windows($1) w
+		CROSS JOIN LATERAL (
+			SELECT x.customer_id FROM %1$s x
+			WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
+			  AND x.capability = w.capability
+			OFFSET 0) x
+		UNION
+		SELECT x.customer_id::text
+		FROM depwatch._incident_windows($1) w
+		CROSS JOIN LATERAL (
+			SELECT x.customer_id FROM %2$s x
+			WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
+			OFFSET 0) x
+		WHERE w.capability = 'account_opening' AND %3$L
+	$q$, transfers, coalesce(applications, transfers), applications IS NOT NULL)
+$$;
+
+-- _fee_policy: the policy, or an error.
+CREATE FUNCTION _fee_policy(policy text) RETURNS depwatch.fee_policy
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	p depwatch.fee_policy;
+BEGIN
+	SELECT * INTO p FROM depwatch.fee_policy x WHERE x.name = policy;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'fee policy "%" does not exist', coalesce(policy, 'NULL')
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Add it with add_fee_policy(); depwatch.fee_policy lists them.';
+	END IF;
+	RETURN p;
+END
+$$;
+
+-- _check_text_list: a list that is NULL (everything) or names something.
+CREATE FUNCTION _check_text_list(list text[], what text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF list IS NOT NULL AND (cardinality(list) = 0 OR array_position(list, NULL) IS NOT NULL
+							 OR EXISTS (SELECT FROM unnest(list) v WHERE btrim(v) = '')) THEN
+		RAISE EXCEPTION '% must be NULL (all) or a list of names without NULL or empty ones', what
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = format('Pass NULL for every %s, or name them, such as ARRAY[''transfer_fee''].', what);
+	END IF;
+END
+$$;
+
+-- add_fee_policy: which fees an incident's waiver covers.
+CREATE FUNCTION add_fee_policy(name text, fee_types text[] DEFAULT NULL, capabilities text[] DEFAULT NULL,
+							   grace interval DEFAULT '0', per_customer_cap numeric DEFAULT NULL)
+	RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	id bigint;
+BEGIN
+	IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+		RAISE EXCEPTION 'invalid fee policy name "%"', coalesce(name, 'NULL')
+			USING ERRCODE = 'invalid_name',
+				  HINT = 'Names are lower-case identifiers: a letter or underscore, then letters, digits or underscores.';
+	END IF;
+	IF EXISTS (SELECT FROM depwatch.fee_policy p WHERE p.name = name) THEN
+		RAISE EXCEPTION 'a fee policy named "%" already exists', name
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'Choose another name.';
+	END IF;
+	PERFORM depwatch._check_text_list(fee_types, 'fee_types');
+	PERFORM depwatch._check_text_list(capabilities, 'capabilities');
+	IF grace IS NULL OR grace < interval '0' THEN
+		RAISE EXCEPTION 'grace must be zero or more, not %', coalesce(grace::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Grace is how long after the incident fees still count, such as ''3 days''.';
+	END IF;
+	IF per_customer_cap < 0 THEN
+		RAISE EXCEPTION 'per_customer_cap must not be negative, not %', per_customer_cap
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass NULL for no cap.';
+	END IF;
+	INSERT INTO depwatch.fee_policy (name, fee_types, capabilities, grace, per_customer_cap)
+	VALUES (name, fee_types, capabilities, grace, per_customer_cap)
+	RETURNING fee_policy.id INTO id;
+	RETURN id;
+END
+$$;
+
+-- _fee_waiver_query: waivable fees per affected customer ($1 incident,
+-- $2 policy): posted rows with fee > 0 in [start, end + grace].
+CREATE FUNCTION _fee_waiver_query(transfers regclass, applications regclass) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT format($q$
+		WITH affected AS MATERIALIZED (%2$s),
+		fees AS (
+			SELECT x.customer_id::text AS customer_id, count(*) AS fee_count, sum(x.fee) AS fees
+			FROM %1$s x
+			WHERE x.occurred_at >= ($1).started_at
+			  AND x.occurred_at <= coalesce(($1).ended_at, now()) + ($2).grace
+			  AND x.status = 'posted' AND x.fee > 0
+			  AND (($2).fee_types IS NULL OR x.fee_type = ANY (($2).fee_types))
+			  AND (($2).capabilities IS NULL OR x.capability = ANY (($2).capabilities))
+			  AND x.customer_id::text IN (SELECT a.customer_id FROM affected a)
+			GROUP BY 1)
+		SELECT f.customer_id, f.fee_count, f.fees,
+			   CASE WHEN ($2).per_customer_cap IS NULL THEN f.fees
+					ELSE least(f.fees, ($2).per_customer_cap) END AS waiver
+		FROM fees f ORDER BY f.customer_id
+	$q$, transfers, depwatch._incident_customers_query(transfers, applications))
+$$;
+
+-- fee_waiver: per affected customer, the fees a policy waives
+-- (SPEC section 3, "Fee waiver").
+CREATE FUNCTION fee_waiver(incident bigint, policy text)
+	RETURNS TABLE(customer_id text, fee_count bigint, fees numeric, waiver numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident := depwatch._incident(incident);
+	p depwatch.fee_policy := depwatch._fee_policy(policy);
+BEGIN
+	RETURN QUERY EXECUTE depwatch._fee_waiver_query(depwatch._ledger('transfers'),
+													depwatch._ledger('applications', optional => true))
+		USING i, p;
+END
+$$;
+
+-- fee_waiver_summary: the waiver beside the fees of normal weeks: the mean
+-- over 1, 2, 3 and 4 weeks back of the same window's fees (posted,
+-- fee > 0, the policy's fee types and capabilities, every customer).
+CREATE FUNCTION fee_waiver_summary(incident bigint, policy text)
+	RETURNS TABLE(customers bigint, fee_count bigint, waiver numeric,
+				  baseline_fees numeric, waiver_pct_of_baseline numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident := depwatch._incident(incident);
+	p depwatch.fee_policy := depwatch._fee_policy(policy);
+	transfers regclass := depwatch._ledger('transfers');
+	applications regclass := depwatch._ledger('applications', optional => true);
+BEGIN
+	RETURN QUERY EXECUTE format($q$
+		WITH w AS (%2$s),
+		baseline AS (
+			SELECT coalesce(sum(f.fees), 0) / 4 AS fees
+			FROM generate_series(1, 4) k
+			CROSS JOIN LATERAL (
+				SELECT sum(x.fee) AS fees FROM %1$s x
+				WHERE x.occurred_at >= ($1).started_at - k * interval '1 week'
+				  AND x.occurred_at <= coalesce(($1).ended_at, now()) + ($2).grace - k * interval '1 week'
+				  AND x.status = 'posted' AND x.fee > 0
+				  AND (($2).fee_types IS NULL OR x.fee_type = ANY (($2).fee_types))
+				  AND (($2).capabilities IS NULL OR x.capability = ANY (($2).capabilities))
+				OFFSET 0) f)
+		SELECT count(w.*), coalesce(sum(w.fee_count), 0)::bigint, coalesce(sum(w.waiver), 0),
+			   b.fees, 100 * coalesce(sum(w.waiver), 0) / nullif(b.fees, 0)
+		FROM baseline b LEFT JOIN w ON true
+		GROUP BY b.fees
+	$q$, transfers, depwatch._fee_waiver_query(transfers, applications)) USING i, p;
+END
+$$;
+
+-- set_fee_schedule: what a fee type costs, per capability (NULL: any
+-- capability without its own price), over a time range.
+CREATE FUNCTION set_fee_schedule(fee_type text, capability text, amount numeric, effective tstzrange)
+	RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	id bigint;
+BEGIN
+	IF fee_type IS NULL OR btrim(fee_type) = '' THEN
+		RAISE EXCEPTION 'fee_type must be named'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Name the fee type as the ledger''s fee_type column spells it.';
+	END IF;
+	IF amount IS NULL OR amount < 0 THEN
+		RAISE EXCEPTION 'amount must be zero or more, not %', coalesce(amount::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'The amount is the fee charged per transaction.';
+	END IF;
+	IF effective IS NULL OR isempty(effective) OR lower_inf(effective) THEN
+		RAISE EXCEPTION 'effective must be a non-empty range with a start, not %', coalesce(effective::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass a range such as tstzrange(''2024-01-01'', NULL) for "from 2024 on".';
+	END IF;
+	IF EXISTS (SELECT FROM depwatch.fee_schedule s
+			   WHERE s.fee_type = fee_type AND s.capability IS NOT DISTINCT FROM capability
+				 AND s.effective && effective) THEN
+		RAISE EXCEPTION 'fee % for % already has a price during %', fee_type,
+				coalesce(capability, 'any capability'), effective
+			USING ERRCODE = 'exclusion_violation',
+				  HINT = 'Prices of one fee type and capability must not overlap in time.';
+	END IF;
+	INSERT INTO depwatch.fee_schedule (fee_type, capability, amount, effective)
+	VALUES (fee_type, capability, amount, effective)
+	RETURNING fee_schedule.id INTO id;
+	RETURN id;
+END
+$$;
+
+-- fee_waiver_cost: what a waiver programme gives up: every posted row with
+-- fee 0 priced at the schedule in force at occurred_at (a capability's own
+-- price, else the fee type's price for any capability).  partner_cost is
+-- what the bank still paid others for those rows (the optional
+-- partner_fee column), NULL when the ledger has none.
+CREATE FUNCTION fee_waiver_cost(period tstzrange, bucket text DEFAULT 'month')
+	RETURNS TABLE(bucket_start timestamptz, fee_type text, waived_count bigint, forgone numeric,
+				  partner_cost numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	transfers regclass := depwatch._ledger('transfers');
+	has_partner boolean;
+BEGIN
+	PERFORM depwatch._check_period(period, coalesce(bucket, 'NULL'));
+	SELECT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = transfers AND a.attname = 'partner_fee'
+				   AND NOT a.attisdropped)
+	  INTO has_partner;
+	RETURN QUERY EXECUTE format($q$
+		SELECT date_trunc($2, x.occurred_at), x.fee_type, count(*), sum(s.amount), %2$s
+		FROM %1$s x
+		CROSS JOIN LATERAL (
+			SELECT s.amount FROM depwatch.fee_schedule s
+			WHERE s.fee_type = x.fee_type AND s.effective @> x.occurred_at
+			  AND (s.capability = x.capability OR s.capability IS NULL)
+			ORDER BY s.capability NULLS LAST LIMIT 1) s
+		WHERE x.occurred_at >= lower($1) AND x.occurred_at < upper($1)
+		  AND x.status = 'posted' AND x.fee = 0
+		GROUP BY 1, 2 ORDER BY 1, 2
+	$q$, transfers, CASE WHEN has_partner THEN 'coalesce(sum(x.partner_fee), 0)' ELSE 'NULL::numeric' END)
+		USING period, bucket;
+END
+$$;
+
+-- _outflow_buckets: the buckets of deposit_outflow (SPEC section 3,
+-- "Deposit outflow"): s = date_trunc(bucket, incident start); horizon
+-- buckets from s while they start before start + horizon; the baseline
+-- buckets right before s.  Both lengths must be whole numbers of buckets.
+CREATE FUNCTION _outflow_buckets(i depwatch.incident, baseline interval, horizon interval, bucket text)
+	RETURNS TABLE(bucket_start timestamptz, bucket_end timestamptz, in_horizon boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	step interval;
+	s timestamptz;
+BEGIN
+	PERFORM depwatch._check_period(tstzrange(i.started_at, i.started_at + interval '1 microsecond'),
+								   coalesce(bucket, 'NULL'));
+	step := ('1 ' || bucket)::interval;
+	s := date_trunc(bucket, i.started_at);
+	IF baseline IS NULL OR baseline <= interval '0' OR date_trunc(bucket, s - baseline) <> s - baseline THEN
+		RAISE EXCEPTION 'baseline % is not a whole number of % buckets', coalesce(baseline::text, 'NULL'), bucket
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = format('Pass a multiple of one %s, such as ''28 days'' for daily buckets.', bucket);
+	END IF;
+	IF horizon IS NULL OR horizon <= interval '0' OR date_trunc(bucket, s + horizon) <> s + horizon THEN
+		RAISE EXCEPTION 'horizon % is not a whole number of % buckets', coalesce(horizon::text, 'NULL'), bucket
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = format('Pass a multiple of one %s, such as ''14 days'' for daily buckets.', bucket);
+	END IF;
+	RETURN QUERY
+		SELECT b, b + step, b >= s
+		FROM generate_series(s - baseline, i.started_at + horizon, step) b
+		WHERE b < i.started_at + horizon;
+END
+$$;
+
+-- _outflow_query: flows per bucket ($1 incident, $2 baseline, $3 horizon,
+-- $4 bucket) over the bound relations; balances and accounts are
+-- optional (their columns are then NULL).
+CREATE FUNCTION _outflow_query(transfers regclass, balances regclass, accounts regclass) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT format($q$
+		WITH b AS MATERIALIZED (SELECT * FROM depwatch._outflow_buckets($1, $2, $3, $4)),
+		flows AS (
+			SELECT b.bucket_start, b.in_horizon,
+				   coalesce(sum(x.amount) FILTER (WHERE x.amount > 0), 0) AS inflow,
+				   coalesce(-sum(x.amount) FILTER (WHERE x.amount < 0), 0) AS outflow
+			FROM b LEFT JOIN LATERAL (
+				SELECT x.amount FROM %1$s x
+				WHERE x.occurred_at >= b.bucket_start AND x.occurred_at < b.bucket_end
+				  AND x.status = 'posted' AND x.external
+				OFFSET 0) x ON true
+			GROUP BY b.bucket_start, b.in_horizon),
+		base AS (
+			SELECT avg(f.inflow - f.outflow) AS expected, stddev_samp(f.inflow - f.outflow) AS sd
+			FROM flows f WHERE NOT f.in_horizon),
+		horizon AS (
+			SELECT min(b.bucket_start) AS lo, max(b.bucket_end) AS hi FROM b WHERE b.in_horizon),
+		start_balances AS (
+			SELECT y.customer_id::text AS customer_id, y.balance
+			FROM (SELECT DISTINCT ON (y.account_id) y.account_id, y.customer_id, y.balance
+				  FROM %2$s y WHERE y.as_of <= ($1).started_at
+				  ORDER BY y.account_id, y.as_of DESC) y),
+		deposits AS (SELECT CASE WHEN %4$L THEN coalesce(sum(y.balance), 0) END AS total FROM start_balances y),
+		customer_balance AS (
+			SELECT y.customer_id, sum(y.balance) AS balance FROM start_balances y
+			GROUP BY y.customer_id HAVING sum(y.balance) > 0),
+		customer_out AS (
+			SELECT b.bucket_start, c.customer_id,
+				   sum(c.net_out) OVER (PARTITION BY c.customer_id ORDER BY b.bucket_start) AS running_out
+			FROM b JOIN (
+				SELECT date_trunc($4, x.occurred_at) AS bucket_start, x.customer_id::text AS customer_id,
+					   -sum(x.amount) AS net_out
+				FROM %1$s x, horizon h
+				WHERE x.occurred_at >= h.lo AND x.occurred_at < h.hi
+				  AND x.status = 'posted' AND x.external
+				GROUP BY 1, 2) c ON c.bucket_start = b.bucket_start
+			WHERE b.in_horizon),
+		drained AS (
+			SELECT b.bucket_start, count(DISTINCT cb.customer_id) AS customers
+			FROM b
+			JOIN customer_out co ON co.bucket_start <= b.bucket_start
+			JOIN customer_balance cb ON cb.customer_id = co.customer_id
+			WHERE b.in_horizon
+			  AND co.bucket_start = (SELECT max(co2.bucket_start) FROM customer_out co2
+									 WHERE co2.customer_id = co.customer_id AND co2.bucket_start <= b.bucket_start)
+			  AND co.running_out >= cb.balance / 2
+			GROUP BY b.bucket_start),
+		closed AS (
+			SELECT b.bucket_start, count(z.*) AS accounts
+			FROM b LEFT JOIN LATERAL (
+				SELECT 1 FROM %3$s z
+				WHERE z.closed_at >= b.bucket_start AND z.closed_at < b.bucket_end
+				OFFSET 0) z ON true
+			WHERE b.in_horizon GROUP BY b.bucket_start)
+		SELECT f.bucket_start, f.inflow, f.outflow, f.inflow - f.outflow,
+			   base.expected,
+			   f.inflow - f.outflow - base.expected,
+			   (f.inflow - f.outflow - base.expected) / nullif(base.sd, 0),
+			   sum(f.inflow - f.outflow - base.expected) OVER (ORDER BY f.bucket_start),
+			   100 * sum(f.inflow - f.outflow) OVER (ORDER BY f.bucket_start) / nullif(d.total, 0),
+			   CASE WHEN %4$L THEN coalesce(dr.customers, 0) END,
+			   CASE WHEN %5$L THEN coalesce(cl.accounts, 0) END
+		FROM flows f CROSS JOIN base CROSS JOIN deposits d
+		LEFT JOIN drained dr ON dr.bucket_start = f.bucket_start
+		LEFT JOIN closed cl ON cl.bucket_start = f.bucket_start
+		WHERE f.in_horizon
+		ORDER BY f.bucket_start
+	$q$, transfers,
+		 coalesce(balances::text, '(SELECT NULL::text AS account_id, NULL::text AS customer_id,'
+								  ' NULL::timestamptz AS as_of, NULL::numeric AS balance WHERE false)'),
+		 coalesce(accounts::text, '(SELECT NULL::timestamptz AS closed_at WHERE false)'),
+		 balances IS NOT NULL, accounts IS NOT NULL)
+$$;
+
+-- deposit_outflow: external flows per bucket around an incident, against
+-- the baseline buckets before it (SPEC section 3, "Deposit outflow").
+CREATE FUNCTION deposit_outflow(incident bigint, baseline interval DEFAULT '28 days',
+								horizon interval DEFAULT '14 days', bucket text DEFAULT 'day')
+	RETURNS TABLE(bucket_start timestamptz, inflow numeric, outflow numeric, net numeric,
+				  expected_net numeric, abnormal_net numeric, zscore numeric,
+				  cumulative_abnormal numeric, pct_of_deposits numeric,
+				  customers_drained bigint, accounts_closed bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident := depwatch._incident(incident);
+BEGIN
+	RETURN QUERY EXECUTE depwatch._outflow_query(depwatch._ledger('transfers'),
+												 depwatch._ledger('balances', optional => true),
+												 depwatch._ledger('accounts', optional => true))
+		USING i, baseline, horizon, bucket;
+END
+$$;
+
+-- deposit_outflow_summary: the whole horizon in one row, with the run-off
+-- over the first 30 days (at most the horizon) beside the Basel III LCR
+-- retail run-off rates (stable 5 %, less stable 10 %).
+CREATE FUNCTION deposit_outflow_summary(incident bigint, baseline interval DEFAULT '28 days',
+										horizon interval DEFAULT '14 days', bucket text DEFAULT 'day')
+	RETURNS TABLE(deposits_at_start numeric, net_flow numeric, abnormal_outflow numeric,
+				  runoff_pct numeric, lcr_stable_pct numeric, lcr_less_stable_pct numeric,
+				  customers_drained bigint, worst_zscore numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident := depwatch._incident(incident);
+	balances regclass := depwatch._ledger('balances', optional => true);
+	deposits numeric;
+BEGIN
+	IF balances IS NOT NULL THEN
+		EXECUTE format($q$
+			SELECT coalesce(sum(y.balance), 0)
+			FROM (SELECT DISTINCT ON (y.account_id) y.balance FROM %s y
+				  WHERE y.as_of <= $1 ORDER BY y.account_id, y.as_of DESC) y
+		$q$, balances) INTO deposits USING i.started_at;
+	END IF;
+	RETURN QUERY
+		SELECT deposits, sum(o.net), -sum(o.abnormal_net),
+			   -100 * sum(o.net) FILTER (WHERE o.bucket_start < i.started_at + least(horizon, interval '30 days'))
+				   / nullif(deposits, 0),
+			   5::numeric, 10::numeric,
+			   (array_agg(o.customers_drained ORDER BY o.bucket_start DESC))[1],
+			   min(o.zscore)
+		FROM depwatch.deposit_outflow(incident, baseline, horizon, bucket) o;
+END
+$$;
+
 -- ---------------------------------------------------------------------------
 -- The probe worker
 -- ---------------------------------------------------------------------------
@@ -1648,9 +2114,13 @@ GRANT EXECUTE ON FUNCTION
 	maintain_sample_partitions(int, interval) TO depwatch_admin;
 
 -- Economics: the binding is visible to readers; binding takes an admin.
-GRANT SELECT ON ledger_binding TO depwatch_reader;
-GRANT EXECUTE ON FUNCTION impact(bigint) TO depwatch_reader;
-GRANT EXECUTE ON FUNCTION bind_ledger(regclass, regclass, regclass, regclass) TO depwatch_admin;
+GRANT SELECT ON ledger_binding, fee_policy, fee_schedule TO depwatch_reader;
+GRANT EXECUTE ON FUNCTION impact(bigint), fee_waiver(bigint, text), fee_waiver_summary(bigint, text),
+				fee_waiver_cost(tstzrange, text), deposit_outflow(bigint, interval, interval, text),
+				deposit_outflow_summary(bigint, interval, interval, text) TO depwatch_reader;
+GRANT EXECUTE ON FUNCTION bind_ledger(regclass, regclass, regclass, regclass),
+				add_fee_policy(text, text[], text[], interval, numeric),
+				set_fee_schedule(text, text, numeric, tstzrange) TO depwatch_admin;
 
 -- ---------------------------------------------------------------------------
 -- Comments: BI tools show them
@@ -1780,6 +2250,19 @@ COMMENT ON COLUMN ledger_binding.contract IS 'transfers, applications, balances 
 COMMENT ON COLUMN ledger_binding.relation IS 'Schema-qualified name of the bound table or view';
 COMMENT ON COLUMN ledger_binding.bound_at IS 'When it was bound';
 COMMENT ON FUNCTION bind_ledger(regclass, regclass, regclass, regclass) IS 'Bind the bank''s ledger relations (tables or views following the ledger contract); unnamed ones are unbound';
+COMMENT ON TABLE fee_policy IS 'Which fees an incident''s waiver covers (add_fee_policy())';
+COMMENT ON COLUMN fee_policy.fee_types IS 'Fee types covered; NULL: all';
+COMMENT ON COLUMN fee_policy.capabilities IS 'Capabilities (ledger capability column) covered; NULL: all';
+COMMENT ON COLUMN fee_policy.grace IS 'How long after the incident''s end fees still count';
+COMMENT ON COLUMN fee_policy.per_customer_cap IS 'Most waived per customer; NULL: no cap';
+COMMENT ON TABLE fee_schedule IS 'Price of each fee type (per capability, or NULL for any) over time (set_fee_schedule())';
+COMMENT ON FUNCTION add_fee_policy(text, text[], text[], interval, numeric) IS 'Add a fee waiver policy: fee types, capabilities, grace after the incident, per-customer cap';
+COMMENT ON FUNCTION fee_waiver(bigint, text) IS 'Per affected customer of an incident, the fees a policy waives: count, sum and capped waiver';
+COMMENT ON FUNCTION fee_waiver_summary(bigint, text) IS 'An incident''s fee waiver in one row, beside the mean fees of the same window 1 to 4 weeks earlier';
+COMMENT ON FUNCTION set_fee_schedule(text, text, numeric, tstzrange) IS 'Price a fee type (for one capability, or NULL for any) over a time range';
+COMMENT ON FUNCTION fee_waiver_cost(tstzrange, text) IS 'What a waiver programme gives up per bucket and fee type: posted rows with fee 0 priced at the schedule, and what partners were still paid';
+COMMENT ON FUNCTION deposit_outflow(bigint, interval, interval, text) IS 'External flows per bucket after an incident against the baseline before it: net, abnormal net, z-score, share of deposits, customers drained, accounts closed';
+COMMENT ON FUNCTION deposit_outflow_summary(bigint, interval, interval, text) IS 'Deposit outflow after an incident in one row, with the 30-day run-off beside the LCR retail run-off rates';
 COMMENT ON FUNCTION impact(bigint) IS 'Per capability an incident took down: its windows, affected transfers, failed ones, distinct customers, failed amount and failed account-opening applications';
 COMMENT ON FUNCTION current_status() IS 'State of every dependency and capability now (up, degraded, down, maintenance, unmonitored), and since when';
 COMMENT ON FUNCTION availability(tstzrange, text) IS 'Per dependency and capability (and per hour, day, week or month bucket): monitored, down, degraded, maintenance and unmonitored time, availability against SLO, error budget, outages, MTTR, MTBF';

@@ -27,8 +27,35 @@ PG_FUNCTION_INFO_V1(dw_availability);
 PG_FUNCTION_INFO_V1(dw_capability_outages);
 PG_FUNCTION_INFO_V1(dw_state_timeline);
 PG_FUNCTION_INFO_V1(dw_capability_status);
+PG_FUNCTION_INFO_V1(dw_check_period);
 
 static const char *const state_names[] = {"up", "degraded", "unmonitored", "down"};
+
+/*
+ * bucket_step: the length of one bucket ('hour', 'day', 'week', 'month'),
+ * or an error naming the choices.
+ */
+static Interval
+bucket_step(text *bucket)
+{
+	char	   *unit = text_to_cstring(bucket);
+	Interval	step = {0, 0, 0};
+
+	if (strcmp(unit, "hour") == 0)
+		step.time = USECS_PER_HOUR;
+	else if (strcmp(unit, "day") == 0)
+		step.day = 1;
+	else if (strcmp(unit, "week") == 0)
+		step.day = 7;
+	else if (strcmp(unit, "month") == 0)
+		step.month = 1;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown bucket \"%s\"", unit),
+				 errhint("Use 'hour', 'day', 'week' or 'month'.")));
+	return step;
+}
 
 /*
  * bucket_bounds cuts [lo, hi) at the starts of hours, days, weeks or
@@ -40,8 +67,7 @@ static int
 bucket_bounds(TimestampTz lo, TimestampTz hi, text *bucket,
 			  int64 **bounds, TimestampTz **starts)
 {
-	char	   *unit;
-	Interval	step = {0, 0, 0};
+	Interval	step;
 	TimestampTz at;
 	int			n = 0;
 	int			cap = 16;
@@ -55,21 +81,7 @@ bucket_bounds(TimestampTz lo, TimestampTz hi, text *bucket,
 		(*starts)[0] = lo;
 		return 1;
 	}
-	unit = text_to_cstring(bucket);
-	if (strcmp(unit, "hour") == 0)
-		step.time = USECS_PER_HOUR;
-	else if (strcmp(unit, "day") == 0)
-		step.day = 1;
-	else if (strcmp(unit, "week") == 0)
-		step.day = 7;
-	else if (strcmp(unit, "month") == 0)
-		step.month = 1;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown bucket \"%s\"", unit),
-				 errhint("Use 'hour', 'day', 'week' or 'month', or NULL for the whole period.")));
-
+	step = bucket_step(bucket);
 	at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_trunc,
 												 PointerGetDatum(bucket),
 												 TimestampTzGetDatum(lo)));
@@ -90,6 +102,30 @@ bucket_bounds(TimestampTz lo, TimestampTz hi, text *bucket,
 	}
 	(*bounds)[n] = hi;
 	return n;
+}
+
+/*
+ * depwatch._check_period(period tstzrange, bucket text) RETURNS void
+ *
+ * The checks availability() makes of its arguments, for reports written
+ * in SQL: a bounded, non-empty period of at most 10 years, and a known
+ * bucket (or NULL).
+ */
+Datum
+dw_check_period(PG_FUNCTION_ARGS)
+{
+	TimestampTz lo;
+	TimestampTz hi;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("period must not be NULL"),
+				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
+	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lo, &hi);
+	if (!PG_ARGISNULL(1))
+		(void) bucket_step(PG_GETARG_TEXT_PP(1));
+	PG_RETURN_VOID();
 }
 
 static Datum

@@ -232,7 +232,7 @@ SELECT trigger_is('depwatch', 'audit_log', 'audit_log_no_truncate', 'depwatch', 
 SELECT set_eq($$SELECT c.relname::text FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
 				WHERE c.relnamespace = 'depwatch'::regnamespace AND g.tgname = 'audit' AND g.tgtype = 29$$,
 			  ARRAY['dependency', 'capability', 'outage', 'maintenance', 'incident', 'incident_dependency',
-					'ledger_binding'],
+					'ledger_binding', 'fee_policy', 'fee_schedule'],
 			  'the audit triggers fire AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW');
 
 SELECT is((SELECT count(*) FROM depwatch.audit_log WHERE table_name = 'outage' AND action = 'INSERT'),
@@ -253,7 +253,8 @@ SELECT set_has($$SELECT c.relname::text FROM pg_extension e, unnest(e.extconfig)
 									 'maintenance', 'incident', 'incident_dependency', 'audit_log', 'audit_head',
 									 'dependency_id_seq', 'capability_id_seq', 'outage_id_seq',
 									 'maintenance_id_seq', 'incident_id_seq', 'audit_log_id_seq',
-									 'ledger_binding', 'ledger_binding_id_seq'])$$,
+									 'ledger_binding', 'ledger_binding_id_seq', 'fee_policy', 'fee_policy_id_seq',
+									 'fee_schedule', 'fee_schedule_id_seq'])$$,
 			   'every config table and sequence is registered in pg_extension.extconfig');
 SELECT is_empty($$SELECT c.relname FROM pg_class c
 				  JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
