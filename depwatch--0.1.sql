@@ -1347,6 +1347,12 @@ CREATE FUNCTION state_timeline(period tstzrange, targets text[] DEFAULT NULL)
 	LANGUAGE C STABLE CALLED ON NULL INPUT SECURITY DEFINER
 	SET search_path = pg_catalog, depwatch, pg_temp;
 
+CREATE FUNCTION timeline_svg(period tstzrange, targets text[] DEFAULT NULL)
+	RETURNS text
+	AS 'MODULE_PATHNAME', 'dw_timeline_svg'
+	LANGUAGE C STABLE CALLED ON NULL INPUT SECURITY DEFINER
+	SET search_path = pg_catalog, depwatch, pg_temp;
+
 -- For BI tools (Grafana, Metabase, Superset): the status board, and 90
 -- days of daily availability per target for heat maps.
 CREATE VIEW status AS
@@ -2094,7 +2100,7 @@ GRANT EXECUTE ON FUNCTION _mask_probe_target(text, text), _mask_options(jsonb) T
 GRANT EXECUTE ON FUNCTION _worker_status(), parse_requirements(text[]), current_status(), redundancy_risks(),
 				verify_audit(), derive_outages(text, tstzrange, int, int),
 				availability(tstzrange, text), capability_outages(text, tstzrange),
-				state_timeline(tstzrange, text[]) TO depwatch_reader;
+				state_timeline(tstzrange, text[]), timeline_svg(tstzrange, text[]) TO depwatch_reader;
 
 GRANT EXECUTE ON FUNCTION report_sample(text, boolean, interval, timestamptz, text, text),
 				record_outage(text, timestamptz, timestamptz, text, text, timestamptz),
@@ -2268,6 +2274,7 @@ COMMENT ON FUNCTION current_status() IS 'State of every dependency and capabilit
 COMMENT ON FUNCTION availability(tstzrange, text) IS 'Per dependency and capability (and per hour, day, week or month bucket): monitored, down, degraded, maintenance and unmonitored time, availability against SLO, error budget, outages, MTTR, MTBF';
 COMMENT ON FUNCTION capability_outages(text, tstzrange) IS 'Down and degraded windows of a capability over a period, with the requirement groups that caused them';
 COMMENT ON FUNCTION state_timeline(tstzrange, text[]) IS 'What each target was doing over a period: runs of up, degraded, down or unmonitored, with maintenance';
+COMMENT ON FUNCTION timeline_svg(tstzrange, text[]) IS 'Status-page picture (SVG) of what each target was doing over a period: a row per target coloured by state, tooltips on every run, axis in the session time zone';
 COMMENT ON FUNCTION redundancy_risks() IS 'Requirement groups whose alternatives share a site or vendor';
 COMMENT ON VIEW worker_status IS 'The probe workers running now: what they watch, how fast, how late, their last error';
 COMMENT ON FUNCTION verify_audit() IS 'Check the audit hash chain; first_bad is the first row that does not match';

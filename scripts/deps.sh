@@ -14,6 +14,8 @@ packages=(
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	python3
+	libxml2-utils
+	chromium
 )
 
 missing=()

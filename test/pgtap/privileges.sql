@@ -4,7 +4,7 @@
 -- the audit log names the role that made each change.
 BEGIN;
 SET TimeZone = 'UTC';
-SELECT plan(111);
+SELECT plan(112);
 
 -- run(query) returns the rows of a one-column query as text, or the error
 -- it raised as one row 'ERROR sqlstate: message', so that a query that
@@ -89,7 +89,7 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------
--- depwatch_reader (17 + 6 + 33 + 10 + 1)
+-- depwatch_reader (18 + 6 + 33 + 10 + 1)
 -- ---------------------------------------------------------------------------
 SET ROLE depwatch_reader;
 
@@ -104,6 +104,8 @@ SELECT results_eq($$SELECT target || ' ' || downtime FROM depwatch.availability(
 				  'a reader can call availability(), which reads options it cannot see');
 SELECT lives_ok($$SELECT * FROM depwatch.state_timeline('[2026-03-01, 2026-03-02)')$$,
 				'a reader can call state_timeline()');
+SELECT lives_ok($$SELECT depwatch.timeline_svg('[2026-03-01, 2026-03-02)')$$,
+				'a reader can call timeline_svg()');
 SELECT throws_ok($$SELECT * FROM depwatch.capability_outages('nope', '[2026-03-01, 2026-03-02)')$$,
 				 '42704', NULL, 'a reader can call capability_outages(), and hears the capability does not exist');
 SELECT results_eq($$SELECT target || ' ' || state FROM depwatch.current_status() ORDER BY target$$,
