@@ -1959,25 +1959,25 @@ AS $$
 			SELECT y.customer_id, sum(y.balance) AS balance FROM start_balances y
 			GROUP BY y.customer_id HAVING sum(y.balance) > 0),
 		customer_out AS (
-			SELECT b.bucket_start, c.customer_id,
-				   sum(c.net_out) OVER (PARTITION BY c.customer_id ORDER BY b.bucket_start) AS running_out
-			FROM b JOIN (
+			-- each customer's running net outflow, in force from its bucket
+			-- until the customer's next bucket with flows
+			SELECT c.customer_id, c.bucket_start,
+				   lead(c.bucket_start) OVER w AS next_start,
+				   sum(c.net_out) OVER w AS running_out
+			FROM (
 				SELECT date_trunc($4, x.occurred_at) AS bucket_start, x.customer_id::text AS customer_id,
 					   -sum(x.amount) AS net_out
 				FROM %1$s x, horizon h
 				WHERE x.occurred_at >= h.lo AND x.occurred_at < h.hi
 				  AND x.status = 'posted' AND x.external
-				GROUP BY 1, 2) c ON c.bucket_start = b.bucket_start
-			WHERE b.in_horizon),
+				GROUP BY 1, 2) c
+			WINDOW w AS (PARTITION BY c.customer_id ORDER BY c.bucket_start)),
 		drained AS (
-			SELECT b.bucket_start, count(DISTINCT cb.customer_id) AS customers
-			FROM b
-			JOIN customer_out co ON co.bucket_start <= b.bucket_start
-			JOIN customer_balance cb ON cb.customer_id = co.customer_id
-			WHERE b.in_horizon
-			  AND co.bucket_start = (SELECT max(co2.bucket_start) FROM customer_out co2
-									 WHERE co2.customer_id = co.customer_id AND co2.bucket_start <= b.bucket_start)
-			  AND co.running_out >= cb.balance / 2
+			SELECT b.bucket_start, count(*) AS customers
+			FROM customer_out co
+			JOIN customer_balance cb ON cb.customer_id = co.customer_id AND co.running_out >= cb.balance / 2
+			JOIN b ON b.in_horizon AND b.bucket_start >= co.bucket_start
+				  AND (co.next_start IS NULL OR b.bucket_start < co.next_start)
 			GROUP BY b.bucket_start),
 		closed AS (
 			SELECT b.bucket_start, count(z.*) AS accounts

@@ -77,5 +77,85 @@ SELECT * FROM depwatch.redundancy_risks();
 SELECT target, target_type, state, since FROM depwatch.current_status();
 
 \echo
+\echo '== Availability per capability, October 2022 (Korean time)'
+SELECT target, monitored, downtime, round(availability, 3) AS availability, slo,
+	   budget_left, outages, mttr, longest
+FROM depwatch.availability('[2022-10-01 00:00+09, 2022-11-01 00:00+09)')
+WHERE target_type = 'capability' ORDER BY target;
+
+\echo
+\echo '== What the fire took down, and why'
+SELECT * FROM depwatch.capability_outages('simple_transfer', '[2022-10-15 00:00+09, 2022-10-18 00:00+09)');
+
+\echo
+\echo '== A generated ledger around the fire: 20,000 customers, 8 weeks of transfers'
+\o /dev/null
+CREATE SCHEMA bank;
+SELECT setseed(0.2022);
+CREATE TABLE bank.transfers AS
+WITH t AS (
+	SELECT g AS txn_id, 1 + (random() * 19999)::int AS customer,
+		   timestamptz '2022-09-10 00:00+09' + random() * interval '56 days' AS at,
+		   (ARRAY['transfer', 'simple_transfer', 'group_account', 'atm'])[1 + (random() * 3)::int] AS capability,
+		   random() AS r1, random() AS r2, random() AS r3
+	FROM generate_series(1, 300000) g)
+SELECT t.txn_id, t.customer AS account_id, t.customer AS customer_id, t.at AS occurred_at,
+	   -- after the fire, more money leaves than comes in
+	   round((CASE WHEN t.r2 < 0.5 + CASE WHEN t.at >= '2022-10-15 15:30+09' AND t.at < '2022-10-22+09'
+										  THEN 0.15 ELSE 0 END
+				   THEN -1 ELSE 1 END) * (10000 + t.r1 * 490000))::numeric AS amount,
+	   CASE WHEN t.capability = 'atm' THEN 1300 WHEN t.capability = 'transfer' AND t.r1 < 0.3 THEN 500
+			ELSE 0 END::numeric AS fee,
+	   CASE WHEN t.capability = 'atm' THEN 'atm_fee' WHEN t.capability = 'transfer' THEN 'transfer_fee' END AS fee_type,
+	   t.capability,
+	   CASE WHEN t.capability IN ('simple_transfer', 'group_account')
+				 AND t.at >= '2022-10-15 15:30+09' AND t.at < '2022-10-17 12:09+09' AND t.r1 < 0.9
+			THEN 'failed' ELSE 'posted' END AS status,
+	   t.r3 < 0.7 AS external,
+	   CASE WHEN t.capability = 'atm' THEN 900 END::numeric AS partner_fee
+FROM t;
+CREATE INDEX ON bank.transfers (occurred_at);
+CREATE TABLE bank.balances AS
+SELECT g AS account_id, g AS customer_id, timestamptz '2022-09-01 00:00+09' AS as_of,
+	   round((100000 + random() * 4900000)::numeric) AS balance
+FROM generate_series(1, 20000) g;
+CREATE TABLE bank.accounts AS
+SELECT g AS account_id, g AS customer_id, timestamptz '2020-01-01+09' AS opened_at,
+	   CASE WHEN random() < 0.01 THEN timestamptz '2022-10-16+09' + random() * interval '10 days' END AS closed_at
+FROM generate_series(1, 20000) g;
+CREATE TABLE bank.applications AS
+SELECT g AS application_id, 20000 + g AS customer_id,
+	   timestamptz '2022-09-10 00:00+09' + random() * interval '49 days' AS occurred_at,
+	   'approved'::text AS status, NULL::text AS reason
+FROM generate_series(1, 3000) g;
+ANALYZE bank.transfers;
+SELECT depwatch.bind_ledger('bank.transfers', 'bank.applications', 'bank.balances', 'bank.accounts');
+SELECT depwatch.add_fee_policy('fire_2022', fee_types => ARRAY['transfer_fee', 'atm_fee'],
+							   grace => '3 days', per_customer_cap => 10000);
+SELECT depwatch.set_fee_schedule('atm_fee', NULL, 1300, '[2020-01-01+09,)');
+SELECT depwatch.set_fee_schedule('transfer_fee', NULL, 500, '[2020-01-01+09,)');
+\o
+SELECT count(*) AS transfers, count(DISTINCT customer_id) AS customers FROM bank.transfers;
+
+\echo
+\echo '== Impact of the fire (incident 2)'
+SELECT * FROM depwatch.impact(2);
+
+\echo
+\echo '== Fees to waive (policy fire_2022: transfer and ATM fees, 3 days of grace, at most 10,000 KRW each)'
+SELECT * FROM depwatch.fee_waiver_summary(2, 'fire_2022');
+SELECT * FROM depwatch.fee_waiver(2, 'fire_2022') ORDER BY waiver DESC, customer_id LIMIT 5;
+
+\echo
+\echo '== Deposit outflow after the fire (daily, 28-day baseline, 14-day horizon)'
+SELECT bucket_start::date AS day, net, round(expected_net) AS expected_net, round(zscore, 2) AS zscore,
+	   round(pct_of_deposits, 3) AS pct_of_deposits, customers_drained, accounts_closed
+FROM depwatch.deposit_outflow(2);
+SELECT deposits_at_start, net_flow, round(abnormal_outflow) AS abnormal_outflow,
+	   round(runoff_pct, 3) AS runoff_pct, lcr_stable_pct, lcr_less_stable_pct,
+	   customers_drained, round(worst_zscore, 2) AS worst_zscore
+FROM depwatch.deposit_outflow_summary(2);
+
+\echo
 \echo '== The audit log is intact'
 SELECT * FROM depwatch.verify_audit();
