@@ -4,7 +4,7 @@
 -- the audit log names the role that made each change.
 BEGIN;
 SET TimeZone = 'UTC';
-SELECT plan(112);
+SELECT plan(121);
 
 -- run(query) returns the rows of a one-column query as text, or the error
 -- it raised as one row 'ERROR sqlstate: message', so that a query that
@@ -186,13 +186,24 @@ FROM (VALUES
 	('add_dependency', $$SELECT depwatch.add_dependency('reader_dep', 'other')$$),
 	('alter_dependency', $$SELECT depwatch.alter_dependency('bureau', fail_after => 9)$$),
 	('drop_dependency', $$SELECT depwatch.drop_dependency('bureau')$$),
-	('add_capability', $$SELECT depwatch.add_capability('reader_cap', ARRAY['bureau'])$$)) f(fn, call);
+	('add_capability', $$SELECT depwatch.add_capability('reader_cap', ARRAY['bureau'])$$),
+	('bind_ledger', $$SELECT depwatch.bind_ledger('pg_catalog.pg_class')$$),
+	('add_fee_policy', $$SELECT depwatch.add_fee_policy('reader_policy')$$),
+	('set_fee_schedule', $$SELECT depwatch.set_fee_schedule('atm_fee', NULL, 1, '[2026-01-01,)')$$)) f(fn, call);
+-- The economics reports are the reader's (there is no incident and no
+-- ledger yet: they say so, instead of refusing the reader)
+SELECT throws_ok('SELECT * FROM depwatch.impact(1)', '42704', 'incident 1 does not exist',
+				 'a reader can call impact()');
+SELECT throws_ok('SELECT * FROM depwatch.deposit_outflow(1)', '42704', 'incident 1 does not exist',
+				 'a reader can call deposit_outflow()');
+SELECT throws_ok($$SELECT * FROM depwatch.fee_waiver_cost('[2026-01-01, 2026-02-01)')$$, '55000',
+				 'no transfers relation is bound', 'a reader can call fee_waiver_cost()');
 RESET ROLE;
 
 SELECT is((SELECT count(*) FROM depwatch.outage), 1::bigint, 'nothing the reader tried was written');
 
 -- ---------------------------------------------------------------------------
--- depwatch_operator (12 + 2)
+-- depwatch_operator (15 + 2)
 -- ---------------------------------------------------------------------------
 INSERT INTO audit_mark SELECT max(id) FROM depwatch.audit_log;
 SET ROLE depwatch_operator;
@@ -216,7 +227,10 @@ FROM (VALUES
 	('add_dependency', $$SELECT depwatch.add_dependency('operator_dep', 'other')$$),
 	('alter_dependency', $$SELECT depwatch.alter_dependency('bureau', fail_after => 9)$$),
 	('drop_dependency', $$SELECT depwatch.drop_dependency('ledger_uri')$$),
-	('add_capability', $$SELECT depwatch.add_capability('operator_cap', ARRAY['bureau'])$$)) f(fn, call);
+	('add_capability', $$SELECT depwatch.add_capability('operator_cap', ARRAY['bureau'])$$),
+	('bind_ledger', $$SELECT depwatch.bind_ledger('pg_catalog.pg_class')$$),
+	('add_fee_policy', $$SELECT depwatch.add_fee_policy('operator_policy')$$),
+	('set_fee_schedule', $$SELECT depwatch.set_fee_schedule('atm_fee', NULL, 1, '[2026-01-01,)')$$)) f(fn, call);
 SELECT throws_ok('SELECT target FROM depwatch.dependency', '42501', 'permission denied for table dependency',
 				 'an operator cannot read dependency.target either');
 SELECT throws_ok($$INSERT INTO depwatch.outage (dependency_id, kind, during, source)
