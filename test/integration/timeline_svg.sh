@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 dir=tmp/it_svg
-port=15431
+port=15471
 export PGOPTIONS='-c client_min_messages=warning'
 
 cleanup() {
