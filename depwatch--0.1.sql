@@ -95,6 +95,19 @@ CREATE TABLE sample_default PARTITION OF sample DEFAULT;
 -- index (created again by CREATE EXTENSION on restore) makes on ATTACH.
 CREATE INDEX ON sample_default (dependency_id, at);
 
+-- Monitor gaps: a probed dependency's samples more than 3 x every apart
+-- (or the first one that long after it was added).  Recorded as samples
+-- are stored, so reports need not scan the samples, and kept when the
+-- samples expire.
+CREATE TABLE monitor_gap (
+	dependency_id	bigint NOT NULL REFERENCES dependency ON DELETE CASCADE,
+	after			timestamptz NOT NULL,
+	before			timestamptz NOT NULL,
+	unmonitored		tstzrange NOT NULL,
+	PRIMARY KEY (dependency_id, before)
+);
+CREATE INDEX monitor_gap_unmonitored ON monitor_gap USING gist (unmonitored);
+
 -- The state machine's streak counters between samples (report_sample and
 -- the worker).  Whether an outage is open is read from depwatch.outage.
 CREATE TABLE probe_state (
@@ -227,6 +240,7 @@ SELECT pg_catalog.pg_extension_config_dump('capability', '');
 SELECT pg_catalog.pg_extension_config_dump('capability_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sample_default', '');
 SELECT pg_catalog.pg_extension_config_dump('probe_state', '');
+SELECT pg_catalog.pg_extension_config_dump('monitor_gap', '');
 SELECT pg_catalog.pg_extension_config_dump('incident', '');
 SELECT pg_catalog.pg_extension_config_dump('incident_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('incident_dependency', '');
@@ -1201,60 +1215,56 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 	SELECT d.id,
-		   CASE WHEN NOT d.enabled THEN coalesce(s.at, d.created_at)
-				ELSE coalesce(s.at, d.created_at) + 3 * d.every END
+		   CASE WHEN NOT d.enabled THEN coalesce(s.last_at, d.created_at)
+				ELSE coalesce(s.last_at, d.created_at) + 3 * d.every END
 	FROM depwatch.dependency d
-	CROSS JOIN LATERAL (SELECT max(x.at) AS at FROM depwatch.sample x WHERE x.dependency_id = d.id) s
+	LEFT JOIN depwatch.probe_state s ON s.dependency_id = d.id
 	WHERE d.probe IN ('tcp', 'http', 'postgres')
-	  AND (NOT d.enabled OR coalesce(s.at, d.created_at) + 3 * d.every < now())
+	  AND (NOT d.enabled OR coalesce(s.last_at, d.created_at) + 3 * d.every < now())
 	  AND NOT EXISTS (SELECT FROM depwatch.outage o
 					  WHERE o.dependency_id = d.id AND o.kind = 'down' AND o.during @> now())
 $$;
 
 -- _monitor_gaps: the unmonitored windows of every probed dependency that
--- touch [lo, hi) (SPEC section 3, "Unmonitored time").  A gap longer than
--- 3 x every between two samples is unmonitored from 3 x every after the
--- earlier to the later; after the last sample, up to now.  Samples older
--- than depwatch.sample_retention are gone, so that time counts as
--- monitored: the gap search starts at the retention horizon as if a
--- sample stood there.  A gap that one down outage spans from end to end is
--- not unmonitored: the dependency was down at both ends and stays down.
+-- touch [lo, hi) (SPEC section 3, "Unmonitored time"): the recorded gaps
+-- (monitor_gap, including the time before its first sample or before it
+-- was added, whichever came first), the time before a never-sampled one
+-- was added, and the gap still open since the last sample (3 x every
+-- after it; from the sample itself when the dependency is disabled).  A
+-- gap that one down outage spans from end to end is not unmonitored: the
+-- dependency was down at both ends and stays down.
 CREATE FUNCTION _monitor_gaps(lo timestamptz, hi timestamptz)
 	RETURNS TABLE(dependency_id bigint, gap_from timestamptz, gap_to timestamptz)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
-	WITH watched AS (
-		SELECT d.id, 3 * d.every AS grace,
-			   greatest(lo, now() - depwatch._sample_retention()) AS since,
-			   now() - depwatch._sample_retention() AS horizon,
-			   least(hi, now()) AS stop
+	WITH gap AS (
+		SELECT g.dependency_id, g.after, g.before, lower(g.unmonitored) AS gap_from,
+			   upper(g.unmonitored) AS gap_to
+		FROM depwatch.monitor_gap g
+		JOIN depwatch.dependency d ON d.id = g.dependency_id AND d.probe IN ('tcp', 'http', 'postgres')
+		WHERE g.unmonitored && tstzrange(lo, hi)
+		UNION ALL
+		-- never sampled: nobody watched it before it was added
+		SELECT d.id, '-infinity', d.created_at, NULL, d.created_at
 		FROM depwatch.dependency d
+		LEFT JOIN depwatch.probe_state s ON s.dependency_id = d.id
+		WHERE d.probe IN ('tcp', 'http', 'postgres') AND s.last_at IS NULL AND d.created_at > lo
+		UNION ALL
+		SELECT d.id, b.after, now(),
+			   b.after + CASE WHEN d.enabled THEN 3 * d.every ELSE interval '0' END, now()
+		FROM depwatch.dependency d
+		LEFT JOIN depwatch.probe_state s ON s.dependency_id = d.id
+		CROSS JOIN LATERAL (SELECT coalesce(s.last_at, d.created_at) AS after) b
 		WHERE d.probe IN ('tcp', 'http', 'postgres')
-	), points AS (
-		SELECT w.id, w.grace, p.at, lead(p.at) OVER (PARTITION BY w.id ORDER BY p.at) AS next_at
-		FROM watched w
-		CROSS JOIN LATERAL (
-			SELECT coalesce((SELECT max(s.at) FROM depwatch.sample s
-							 WHERE s.dependency_id = w.id AND s.at >= w.horizon AND s.at <= w.since),
-							w.horizon)
-			UNION ALL
-			SELECT s.at FROM depwatch.sample s
-			WHERE s.dependency_id = w.id AND s.at > w.since AND s.at < w.stop
-			UNION ALL
-			SELECT coalesce((SELECT min(s.at) FROM depwatch.sample s
-							 WHERE s.dependency_id = w.id AND s.at >= w.stop),
-							now())
-		) p(at)
-		WHERE w.since < w.stop
+		  AND b.after + CASE WHEN d.enabled THEN 3 * d.every ELSE interval '0' END < least(hi, now())
 	)
-	SELECT p.id, p.at + p.grace, p.next_at
-	FROM points p
-	WHERE p.next_at - p.at > p.grace
-	  AND NOT EXISTS (SELECT FROM depwatch.outage o
-					  WHERE o.dependency_id = p.id AND o.kind = 'down'
-						AND lower(o.during) <= p.at
-						AND (upper_inf(o.during) OR upper(o.during) > p.next_at))
+	SELECT g.dependency_id, g.gap_from, g.gap_to
+	FROM gap g
+	WHERE NOT EXISTS (SELECT FROM depwatch.outage o
+					  WHERE o.dependency_id = g.dependency_id AND o.kind = 'down'
+						AND lower(o.during) <= g.after
+						AND (upper_inf(o.during) OR upper(o.during) > g.before))
 $$;
 
 -- _capability_status: what each capability is doing now, from its
@@ -1346,6 +1356,119 @@ CREATE FUNCTION state_timeline(period tstzrange, targets text[] DEFAULT NULL)
 	AS 'MODULE_PATHNAME', 'dw_state_timeline'
 	LANGUAGE C STABLE CALLED ON NULL INPUT SECURITY DEFINER
 	SET search_path = pg_catalog, depwatch, pg_temp;
+
+-- metrics: an OpenMetrics text exposition (SPEC section 2) for Prometheus,
+-- read through an exporter (sql_exporter, postgres_exporter) or a small
+-- HTTP shim serving it as application/openmetrics-text; version=1.0.0.
+-- Per dependency and capability: the state now and since when
+-- (current_status()), outages, availability over the trailing 24 hours and
+-- 30 days (availability()), and for dependencies that are not probe
+-- 'none', the latency of their samples.  It only formats those reports: it
+-- reads no target, option or sample detail (they may hold secrets).  Every
+-- family's HELP and TYPE are always there, in a fixed order; samples go
+-- dependencies first, then capabilities, each by name; a window with
+-- nothing monitored has no availability sample.  The counter family
+-- depwatch_outages has its samples named depwatch_outages_total.
+CREATE FUNCTION metrics() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	WITH target AS (
+		SELECT row_number() OVER (ORDER BY s.target_type DESC, s.target) AS n,
+			   s.target, s.target_type, s.state, s.since, d.id AS dependency_id, d.probe,
+			   'target="' || e.target || '",type="' || s.target_type || '"'
+			   || coalesce(',kind="' || e.kind || '"', '') AS labels
+		FROM depwatch.current_status() s
+		LEFT JOIN depwatch.dependency d ON s.target_type = 'dependency' AND d.name = s.target
+		-- label values escaped as OpenMetrics says: \ " and newline
+		CROSS JOIN LATERAL (SELECT
+			replace(replace(replace(s.target, E'\\', E'\\\\'), '"', E'\\"'), E'\n', E'\\n'),
+			replace(replace(replace(d.kind, E'\\', E'\\\\'), '"', E'\\"'), E'\n', E'\\n')) e(target, kind)
+	), win AS (
+		-- hours, not days: a trailing window is as long across a DST change
+		SELECT t.n, w.n AS k, t.labels || ',window="' || w.name || '"' AS labels,
+			   a.outages, a.availability, a.slo,
+			   extract(epoch FROM a.monitored) / extract(epoch FROM w.length) AS monitored
+		FROM (VALUES (1, '24h', interval '24 hours'), (2, '30d', interval '720 hours')) w(n, name, length)
+		CROSS JOIN LATERAL depwatch.availability(tstzrange(now() - w.length, now())) a
+		JOIN target t ON t.target = a.target AND t.target_type = a.target_type
+	), family(f, name, type, unit, help) AS (VALUES
+		(1, 'depwatch_up', 'gauge', NULL,
+			'Whether the target works now: 1 when up or degraded, 0 when down, in maintenance or unmonitored'),
+		(2, 'depwatch_state', 'gauge', NULL,
+			'State of the target now, one sample per state: 1 for the current one, 0 for the others'),
+		(3, 'depwatch_state_duration_seconds', 'gauge', 'seconds',
+			'Seconds since the target entered its current state'),
+		(4, 'depwatch_outages', 'counter', NULL,
+			'Down outages ever recorded for the dependency, the ongoing one included'),
+		(5, 'depwatch_outages_in_window', 'gauge', NULL,
+			'Down outages within the trailing window, clipped to it; for a capability, its own down windows'),
+		(6, 'depwatch_availability_ratio', 'gauge', 'ratio',
+			'Availability over the trailing window: up share of the monitored time outside maintenance'),
+		(7, 'depwatch_monitored_ratio', 'gauge', 'ratio',
+			'Share of the trailing window that was monitored, over which availability is computed'),
+		(8, 'depwatch_slo_ratio', 'gauge', 'ratio',
+			'Availability objective of the target'),
+		(9, 'depwatch_latest_sample_latency_seconds', 'gauge', 'seconds',
+			'Latency of the latest sample of the dependency (a probe or a reported call), whatever its outcome'),
+		(10, 'depwatch_sample_latency_seconds', 'summary', 'seconds',
+			'Latency quantiles of the samples of the dependency in the last 5 minutes, whatever their outcome; NaN when there were none')
+	), point(f, n, k, suffix, labels, value) AS (
+		SELECT 1, t.n, 0::bigint, '', t.labels, (t.state IN ('up', 'degraded'))::int::text
+		FROM target t
+		UNION ALL
+		SELECT 2, t.n, s.k, '', t.labels || ',state="' || s.state || '"', (t.state = s.state)::int::text
+		FROM target t,
+			 unnest(ARRAY['up', 'degraded', 'down', 'maintenance', 'unmonitored']) WITH ORDINALITY s(state, k)
+		UNION ALL
+		SELECT 3, t.n, 0, '', t.labels, trim_scale(round(extract(epoch FROM now() - t.since), 3))::text
+		FROM target t WHERE t.since IS NOT NULL
+		UNION ALL
+		SELECT 4, t.n, 0, '_total', t.labels,
+			   (SELECT count(*) FROM depwatch.outage o
+				WHERE o.dependency_id = t.dependency_id AND o.kind = 'down')::text
+		FROM target t WHERE t.dependency_id IS NOT NULL
+		UNION ALL
+		SELECT 5, w.n, w.k, '', w.labels, w.outages::text FROM win w
+		UNION ALL
+		SELECT 6, w.n, w.k, '', w.labels, trim_scale(round(w.availability / 100, 12))::text
+		FROM win w WHERE w.availability IS NOT NULL
+		UNION ALL
+		SELECT 7, w.n, w.k, '', w.labels, trim_scale(round(w.monitored, 12))::text FROM win w
+		UNION ALL
+		SELECT 8, t.n, 0, '', t.labels, trim_scale(w.slo / 100)::text
+		FROM target t JOIN win w ON w.n = t.n AND w.k = 1
+		UNION ALL
+		SELECT 9, t.n, 0, '', t.labels, trim_scale(extract(epoch FROM l.latency))::text
+		FROM target t
+		CROSS JOIN LATERAL (
+			SELECT s.latency FROM depwatch.sample s
+			WHERE s.dependency_id = t.dependency_id AND s.latency IS NOT NULL AND s.at <= now()
+			ORDER BY s.at DESC LIMIT 1) l
+		WHERE t.probe <> 'none'
+		UNION ALL
+		SELECT 10, t.n, q.k, '', t.labels || ',quantile="' || q.quantile || '"',
+			   coalesce(trim_scale(q.seconds)::text, 'NaN')
+		FROM target t
+		CROSS JOIN LATERAL (
+			SELECT percentile_disc(ARRAY[0.5, 0.9, 0.99, 1]) WITHIN GROUP (ORDER BY extract(epoch FROM s.latency))
+			FROM depwatch.sample s
+			WHERE s.dependency_id = t.dependency_id AND s.latency IS NOT NULL
+			  AND s.at > now() - interval '5 minutes' AND s.at <= now()) p(v)
+		CROSS JOIN LATERAL unnest(ARRAY['0.5', '0.9', '0.99', '1'], p.v) WITH ORDINALITY q(quantile, seconds, k)
+		WHERE t.probe <> 'none'
+	)
+	SELECT string_agg(x.line, E'\n' ORDER BY x.f, x.n, x.k) || E'\n# EOF\n'
+	FROM (
+		SELECT fm.f, 0::bigint AS n, 0::bigint AS k,
+			   '# HELP ' || fm.name || ' ' || fm.help || E'\n# TYPE ' || fm.name || ' ' || fm.type
+			   || coalesce(E'\n# UNIT ' || fm.name || ' ' || fm.unit, '') AS line
+		FROM family fm
+		UNION ALL
+		SELECT p.f, p.n, p.k, fm.name || p.suffix || '{' || p.labels || '} ' || p.value
+		FROM point p JOIN family fm ON fm.f = p.f
+	) x
+$$;
 
 CREATE FUNCTION timeline_svg(period tstzrange, targets text[] DEFAULT NULL)
 	RETURNS text
@@ -2100,7 +2223,7 @@ GRANT EXECUTE ON FUNCTION _mask_probe_target(text, text), _mask_options(jsonb) T
 GRANT EXECUTE ON FUNCTION _worker_status(), parse_requirements(text[]), current_status(), redundancy_risks(),
 				verify_audit(), derive_outages(text, tstzrange, int, int),
 				availability(tstzrange, text), capability_outages(text, tstzrange),
-				state_timeline(tstzrange, text[]), timeline_svg(tstzrange, text[]) TO depwatch_reader;
+				state_timeline(tstzrange, text[]), metrics(), timeline_svg(tstzrange, text[]) TO depwatch_reader;
 
 GRANT EXECUTE ON FUNCTION report_sample(text, boolean, interval, timestamptz, text, text),
 				record_outage(text, timestamptz, timestamptz, text, text, timestamptz),
@@ -2274,6 +2397,7 @@ COMMENT ON FUNCTION current_status() IS 'State of every dependency and capabilit
 COMMENT ON FUNCTION availability(tstzrange, text) IS 'Per dependency and capability (and per hour, day, week or month bucket): monitored, down, degraded, maintenance and unmonitored time, availability against SLO, error budget, outages, MTTR, MTBF';
 COMMENT ON FUNCTION capability_outages(text, tstzrange) IS 'Down and degraded windows of a capability over a period, with the requirement groups that caused them';
 COMMENT ON FUNCTION state_timeline(tstzrange, text[]) IS 'What each target was doing over a period: runs of up, degraded, down or unmonitored, with maintenance';
+COMMENT ON FUNCTION metrics() IS 'OpenMetrics text exposition for Prometheus: per dependency and capability its state and since when, outages, availability over the last 24 hours and 30 days, and sample latency; never targets or options';
 COMMENT ON FUNCTION timeline_svg(tstzrange, text[]) IS 'Status-page picture (SVG) of what each target was doing over a period: a row per target coloured by state, tooltips on every run, axis in the session time zone';
 COMMENT ON FUNCTION redundancy_risks() IS 'Requirement groups whose alternatives share a site or vendor';
 COMMENT ON VIEW worker_status IS 'The probe workers running now: what they watch, how fast, how late, their last error';

@@ -16,6 +16,8 @@ packages=(
 	python3
 	libxml2-utils
 	chromium
+	prometheus
+	python3-prometheus-client
 )
 
 missing=()
@@ -28,4 +30,16 @@ sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 echo "Installing: ${missing[*]}"
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The prometheus package (for promtool) would start a Prometheus server:
+# forbid service starts while installing, unless a policy is already there.
+policy=/usr/sbin/policy-rc.d
+own_policy=false
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+	$sudo chmod +x "$policy"
+	own_policy=true
+fi
+rc=0
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+if $own_policy; then $sudo rm -f "$policy"; fi
+exit $rc

@@ -101,6 +101,16 @@ WHERE target IN ('gapdep', 'gapcap');
 SELECT target, state, maintenance, started_at - b AS started, ended_at - b AS ended
 FROM state_timeline(tstzrange((SELECT b FROM base), (SELECT b FROM base) + interval '1 hour'),
 					ARRAY['gapdep', 'gapcap']), base;
+-- The gaps were recorded as the samples came; the first row is the time
+-- before the first sample (which came before the dependency was added) ...
+SELECT CASE WHEN isfinite(after) THEN after - b END AS after, before - b AS before,
+	   lower(unmonitored) - b AS unmonitored_from
+FROM monitor_gap, base ORDER BY before;
+-- ... so they outlive the samples: expire them, and nothing changes
+DELETE FROM sample WHERE dependency_id = (SELECT id FROM dependency WHERE name = 'gapdep');
+SELECT target, monitored, downtime, unmonitored
+FROM availability(tstzrange((SELECT b FROM base), (SELECT b FROM base) + interval '1 hour')), base
+WHERE target = 'gapdep';
 -- The future is not monitored yet
 SELECT target, unmonitored >= interval '1 hour' AS future_unmonitored
 FROM availability(tstzrange(now(), now() + interval '1 hour'))

@@ -479,10 +479,35 @@ dw_store_samples(const char *vantage, const DwSampleRow *rows, int n)
 	values[3] = make_array(oks, NULL, n, BOOLOID);
 	values[4] = make_array(latencies, no_latency, n, INTERVALOID);
 	values[5] = make_array(details, no_detail, n, TEXTOID);
+	/*
+	 * A probed dependency's sample more than 3 x every after the one before
+	 * it (or after the dependency was added) closes a monitor gap, and its
+	 * very first sample ends the time before anyone watched it: record both
+	 * now, from probe_state.last_at as it was before this batch, so that
+	 * availability reports need not scan the samples (SPEC section 3,
+	 * "Unmonitored time").
+	 */
 	run_plan(&plan,
-			 "INSERT INTO depwatch.sample (dependency_id, vantage, at, ok, latency, detail)"
-			 " SELECT v.id, $1, v.at, v.ok, v.latency, v.detail"
-			 "   FROM unnest($2, $3, $4, $5, $6) AS v(id, at, ok, latency, detail)",
+			 "WITH v AS (SELECT * FROM unnest($2, $3, $4, $5, $6) AS v(id, at, ok, latency, detail)),"
+			 " stored AS ("
+			 "  INSERT INTO depwatch.sample (dependency_id, vantage, at, ok, latency, detail)"
+			 "  SELECT v.id, $1, v.at, v.ok, v.latency, v.detail FROM v),"
+			 " p AS ("
+			 "  SELECT x.id, x.at, d.every, d.created_at, s.last_at IS NULL AND x.prev IS NULL AS first,"
+			 "         coalesce(x.prev, s.last_at,"
+			 "                  CASE WHEN d.created_at < x.at THEN d.created_at END) AS after"
+			 "    FROM (SELECT v.id, v.at, lag(v.at) OVER (PARTITION BY v.id ORDER BY v.at) AS prev"
+			 "            FROM v) x"
+			 "    JOIN depwatch.dependency d ON d.id = x.id"
+			 "    LEFT JOIN depwatch.probe_state s ON s.dependency_id = x.id"
+			 "   WHERE d.probe IN ('tcp', 'http', 'postgres'))"
+			 " INSERT INTO depwatch.monitor_gap (dependency_id, after, before, unmonitored)"
+			 " SELECT p.id, p.after, p.at, tstzrange(p.after + 3 * p.every, p.at) FROM p"
+			 "  WHERE p.at - p.after > 3 * p.every"
+			 " UNION ALL"
+			 " SELECT p.id, '-infinity', least(p.at, p.created_at), tstzrange(NULL, least(p.at, p.created_at))"
+			 "   FROM p WHERE p.first"
+			 " ON CONFLICT DO NOTHING",
 			 6, types, values, NULL);
 }
 
