@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 dir_a=tmp/it_dump_a port_a=15435
 dir_b=tmp/it_dump_b port_b=15436
 tables="dependency capability sample probe_state outage maintenance incident incident_dependency audit_log audit_head
-	ledger_binding fee_policy fee_schedule"
+	ledger_binding fee_policy fee_schedule monitor_gap"
 sequences="dependency_id_seq capability_id_seq outage_id_seq maintenance_id_seq incident_id_seq audit_log_id_seq
 	ledger_binding_id_seq fee_policy_id_seq fee_schedule_id_seq"
 
