@@ -2187,6 +2187,114 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------
+-- Regulatory facts: what depwatch cannot measure, recorded on the incident
+-- (SPEC section 3, "Classification").
+-- ---------------------------------------------------------------------------
+
+-- _incident_fact_types: every fact key and the JSON type it takes.
+CREATE FUNCTION _incident_fact_types() RETURNS TABLE(key text, type text, what text)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	VALUES ('critical_services_affected', 'boolean', 'ICT services supporting critical or important functions were affected'),
+		   ('clients_total', 'count', 'clients of the affected services'),
+		   ('counterparts_total', 'count', 'financial counterparts of the affected services'),
+		   ('counterparts_affected', 'count', 'financial counterparts affected'),
+		   ('relevant_clients_affected', 'boolean', 'clients or counterparts identified as relevant were affected'),
+		   ('member_states', 'count', 'EU member states where clients, branches or providers were affected'),
+		   ('data_losses', 'boolean', 'availability, authenticity, integrity or confidentiality of data was lost'),
+		   ('malicious_access', 'boolean', 'successful malicious unauthorised access that may cause data losses'),
+		   ('reputational', 'reputational', 'media, complaints, regulatory, client_loss'),
+		   ('costs_eur', 'amount', 'direct and indirect costs and losses in EUR, fee waivers aside'),
+		   ('root_cause', 'text', 'root cause code, for recurring incidents'),
+		   ('aware_at', 'timestamp', 'when the bank became aware of the incident'),
+		   ('classified_at', 'timestamp', 'when the incident was classified'),
+		   ('backlog_cleared_at', 'timestamp', 'when the backlog after restoration was cleared'),
+		   ('subscribers', 'count', 'subscribers of the affected electronic financial service')
+$$;
+
+-- _is_timestamptz: does the text read as a timestamptz?
+CREATE FUNCTION _is_timestamptz(v text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM v::timestamptz;
+	RETURN true;
+EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+	RETURN false;
+END
+$$;
+
+-- set_incident_facts merges checked facts into the incident's: later
+-- calls override earlier keys, and a JSON null removes a key.
+CREATE FUNCTION set_incident_facts(incident bigint, facts jsonb) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident;
+	f record;
+	t text;
+	valid boolean;
+	merged jsonb;
+BEGIN
+	SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'incident % does not exist', coalesce(incident::text, 'NULL')
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See depwatch.incident for the incidents there are.';
+	END IF;
+	IF facts IS NULL OR jsonb_typeof(facts) <> 'object' THEN
+		RAISE EXCEPTION 'facts must be a JSON object, not %', coalesce(jsonb_typeof(facts), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass facts such as ''{"critical_services_affected": true, "clients_total": 1200000}''.';
+	END IF;
+	FOR f IN SELECT e.key, e.value, k.type FROM jsonb_each(facts) e
+			 LEFT JOIN depwatch._incident_fact_types() k ON k.key = e.key ORDER BY e.key LOOP
+		IF f.type IS NULL THEN
+			RAISE EXCEPTION 'unknown incident fact "%"', f.key
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'The facts are: ' || (SELECT string_agg(k.key, ', ') FROM depwatch._incident_fact_types() k) || '.';
+		END IF;
+		CONTINUE WHEN jsonb_typeof(f.value) = 'null';
+		t := jsonb_typeof(f.value);
+		valid := CASE f.type
+			WHEN 'boolean' THEN t = 'boolean'
+			WHEN 'count' THEN t = 'number' AND f.value::text ~ '^[0-9]+$'
+			WHEN 'amount' THEN CASE WHEN t = 'number' THEN (f.value::text)::numeric >= 0 ELSE false END
+			WHEN 'text' THEN t = 'string' AND btrim(f.value #>> '{}') <> ''
+			WHEN 'timestamp' THEN
+				CASE WHEN t = 'string'
+						  AND (f.value #>> '{}') ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*(Z|[+-]\d{2}(:?\d{2})?)$'
+					 THEN depwatch._is_timestamptz(f.value #>> '{}') ELSE false END
+			WHEN 'reputational' THEN t = 'array' AND NOT EXISTS (
+					SELECT FROM jsonb_array_elements(f.value) r
+					WHERE jsonb_typeof(r) <> 'string'
+					   OR r #>> '{}' NOT IN ('media', 'complaints', 'regulatory', 'client_loss'))
+		END;
+		IF NOT valid THEN
+			RAISE EXCEPTION 'incident fact "%" must be %, not %', f.key,
+					CASE f.type
+						WHEN 'count' THEN 'a whole number of at least 0'
+						WHEN 'amount' THEN 'a number of at least 0'
+						WHEN 'text' THEN 'a non-empty string'
+						WHEN 'timestamp' THEN 'a timestamp with its time zone, such as "2022-10-15T15:30:00+09:00"'
+						WHEN 'reputational' THEN 'an array of "media", "complaints", "regulatory" or "client_loss"'
+						ELSE 'a ' || f.type END,
+					f.value
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Pass JSON null to remove a fact.';
+		END IF;
+	END LOOP;
+	merged := jsonb_strip_nulls(i.facts || facts);
+	UPDATE depwatch.incident x SET facts = merged WHERE x.id = i.id AND x.facts IS DISTINCT FROM merged;
+	RETURN merged;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
 -- The probe worker
 -- ---------------------------------------------------------------------------
 
@@ -2229,6 +2337,7 @@ GRANT EXECUTE ON FUNCTION report_sample(text, boolean, interval, timestamptz, te
 				record_outage(text, timestamptz, timestamptz, text, text, timestamptz),
 				end_outage(text, timestamptz, text),
 				add_maintenance(text, tstzrange, text),
+				set_incident_facts(bigint, jsonb),
 				open_incident(text, timestamptz, text[]),
 				close_incident(bigint, timestamptz, text) TO depwatch_operator;
 
@@ -2392,6 +2501,8 @@ COMMENT ON FUNCTION set_fee_schedule(text, text, numeric, tstzrange) IS 'Price a
 COMMENT ON FUNCTION fee_waiver_cost(tstzrange, text) IS 'What a waiver programme gives up per bucket and fee type: posted rows with fee 0 priced at the schedule, and what partners were still paid';
 COMMENT ON FUNCTION deposit_outflow(bigint, interval, interval, text) IS 'External flows per bucket after an incident against the baseline before it: net, abnormal net, z-score, share of deposits, customers drained, accounts closed';
 COMMENT ON FUNCTION deposit_outflow_summary(bigint, interval, interval, text) IS 'Deposit outflow after an incident in one row, with the 30-day run-off beside the LCR retail run-off rates';
+COMMENT ON FUNCTION set_incident_facts(bigint, jsonb) IS 'Record facts about an incident that depwatch cannot measure (for classification); merges, a JSON null removes a key';
+COMMENT ON COLUMN incident.facts IS 'Facts recorded with set_incident_facts()';
 COMMENT ON FUNCTION impact(bigint) IS 'Per capability an incident took down: its windows, affected transfers, failed ones, distinct customers, failed amount and failed account-opening applications';
 COMMENT ON FUNCTION current_status() IS 'State of every dependency and capability now (up, degraded, down, maintenance, unmonitored), and since when';
 COMMENT ON FUNCTION availability(tstzrange, text) IS 'Per dependency and capability (and per hour, day, week or month bucket): monitored, down, degraded, maintenance and unmonitored time, availability against SLO, error budget, outages, MTTR, MTBF';

@@ -4,7 +4,7 @@
 -- the audit log names the role that made each change.
 BEGIN;
 SET TimeZone = 'UTC';
-SELECT plan(121);
+SELECT plan(123);
 
 -- run(query) returns the rows of a one-column query as text, or the error
 -- it raised as one row 'ERROR sqlstate: message', so that a query that
@@ -188,6 +188,7 @@ FROM (VALUES
 	('drop_dependency', $$SELECT depwatch.drop_dependency('bureau')$$),
 	('add_capability', $$SELECT depwatch.add_capability('reader_cap', ARRAY['bureau'])$$),
 	('bind_ledger', $$SELECT depwatch.bind_ledger('pg_catalog.pg_class')$$),
+	('set_incident_facts', $$SELECT depwatch.set_incident_facts(1, '{"data_losses": true}')$$),
 	('add_fee_policy', $$SELECT depwatch.add_fee_policy('reader_policy')$$),
 	('set_fee_schedule', $$SELECT depwatch.set_fee_schedule('atm_fee', NULL, 1, '[2026-01-01,)')$$)) f(fn, call);
 -- The economics reports are the reader's (there is no incident and no
@@ -203,7 +204,7 @@ RESET ROLE;
 SELECT is((SELECT count(*) FROM depwatch.outage), 1::bigint, 'nothing the reader tried was written');
 
 -- ---------------------------------------------------------------------------
--- depwatch_operator (15 + 2)
+-- depwatch_operator (16 + 2)
 -- ---------------------------------------------------------------------------
 INSERT INTO audit_mark SELECT max(id) FROM depwatch.audit_log;
 SET ROLE depwatch_operator;
@@ -221,6 +222,9 @@ SELECT lives_ok(format('SELECT depwatch.close_incident(%s, %L)',
 				'an operator can close_incident()');
 SELECT lives_ok($$SELECT depwatch.report_sample('bureau', true, '20 ms', '2026-03-02 00:00')$$,
 				'an operator can report_sample()');
+SELECT lives_ok(format('SELECT depwatch.set_incident_facts(%s, %L)',
+					   (SELECT max(id) FROM depwatch.incident), '{"critical_services_affected": true}'),
+				'an operator can set_incident_facts()');
 SELECT throws_ok(call, '42501', format('permission denied for function %s', fn),
 				 format('an operator cannot call %s()', fn))
 FROM (VALUES
@@ -244,7 +248,7 @@ SELECT results_eq($$SELECT actor, action, table_name FROM depwatch.audit_log
 				  $$VALUES ('depwatch_operator', 'INSERT', 'outage'), ('depwatch_operator', 'UPDATE', 'outage'),
 						   ('depwatch_operator', 'INSERT', 'maintenance'), ('depwatch_operator', 'INSERT', 'incident'),
 						   ('depwatch_operator', 'INSERT', 'incident_dependency'),
-						   ('depwatch_operator', 'UPDATE', 'incident')$$,
+						   ('depwatch_operator', 'UPDATE', 'incident'), ('depwatch_operator', 'UPDATE', 'incident')$$,
 				  'the audit log names depwatch_operator, the role set with SET ROLE, as the actor of its changes');
 SELECT is((SELECT count(*) FROM depwatch.sample s JOIN depwatch.dependency d ON d.id = s.dependency_id
 		   WHERE d.name = 'bureau' AND s.at = '2026-03-02 00:00'),
