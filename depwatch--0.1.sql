@@ -2210,7 +2210,9 @@ AS $$
 		   ('aware_at', 'timestamp', 'when the bank became aware of the incident'),
 		   ('classified_at', 'timestamp', 'when the incident was classified'),
 		   ('backlog_cleared_at', 'timestamp', 'when the backlog after restoration was cleared'),
-		   ('subscribers', 'count', 'subscribers of the affected electronic financial service')
+		   ('subscribers', 'count', 'subscribers of the affected electronic financial service'),
+		   ('fee_policy', 'text', 'the fee policy whose waiver counts as a cost'),
+		   ('eur_per_unit', 'amount', 'EUR per unit of the ledger''s currency, to count fee waivers in EUR (default 1)')
 $$;
 
 -- _is_timestamptz: does the text read as a timestamptz?
@@ -2294,6 +2296,288 @@ BEGIN
 END
 $$;
 
+-- _kr_fss_criteria: the Korean FSS rules (SPEC section 3): reportable when
+-- an electronic financial service stopped or was delayed 30 minutes or
+-- more, or 10 minutes with 10,000 subscribers or more; major when two or
+-- more of impact, data, reputation, time (2 hours) and amount apply.  The
+-- FSS does not publish the impact and amount sizes; depwatch's are in the
+-- threshold column.
+CREATE FUNCTION _kr_fss_criteria(f jsonb, m jsonb)
+	RETURNS TABLE(criterion text, value text, threshold text, met boolean)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH c(n, criterion, value, threshold, met) AS (VALUES
+		(1, 'impact',
+		 'clients affected ' || coalesce(m->>'clients_affected', 'not measured')
+			|| '; relevant clients affected ' || coalesce(f->>'relevant_clients_affected', 'not recorded'),
+		 '10000 clients or more affected, or relevant clients affected (depwatch''s size)',
+		 coalesce((m->>'clients_affected')::numeric >= 10000, false)
+		 OR coalesce((f->>'relevant_clients_affected')::boolean, false)),
+		(2, 'data',
+		 'data losses ' || coalesce(f->>'data_losses', 'not recorded')
+			|| '; malicious access ' || coalesce(f->>'malicious_access', 'not recorded'),
+		 'data lost or accessed without authorisation',
+		 coalesce((f->>'data_losses')::boolean, false) OR coalesce((f->>'malicious_access')::boolean, false)),
+		(3, 'reputation', coalesce(f->>'reputational', 'not recorded'),
+		 'media, complaints, regulatory or client loss',
+		 jsonb_array_length(coalesce(f->'reputational', '[]')) > 0),
+		(4, 'time', 'service stopped or delayed ' || (m->>'downtime'),
+		 '2 hours or more',
+		 (m->>'downtime')::interval >= interval '2 hours'),
+		(5, 'amount', 'transactions affected worth ' || coalesce(m->>'transactions_value', 'not measured'),
+		 '100000000 or more in the ledger''s currency (depwatch''s size)',
+		 coalesce((m->>'transactions_value')::numeric >= 100000000, false)),
+		(6, 'reportable',
+		 'service stopped or delayed ' || (m->>'downtime') || coalesce('; subscribers ' || (f->>'subscribers'), ''),
+		 '30 minutes or more, or 10 minutes or more with 10000 subscribers or more',
+		 (m->>'downtime')::interval >= interval '30 minutes'
+		 OR ((m->>'downtime')::interval >= interval '10 minutes'
+			 AND coalesce((f->>'subscribers')::numeric >= 10000, false)))
+	)
+	SELECT c.criterion, c.value, c.threshold, c.met FROM c
+	UNION ALL
+	SELECT 'major', (SELECT count(*) FROM c WHERE c.met AND c.n <= 5) || ' of 5 apply',
+		   'two or more of impact, data, reputation, time and amount',
+		   (SELECT count(*) FROM c WHERE c.met AND c.n <= 5) >= 2
+$$;
+
+-- _incident_measures: what depwatch measures of an incident for its
+-- classification (SPEC section 3, "Classification"): duration; the
+-- downtime of the capabilities it took down (the longest, from first down
+-- to last up, or to backlog_cleared_at when that is later); and, with a
+-- ledger bound, affected clients, affected transactions by number and
+-- value, their daily averages over the 4 weeks before, and the waiver of
+-- the fee policy named by the fact fee_policy.
+CREATE FUNCTION _incident_measures(i depwatch.incident) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	f jsonb := i.facts;
+	transfers regclass := depwatch._ledger('transfers', optional => true);
+	applications regclass := depwatch._ledger('applications', optional => true);
+	downtime interval;
+	clients bigint;
+	tx bigint;
+	tx_value numeric;
+	daily_tx numeric;
+	daily_value numeric;
+	waiver numeric;
+BEGIN
+	SELECT max(x.e - x.s) INTO downtime
+	FROM (SELECT min(w.started_at) AS s,
+				 greatest(max(w.ended_at), (f->>'backlog_cleared_at')::timestamptz) AS e
+		  FROM depwatch._incident_windows(i) w GROUP BY w.capability) x;
+	IF transfers IS NOT NULL THEN
+		EXECUTE format('SELECT count(*) FROM (%s) c', depwatch._incident_customers_query(transfers, applications))
+			INTO clients USING i;
+		EXECUTE format($q$
+			SELECT count(*), coalesce(sum(abs(x.amount)), 0)
+			FROM depwatch._incident_windows($1) w
+			CROSS JOIN LATERAL (
+				SELECT x.amount FROM %s x
+				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
+				  AND x.capability = w.capability
+				OFFSET 0) x
+		$q$, transfers) INTO tx, tx_value USING i;
+		EXECUTE format($q$
+			SELECT count(*) / 28.0, coalesce(sum(abs(x.amount)), 0) / 28
+			FROM %s x
+			WHERE x.occurred_at >= ($1).started_at - interval '28 days' AND x.occurred_at < ($1).started_at
+			  AND x.capability IN (SELECT w.capability FROM depwatch._incident_windows($1) w)
+		$q$, transfers) INTO daily_tx, daily_value USING i;
+		IF f ? 'fee_policy' THEN
+			SELECT s.waiver INTO waiver FROM depwatch.fee_waiver_summary(i.id, f->>'fee_policy') s;
+		END IF;
+	END IF;
+	RETURN jsonb_build_object(
+		'duration', coalesce(i.ended_at, now()) - i.started_at,
+		'downtime', coalesce(downtime, interval '0'),
+		'clients_affected', clients,
+		'transactions_affected', tx,
+		'transactions_value', tx_value,
+		'daily_transactions', daily_tx,
+		'daily_value', daily_value,
+		'fee_waiver', waiver,
+		'costs_eur', coalesce((f->>'costs_eur')::numeric, 0)
+					 + coalesce(waiver, 0) * coalesce((f->>'eur_per_unit')::numeric, 1));
+END
+$$;
+
+-- _dora_criteria: the thresholds of Commission Delegated Regulation (EU)
+-- 2024/1772 Art 9 over an incident's facts (f) and measures (m), without
+-- the recurring rule.  An unrecorded fact is not met.
+CREATE FUNCTION _dora_criteria(f jsonb, m jsonb)
+	RETURNS TABLE(criterion text, value text, threshold text, met boolean)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.criterion, c.value, c.threshold, coalesce(c.met, false)
+	FROM (VALUES
+		(1, 'critical_services', coalesce(f->>'critical_services_affected', 'not recorded'),
+		 'services supporting critical or important functions affected (Art 6)',
+		 (f->>'critical_services_affected')::boolean),
+		(2, 'malicious_access', coalesce(f->>'malicious_access', 'not recorded'),
+		 'successful malicious unauthorised access that may cause data losses (Art 9(5)(b))',
+		 (f->>'malicious_access')::boolean),
+		(3, 'clients_transactions',
+		 concat_ws('; ',
+			'clients affected ' || coalesce(m->>'clients_affected', 'not measured')
+				|| coalesce(' of ' || (f->>'clients_total'), ''),
+			'counterparts affected ' || (f->>'counterparts_affected') || coalesce(' of ' || (f->>'counterparts_total'), ''),
+			'transactions affected ' || coalesce(m->>'transactions_affected', 'not measured')
+				|| coalesce(' (daily average ' || round((m->>'daily_transactions')::numeric, 2) || ')', ''),
+			'value affected ' || (m->>'transactions_value')
+				|| coalesce(' (daily average ' || round((m->>'daily_value')::numeric, 2) || ')', ''),
+			'relevant clients affected ' || (f->>'relevant_clients_affected')),
+		 '> 10 % of the service''s clients or > 100000 clients; > 30 % of counterparts; > 10 % of the daily average transactions by number or value; relevant clients affected (Art 9(1))',
+		 (m->>'clients_affected')::numeric > 100000
+		 OR (m->>'clients_affected')::numeric > 0.1 * (f->>'clients_total')::numeric
+		 OR (f->>'counterparts_affected')::numeric > 0.3 * (f->>'counterparts_total')::numeric
+		 OR (m->>'transactions_affected')::numeric > 0.1 * (m->>'daily_transactions')::numeric
+		 OR (m->>'transactions_value')::numeric > 0.1 * (m->>'daily_value')::numeric
+		 OR coalesce((f->>'relevant_clients_affected')::boolean, false)),
+		(4, 'reputational', coalesce(f->>'reputational', 'not recorded'),
+		 'media, repeated complaints, regulatory requirements or loss of clients (Art 9(2))',
+		 jsonb_array_length(coalesce(f->'reputational', '[]')) > 0),
+		(5, 'duration_downtime',
+		 'duration ' || (m->>'duration') || '; downtime ' || (m->>'downtime'),
+		 'duration > 24 hours, or downtime > 2 hours of a service supporting critical functions (Art 9(3))',
+		 (m->>'duration')::interval > interval '24 hours'
+		 OR ((m->>'downtime')::interval > interval '2 hours'
+			 AND coalesce((f->>'critical_services_affected')::boolean, false))),
+		(6, 'geographical_spread', coalesce(f->>'member_states', 'not recorded'),
+		 'two or more member states (Art 9(4))',
+		 (f->>'member_states')::int >= 2),
+		(7, 'data_losses', coalesce(f->>'data_losses', 'not recorded'),
+		 'losses of availability, authenticity, integrity or confidentiality of data (Art 9(5)(a))',
+		 (f->>'data_losses')::boolean),
+		(8, 'economic_impact',
+		 'EUR ' || (m->>'costs_eur') || coalesce(' (fee waiver ' || (m->>'fee_waiver') || ' included)', ''),
+		 'costs and losses > EUR 100000, fee waivers and compensation included (Art 9(6))',
+		 (m->>'costs_eur')::numeric > 100000)
+	) c(n, criterion, value, threshold, met)
+	ORDER BY c.n
+$$;
+
+-- _dora_major: the rule of Art 8(1) over _dora_criteria's rows: critical
+-- services affected and either malicious access or two other thresholds.
+CREATE FUNCTION _dora_major(f jsonb, m jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT bool_or(c.met) FILTER (WHERE c.criterion = 'critical_services')
+		   AND (bool_or(c.met) FILTER (WHERE c.criterion = 'malicious_access')
+				OR count(*) FILTER (WHERE c.met AND c.criterion NOT IN ('critical_services', 'malicious_access')) >= 2)
+	FROM depwatch._dora_criteria(f, m) c
+$$;
+
+-- _combined_measures: the measures of several incidents taken together,
+-- for the recurring rule: durations, downtimes, counts, values and costs
+-- add up; daily averages are the largest.
+CREATE FUNCTION _combined_measures(ms jsonb[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object(
+		'duration', sum((m->>'duration')::interval),
+		'downtime', sum((m->>'downtime')::interval),
+		'clients_affected', sum((m->>'clients_affected')::numeric),
+		'transactions_affected', sum((m->>'transactions_affected')::numeric),
+		'transactions_value', sum((m->>'transactions_value')::numeric),
+		'daily_transactions', max((m->>'daily_transactions')::numeric),
+		'daily_value', max((m->>'daily_value')::numeric),
+		'costs_eur', sum((m->>'costs_eur')::numeric))
+	FROM unnest(ms) m
+$$;
+
+-- _combined_facts: facts of several incidents taken together: any true
+-- boolean, all reputational kinds, the most member states and clients.
+CREATE FUNCTION _combined_facts(fs jsonb[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_strip_nulls(jsonb_build_object(
+		'critical_services_affected', bool_or((f->>'critical_services_affected')::boolean),
+		'malicious_access', bool_or((f->>'malicious_access')::boolean),
+		'data_losses', bool_or((f->>'data_losses')::boolean),
+		'relevant_clients_affected', bool_or((f->>'relevant_clients_affected')::boolean),
+		'member_states', max((f->>'member_states')::int),
+		'clients_total', max((f->>'clients_total')::numeric),
+		'counterparts_total', max((f->>'counterparts_total')::numeric),
+		'counterparts_affected', sum((f->>'counterparts_affected')::numeric),
+		'reputational', (SELECT jsonb_agg(DISTINCT r) FROM unnest(fs) g, jsonb_array_elements(coalesce(g->'reputational', '[]')) r)))
+	FROM unnest(fs) f
+$$;
+
+-- classify_incident: one row per criterion, then major (and, for kr_fss,
+-- reportable): SPEC section 3, "Classification".
+CREATE FUNCTION classify_incident(incident bigint, framework text DEFAULT 'dora')
+	RETURNS TABLE(criterion text, value text, threshold text, met boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident;
+	f jsonb;
+	m jsonb;
+	cause text;
+	peers bigint[];
+	peer_facts jsonb[];
+	peer_measures jsonb[];
+	recurring boolean := false;
+	n int;
+BEGIN
+	IF framework IS NULL OR framework NOT IN ('dora', 'kr_fss') THEN
+		RAISE EXCEPTION 'unknown framework "%"', coalesce(framework, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use ''dora'' (EU DORA, Commission Delegated Regulation 2024/1772) or ''kr_fss'' (Korean FSS).';
+	END IF;
+	i := depwatch._incident(incident);
+	f := i.facts || jsonb_strip_nulls(jsonb_build_object('root_cause', i.root_cause));
+	m := depwatch._incident_measures(i);
+	cause := coalesce(i.facts->>'root_cause', i.root_cause);
+
+	IF framework = 'kr_fss' THEN
+		RETURN QUERY SELECT * FROM depwatch._kr_fss_criteria(f, m);
+		RETURN;
+	END IF;
+
+	RETURN QUERY SELECT * FROM depwatch._dora_criteria(f, m);
+
+	-- Art 8(2): non-major incidents with the same root cause, at least two
+	-- within 6 months, that together meet Art 8(1)
+	IF cause IS NOT NULL AND NOT depwatch._dora_major(f, m) THEN
+		SELECT array_agg(x.id ORDER BY x.started_at), array_agg(x.facts ORDER BY x.started_at),
+			   array_agg(x.m ORDER BY x.started_at)
+		  INTO peers, peer_facts, peer_measures
+		FROM (SELECT o.id, o.started_at, o.facts, depwatch._incident_measures(o) AS m
+			  FROM depwatch.incident o
+			  WHERE coalesce(o.facts->>'root_cause', o.root_cause) = cause
+				AND o.started_at > i.started_at - interval '6 months' AND o.started_at <= i.started_at) x
+		WHERE NOT depwatch._dora_major(x.facts, x.m);
+		n := coalesce(cardinality(peers), 0);
+		recurring := n >= 2 AND depwatch._dora_major(depwatch._combined_facts(peer_facts),
+													  depwatch._combined_measures(peer_measures));
+	END IF;
+	criterion := 'recurring';
+	value := CASE WHEN cause IS NULL THEN 'no root cause recorded'
+				  ELSE format('%s non-major incidents with root cause %s within 6 months: %s',
+							  coalesce(n, 0), cause, coalesce(array_to_string(peers, ', '), 'none')) END;
+	threshold := 'non-major incidents with the same root cause, twice or more within 6 months, that together are major (Art 8(2))';
+	met := recurring;
+	RETURN NEXT;
+	criterion := 'major';
+	value := NULL;
+	threshold := 'critical services affected, and malicious access or two other thresholds met (Art 8(1)); or recurring';
+	met := depwatch._dora_major(f, m) OR recurring;
+	RETURN NEXT;
+END
+$$;
+
 -- ---------------------------------------------------------------------------
 -- The probe worker
 -- ---------------------------------------------------------------------------
@@ -2353,6 +2637,7 @@ GRANT EXECUTE ON FUNCTION
 
 -- Economics: the binding is visible to readers; binding takes an admin.
 GRANT SELECT ON ledger_binding, fee_policy, fee_schedule TO depwatch_reader;
+GRANT EXECUTE ON FUNCTION classify_incident(bigint, text) TO depwatch_reader;
 GRANT EXECUTE ON FUNCTION impact(bigint), fee_waiver(bigint, text), fee_waiver_summary(bigint, text),
 				fee_waiver_cost(tstzrange, text), deposit_outflow(bigint, interval, interval, text),
 				deposit_outflow_summary(bigint, interval, interval, text) TO depwatch_reader;
@@ -2503,6 +2788,7 @@ COMMENT ON FUNCTION deposit_outflow(bigint, interval, interval, text) IS 'Extern
 COMMENT ON FUNCTION deposit_outflow_summary(bigint, interval, interval, text) IS 'Deposit outflow after an incident in one row, with the 30-day run-off beside the LCR retail run-off rates';
 COMMENT ON FUNCTION set_incident_facts(bigint, jsonb) IS 'Record facts about an incident that depwatch cannot measure (for classification); merges, a JSON null removes a key';
 COMMENT ON COLUMN incident.facts IS 'Facts recorded with set_incident_facts()';
+COMMENT ON FUNCTION classify_incident(bigint, text) IS 'Classify an incident under dora (Commission Delegated Regulation (EU) 2024/1772) or kr_fss: one row per criterion with value, threshold and whether it is met, then major (and reportable for kr_fss)';
 COMMENT ON FUNCTION impact(bigint) IS 'Per capability an incident took down: its windows, affected transfers, failed ones, distinct customers, failed amount and failed account-opening applications';
 COMMENT ON FUNCTION current_status() IS 'State of every dependency and capability now (up, degraded, down, maintenance, unmonitored), and since when';
 COMMENT ON FUNCTION availability(tstzrange, text) IS 'Per dependency and capability (and per hour, day, week or month bucket): monitored, down, degraded, maintenance and unmonitored time, availability against SLO, error budget, outages, MTTR, MTBF';

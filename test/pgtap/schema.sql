@@ -4,7 +4,7 @@
 -- search paths of SECURITY DEFINER functions, and comments for BI tools.
 BEGIN;
 SET TimeZone = 'UTC';
-SELECT plan(159);
+SELECT plan(162);
 
 -- ---------------------------------------------------------------------------
 -- Tables and views (1 + 11 + 3 + 5)
@@ -103,7 +103,7 @@ SELECT col_is_pk('depwatch', 'probe_state', 'dependency_id', 'probe_state has on
 
 -- ---------------------------------------------------------------------------
 -- SQL API (SPEC section 2, the part version 0.1 implements): argument
--- types, then argument names and result (2 x 24)
+-- types, then argument names and result (2 x 25)
 -- ---------------------------------------------------------------------------
 CREATE TEMP TABLE api(name text, args text[], signature text, result text);
 INSERT INTO api VALUES
@@ -144,6 +144,8 @@ INSERT INTO api VALUES
 	('timeline_svg', '{tstzrange,text[]}', 'period tstzrange, targets text[]', 'text'),
 	('metrics', '{}', '', 'text'),
 	('set_incident_facts', '{bigint,jsonb}', 'incident bigint, facts jsonb', 'jsonb'),
+	('classify_incident', '{bigint,text}', 'incident bigint, framework text',
+	 'TABLE(criterion text, value text, threshold text, met boolean)'),
 	('state_timeline', '{tstzrange,text[]}', 'period tstzrange, targets text[]',
 	 'TABLE(target text, target_type text, state text, maintenance boolean, started_at timestamp with time zone, ended_at timestamp with time zone)'),
 	('open_incident', '{text,"timestamp with time zone",text[]}',
@@ -286,7 +288,7 @@ SELECT is_empty($$SELECT oid::regprocedure, proconfig FROM pg_proc
 				'every SECURITY DEFINER function lists pg_temp last, so temporary objects never shadow');
 
 -- ---------------------------------------------------------------------------
--- Comments: BI tools show them (17 + 24 + 1 + 1)
+-- Comments: BI tools show them (17 + 25 + 1 + 1)
 -- ---------------------------------------------------------------------------
 SELECT isnt(obj_description(to_regclass('depwatch.' || r), 'pg_class'), NULL,
 			format('depwatch.%s has a comment', r))
