@@ -2578,6 +2578,152 @@ BEGIN
 END
 $$;
 
+-- incident_timeline: what happened during an incident, in time order:
+-- the incident opened and closed, its dependencies' outages, the
+-- capabilities taken down and restored, maintenance, the facts as they
+-- were recorded (from the audit log), awareness, classification and the
+-- backlog cleared.
+CREATE FUNCTION incident_timeline(incident bigint)
+	RETURNS TABLE(at timestamptz, event text, target text, detail text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident := depwatch._incident(incident);
+	deps bigint[] := depwatch._incident_dependencies(i);
+	span tstzrange := tstzrange(i.started_at, coalesce(i.ended_at, now()), '[]');
+BEGIN
+	RETURN QUERY
+	SELECT e.at, e.event, e.target, e.detail FROM (
+		SELECT i.started_at AS at, 'incident opened' AS event, NULL::text AS target, i.title AS detail, 1 AS o
+		UNION ALL
+		SELECT i.ended_at, 'incident closed', NULL, i.root_cause, 9 WHERE i.ended_at IS NOT NULL
+		UNION ALL
+		SELECT lower(o.during), o.kind || ' outage started', d.name, o.note, 3
+		FROM depwatch.outage o JOIN depwatch.dependency d ON d.id = o.dependency_id
+		WHERE o.dependency_id = ANY (deps) AND o.during && span
+		UNION ALL
+		SELECT upper(o.during), o.kind || ' outage ended', d.name, o.note, 5
+		FROM depwatch.outage o JOIN depwatch.dependency d ON d.id = o.dependency_id
+		WHERE o.dependency_id = ANY (deps) AND o.during && span AND NOT upper_inf(o.during)
+		UNION ALL
+		SELECT w.started_at, 'capability down', w.capability, NULL, 4 FROM depwatch._incident_windows(i) w
+		UNION ALL
+		SELECT w.ended_at, 'capability restored', w.capability, NULL, 6
+		FROM depwatch._incident_windows(i) w WHERE w.ended_at < coalesce(i.ended_at, now())
+		UNION ALL
+		SELECT x.at, x.event, coalesce(d.name, c.name), m.note, 2
+		FROM depwatch.maintenance m
+		LEFT JOIN depwatch.dependency d ON d.id = m.dependency_id
+		LEFT JOIN depwatch.capability c ON c.id = m.capability_id
+		CROSS JOIN LATERAL (VALUES (lower(m.during), 'maintenance started'),
+								   (upper(m.during), 'maintenance ended')) x(at, event)
+		WHERE m.during && span AND (m.dependency_id = ANY (deps) OR m.capability_id IS NOT NULL)
+		UNION ALL
+		SELECT a.at, 'facts recorded', NULL,
+			   (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(a.new->'facts') k
+				WHERE (a.new->'facts'->k) IS DISTINCT FROM (a.old->'facts'->k)), 7
+		FROM depwatch.audit_log a
+		WHERE a.table_name = 'incident' AND a.row_id = i.id AND a.action = 'UPDATE'
+		  AND (a.new->'facts') IS DISTINCT FROM (a.old->'facts')
+		UNION ALL
+		SELECT (i.facts->>k.key)::timestamptz, k.event, NULL, NULL, 8
+		FROM (VALUES ('aware_at', 'became aware'), ('classified_at', 'classified'),
+					 ('backlog_cleared_at', 'backlog cleared')) k(key, event)
+		WHERE i.facts ? k.key
+	) e
+	ORDER BY e.at, e.o, e.target;
+END
+$$;
+
+-- _reporting_deadlines: DORA (Commission Delegated Regulation (EU)
+-- 2025/301 Art 5) for a major incident: the initial notification within 4
+-- hours of classification and no later than 24 hours after awareness
+-- (within 4 hours of a classification later than that), the intermediate
+-- report within 72 hours of the initial, the final within one month of
+-- the intermediate; the Korean FSS initial report within one day of
+-- recognition.  NULL where a time is not recorded or no report is due.
+CREATE FUNCTION _reporting_deadlines(facts jsonb, dora_major boolean, fss_reportable boolean) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH t AS (
+		SELECT (facts->>'aware_at')::timestamptz AS aware, (facts->>'classified_at')::timestamptz AS classified),
+	d AS (
+		SELECT CASE WHEN dora_major THEN
+					CASE WHEN t.classified > t.aware + interval '24 hours' THEN t.classified + interval '4 hours'
+						 ELSE least(t.classified + interval '4 hours', t.aware + interval '24 hours') END
+			   END AS initial, t.aware
+		FROM t)
+	SELECT jsonb_build_object(
+		'dora', jsonb_build_object(
+			'due', dora_major,
+			'initial', d.initial,
+			'intermediate', d.initial + interval '72 hours',
+			'final', d.initial + interval '72 hours' + interval '1 month'),
+		'kr_fss', jsonb_build_object(
+			'due', fss_reportable,
+			'initial', CASE WHEN fss_reportable THEN d.aware + interval '1 day' END))
+	FROM d
+$$;
+
+-- incident_report: everything about an incident in one JSON document
+-- (doc/incident_report.schema.json): the incident, its timeline, the
+-- capabilities it took down with their windows, the economics, both
+-- classifications and the reporting deadlines.
+CREATE FUNCTION incident_report(incident bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident := depwatch._incident(incident);
+	ledger boolean := depwatch._ledger('transfers', optional => true) IS NOT NULL;
+	dora jsonb;
+	fss jsonb;
+	economics jsonb;
+BEGIN
+	SELECT jsonb_agg(to_jsonb(c)) INTO dora FROM depwatch.classify_incident(i.id, 'dora') c;
+	SELECT jsonb_agg(to_jsonb(c)) INTO fss FROM depwatch.classify_incident(i.id, 'kr_fss') c;
+	economics := jsonb_build_object(
+		'ledger_bound', ledger,
+		'impact', CASE WHEN ledger THEN
+			(SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') FROM depwatch.impact(i.id) x) END,
+		'fee_waiver_summary', CASE WHEN ledger AND i.facts ? 'fee_policy' THEN
+			(SELECT to_jsonb(x) || jsonb_build_object('policy', i.facts->>'fee_policy')
+			 FROM depwatch.fee_waiver_summary(i.id, i.facts->>'fee_policy') x) END,
+		'deposit_outflow_summary', CASE WHEN ledger THEN
+			(SELECT to_jsonb(x) FROM depwatch.deposit_outflow_summary(i.id) x) END);
+	RETURN jsonb_build_object(
+		'incident', jsonb_build_object(
+			'id', i.id, 'title', i.title, 'started_at', i.started_at, 'ended_at', i.ended_at,
+			'open', i.ended_at IS NULL, 'root_cause', coalesce(i.facts->>'root_cause', i.root_cause),
+			'facts', i.facts,
+			'dependencies', (SELECT coalesce(jsonb_agg(d.name ORDER BY d.name), '[]')
+							 FROM depwatch.dependency d WHERE d.id = ANY (depwatch._incident_dependencies(i)))),
+		'timeline', (SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]') FROM depwatch.incident_timeline(i.id) t),
+		'capabilities', (SELECT coalesce(jsonb_agg(jsonb_build_object('capability', c.capability, 'windows', c.windows)
+												   ORDER BY c.capability), '[]')
+						 FROM (SELECT w.capability,
+									  jsonb_agg(jsonb_build_object('started_at', w.started_at, 'ended_at', w.ended_at,
+																   'lasted', w.ended_at - w.started_at)
+												ORDER BY w.started_at) AS windows
+							   FROM depwatch._incident_windows(i) w GROUP BY w.capability) c),
+		'economics', economics,
+		'classification', jsonb_build_object(
+			'dora', jsonb_build_object('criteria', dora,
+				'major', (SELECT (c->>'met')::boolean FROM jsonb_array_elements(dora) c WHERE c->>'criterion' = 'major')),
+			'kr_fss', jsonb_build_object('criteria', fss,
+				'major', (SELECT (c->>'met')::boolean FROM jsonb_array_elements(fss) c WHERE c->>'criterion' = 'major'),
+				'reportable', (SELECT (c->>'met')::boolean FROM jsonb_array_elements(fss) c WHERE c->>'criterion' = 'reportable'))),
+		'deadlines', depwatch._reporting_deadlines(i.facts,
+			(SELECT (c->>'met')::boolean FROM jsonb_array_elements(dora) c WHERE c->>'criterion' = 'major'),
+			(SELECT (c->>'met')::boolean FROM jsonb_array_elements(fss) c WHERE c->>'criterion' = 'reportable')));
+END
+$$;
+
 -- ---------------------------------------------------------------------------
 -- The probe worker
 -- ---------------------------------------------------------------------------
@@ -2637,7 +2783,8 @@ GRANT EXECUTE ON FUNCTION
 
 -- Economics: the binding is visible to readers; binding takes an admin.
 GRANT SELECT ON ledger_binding, fee_policy, fee_schedule TO depwatch_reader;
-GRANT EXECUTE ON FUNCTION classify_incident(bigint, text) TO depwatch_reader;
+GRANT EXECUTE ON FUNCTION classify_incident(bigint, text), incident_timeline(bigint), incident_report(bigint)
+	TO depwatch_reader;
 GRANT EXECUTE ON FUNCTION impact(bigint), fee_waiver(bigint, text), fee_waiver_summary(bigint, text),
 				fee_waiver_cost(tstzrange, text), deposit_outflow(bigint, interval, interval, text),
 				deposit_outflow_summary(bigint, interval, interval, text) TO depwatch_reader;
@@ -2789,6 +2936,8 @@ COMMENT ON FUNCTION deposit_outflow_summary(bigint, interval, interval, text) IS
 COMMENT ON FUNCTION set_incident_facts(bigint, jsonb) IS 'Record facts about an incident that depwatch cannot measure (for classification); merges, a JSON null removes a key';
 COMMENT ON COLUMN incident.facts IS 'Facts recorded with set_incident_facts()';
 COMMENT ON FUNCTION classify_incident(bigint, text) IS 'Classify an incident under dora (Commission Delegated Regulation (EU) 2024/1772) or kr_fss: one row per criterion with value, threshold and whether it is met, then major (and reportable for kr_fss)';
+COMMENT ON FUNCTION incident_timeline(bigint) IS 'What happened during an incident, in time order: outages, capabilities down and restored, maintenance, facts recorded, awareness, classification';
+COMMENT ON FUNCTION incident_report(bigint) IS 'An incident in one JSON document (doc/incident_report.schema.json): timeline, capabilities, economics, DORA and FSS classification, reporting deadlines';
 COMMENT ON FUNCTION impact(bigint) IS 'Per capability an incident took down: its windows, affected transfers, failed ones, distinct customers, failed amount and failed account-opening applications';
 COMMENT ON FUNCTION current_status() IS 'State of every dependency and capability now (up, degraded, down, maintenance, unmonitored), and since when';
 COMMENT ON FUNCTION availability(tstzrange, text) IS 'Per dependency and capability (and per hour, day, week or month bucket): monitored, down, degraded, maintenance and unmonitored time, availability against SLO, error budget, outages, MTTR, MTBF';

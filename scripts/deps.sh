@@ -18,6 +18,7 @@ packages=(
 	chromium
 	prometheus
 	python3-prometheus-client
+	python3-jsonschema
 )
 
 missing=()

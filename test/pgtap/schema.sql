@@ -4,7 +4,7 @@
 -- search paths of SECURITY DEFINER functions, and comments for BI tools.
 BEGIN;
 SET TimeZone = 'UTC';
-SELECT plan(162);
+SELECT plan(168);
 
 -- ---------------------------------------------------------------------------
 -- Tables and views (1 + 11 + 3 + 5)
@@ -103,7 +103,7 @@ SELECT col_is_pk('depwatch', 'probe_state', 'dependency_id', 'probe_state has on
 
 -- ---------------------------------------------------------------------------
 -- SQL API (SPEC section 2, the part version 0.1 implements): argument
--- types, then argument names and result (2 x 25)
+-- types, then argument names and result (2 x 27)
 -- ---------------------------------------------------------------------------
 CREATE TEMP TABLE api(name text, args text[], signature text, result text);
 INSERT INTO api VALUES
@@ -144,6 +144,9 @@ INSERT INTO api VALUES
 	('timeline_svg', '{tstzrange,text[]}', 'period tstzrange, targets text[]', 'text'),
 	('metrics', '{}', '', 'text'),
 	('set_incident_facts', '{bigint,jsonb}', 'incident bigint, facts jsonb', 'jsonb'),
+	('incident_report', '{bigint}', 'incident bigint', 'jsonb'),
+	('incident_timeline', '{bigint}', 'incident bigint',
+	 'TABLE(at timestamp with time zone, event text, target text, detail text)'),
 	('classify_incident', '{bigint,text}', 'incident bigint, framework text',
 	 'TABLE(criterion text, value text, threshold text, met boolean)'),
 	('state_timeline', '{tstzrange,text[]}', 'period tstzrange, targets text[]',
@@ -288,7 +291,7 @@ SELECT is_empty($$SELECT oid::regprocedure, proconfig FROM pg_proc
 				'every SECURITY DEFINER function lists pg_temp last, so temporary objects never shadow');
 
 -- ---------------------------------------------------------------------------
--- Comments: BI tools show them (17 + 25 + 1 + 1)
+-- Comments: BI tools show them (17 + 27 + 1 + 1)
 -- ---------------------------------------------------------------------------
 SELECT isnt(obj_description(to_regclass('depwatch.' || r), 'pg_class'), NULL,
 			format('depwatch.%s has a comment', r))
