@@ -68,6 +68,13 @@ SELECT DISTINCT bucket_start, monitored FROM availability('[2024-01-15, 2024-04-
 -- The state timeline that the picture and BI tools draw
 SELECT * FROM state_timeline('[2024-03-10 14:50, 2024-03-10 16:40)', ARRAY['simple_transfer', 'msg']);
 
+-- Asked for some targets, only what they stand on is read: the same runs
+SELECT (SELECT array_agg(t ORDER BY t.target, t.started_at)
+		FROM state_timeline('[2024-03-10, 2024-03-11)', ARRAY['simple_transfer', 'bureau_b']) t)
+	 = (SELECT array_agg(t ORDER BY t.target, t.started_at)
+		FROM state_timeline('[2024-03-10, 2024-03-11)') t WHERE t.target IN ('simple_transfer', 'bureau_b'))
+	   AS same_runs;
+
 -- Buckets across a DST change: Europe/Berlin springs forward on 2024-03-31
 -- (a 23-hour day) and falls back on 2024-10-27 (25 hours).
 SET TimeZone = 'Europe/Berlin';

@@ -221,7 +221,7 @@ dw_availability(PG_FUNCTION_ARGS)
 	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lo, &hi);
 	nbuckets = bucket_bounds(lo, hi, PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
 							 &bounds, &starts);
-	s = dw_load_subjects(lo, hi, DW_WINDOWS_ALL, NULL);
+	s = dw_load_subjects(lo, hi, DW_WINDOWS_ALL, NULL, NULL);
 	accounts = palloc_extended(sizeof(DwAccount) * nbuckets, MCXT_ALLOC_HUGE);
 	for (int i = 0; i < s->n; i++)
 	{
@@ -280,7 +280,12 @@ dw_capability_outages(PG_FUNCTION_ARGS)
 				 errhint("Call it as capability_outages('transfer', tstzrange('2024-01-01', '2024-02-01')).")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	dw_period_bounds(PG_GETARG_RANGE_P(1), "period", &lo, &hi);
-	s = dw_load_subjects(lo, hi, DW_WINDOWS_ALL, NULL);
+	{
+		Datum		root = PG_GETARG_DATUM(0);
+
+		s = dw_load_subjects(lo, hi, DW_WINDOWS_ALL, NULL,
+							 construct_array(&root, 1, TEXTOID, -1, false, TYPALIGN_INT));
+	}
 	i = dw_find_subject(s, name);
 	if (i < 0 || !s->items[i].is_capability)
 		ereport(ERROR,
@@ -339,7 +344,7 @@ dw_state_timeline(PG_FUNCTION_ARGS)
 				 errmsg("period must not be NULL"),
 				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
 	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lo, &hi);
-	s = dw_load_subjects(lo, hi, DW_WINDOWS_ALL, NULL);
+	s = dw_load_subjects(lo, hi, DW_WINDOWS_ALL, NULL, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1));
 	chosen = dw_choose_subjects(s, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), &nchosen);
 
 	for (int k = 0; k < nchosen; k++)
@@ -426,7 +431,7 @@ dw_capability_status(PG_FUNCTION_ARGS)
 	{
 		bool		wide_enough = true;
 
-		s = dw_load_subjects(now - lookbacks[w], now + 1, DW_WINDOWS_NOW, NULL);
+		s = dw_load_subjects(now - lookbacks[w], now + 1, DW_WINDOWS_NOW, NULL, NULL);
 		for (int i = 0; i < s->n && wide_enough; i++)
 			if (s->items[i].is_capability && run_since(s, i) < 0)
 				wide_enough = false;

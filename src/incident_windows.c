@@ -39,7 +39,7 @@ dw_capability_down_windows(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (lo >= hi)
 		PG_RETURN_NULL();
-	s = dw_load_subjects(lo, hi, DW_WINDOWS_DOWN_OF, PG_GETARG_ARRAYTYPE_P(2));
+	s = dw_load_subjects(lo, hi, DW_WINDOWS_DOWN_OF, PG_GETARG_ARRAYTYPE_P(2), NULL);
 	for (int i = 0; i < s->n; i++)
 	{
 		const DwTimeline *t;

@@ -246,6 +246,13 @@ load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 		execute("SELECT o.dependency_id, true, lower(o.during), upper(o.during)"
 				" FROM depwatch.outage o WHERE o.during && tstzrange($1, $2)"
 				" AND o.kind = 'down' AND o.dependency_id = ANY ($3)", s->lo, s->hi, dependencies);
+	else if (dependencies != NULL)
+		/* one index scan per dependency: GiST cannot take = ANY */
+		execute("SELECT o.dependency_id, o.kind = 'down', lower(o.during), upper(o.during)"
+				" FROM unnest($3) d(id) CROSS JOIN LATERAL ("
+				"  SELECT o.* FROM depwatch.outage o"
+				"   WHERE o.dependency_id = d.id AND o.during && tstzrange($1, $2)) o",
+				s->lo, s->hi, dependencies);
 	else
 		execute("SELECT o.dependency_id, o.kind = 'down', lower(o.during), upper(o.during)"
 				" FROM depwatch.outage o WHERE o.during && tstzrange($1, $2)", s->lo, s->hi, NULL);
@@ -298,12 +305,69 @@ load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 }
 
 /*
+ * needed_dependencies: the ids of the dependencies the named subjects
+ * stand on (themselves, or their capabilities' members, all the way down),
+ * as a bigint[]; the names are checked later by dw_choose_subjects.
+ */
+static ArrayType *
+needed_dependencies(Loader *ld, ArrayType *roots)
+{
+	DwSubjects *s = ld->s;
+	bool	   *seen = palloc0(sizeof(bool) * Max(s->n, 1));
+	int		   *stack = palloc(sizeof(int) * Max(s->n, 1));
+	Datum	   *ids = palloc(sizeof(Datum) * Max(s->n, 1));
+	int			nstack = 0;
+	int			nids = 0;
+	Datum	   *names;
+	bool	   *nulls;
+	int			nnames;
+
+	deconstruct_array(roots, TEXTOID, -1, false, TYPALIGN_INT, &names, &nulls, &nnames);
+	for (int k = 0; k < nnames; k++)
+	{
+		NameEntry  *e;
+		char		key[NAMEDATALEN];
+
+		if (nulls[k])
+			continue;
+		strlcpy(key, TextDatumGetCString(names[k]), sizeof(key));
+		e = hash_search(ld->by_name, key, HASH_FIND, NULL);
+		if (e != NULL && !seen[e->index])
+		{
+			seen[e->index] = true;
+			stack[nstack++] = e->index;
+		}
+	}
+	while (nstack > 0)
+	{
+		DwSubject  *sub = &s->items[stack[--nstack]];
+
+		if (!sub->is_capability)
+		{
+			ids[nids++] = Int64GetDatum(sub->id);
+			continue;
+		}
+		for (int g = 0; g < sub->ngroups; g++)
+			for (int m = 0; m < sub->group_size[g]; m++)
+				if (!seen[sub->group_members[g][m]])
+				{
+					seen[sub->group_members[g][m]] = true;
+					stack[nstack++] = sub->group_members[g][m];
+				}
+	}
+	return construct_array(ids, nids, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE);
+}
+
+/*
  * dw_load_subjects reads every dependency and capability and the windows
  * the source asks for over [lo, hi); dependencies (bigint[]) is for
- * DW_WINDOWS_DOWN_OF.
+ * DW_WINDOWS_DOWN_OF.  With roots (text[]), only the outages of the
+ * dependencies those subjects stand on are read: the others' timelines
+ * lack them, so only the roots and what they require may be asked for.
  */
 DwSubjects *
-dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSource source, ArrayType *dependencies)
+dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSource source, ArrayType *dependencies,
+				 ArrayType *roots)
 {
 	Loader		ld;
 	HASHCTL		ctl;
@@ -350,6 +414,8 @@ dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSource source, ArrayTyp
 		add_groups(&ld, (int) (ndeps + r),
 				   SPI_getbinval(caps->vals[r], caps->tupdesc, 5, &isnull));
 	}
+	if (roots != NULL && source != DW_WINDOWS_DOWN_OF)
+		dependencies = needed_dependencies(&ld, roots);
 	load_windows(&ld, source, dependencies);
 	SPI_finish();
 

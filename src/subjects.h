@@ -65,7 +65,7 @@ typedef struct DwSubjects
 extern void dw_period_bounds(RangeType *period, const char *argname,
 							 TimestampTz *lo, TimestampTz *hi);
 extern DwSubjects *dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSource source,
-									 ArrayType *dependencies);
+									 ArrayType *dependencies, ArrayType *roots);
 extern int	dw_find_subject(const DwSubjects *s, const char *name);
 extern int *dw_choose_subjects(const DwSubjects *s, ArrayType *targets, int *n);
 extern const DwTimeline *dw_subject_timeline(DwSubjects *s, int i);

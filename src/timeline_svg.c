@@ -570,7 +570,7 @@ dw_timeline_svg(PG_FUNCTION_ARGS)
 				 errmsg("period must not be NULL"),
 				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
 	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lay.lo, &lay.hi);
-	s = dw_load_subjects(lay.lo, lay.hi, DW_WINDOWS_ALL, NULL);
+	s = dw_load_subjects(lay.lo, lay.hi, DW_WINDOWS_ALL, NULL, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1));
 	chosen = dw_choose_subjects(s, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), &nchosen);
 	for (int k = 0; k < nchosen; k++)
 		namelen = Max(namelen, (int) strlen(s->items[chosen[k]].name));
