@@ -6,21 +6,30 @@
 -- Roles (cluster-wide; created once, shared by every database that installs
 -- depwatch).  Each includes the one below it.
 -- ---------------------------------------------------------------------------
+-- Two databases may install depwatch at the same moment: the loser of a
+-- race to create a role or a membership waits for the winner, then finds
+-- it there.
 DO $roles$
+DECLARE
+	r text;
 BEGIN
-	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'depwatch_reader') THEN
-		CREATE ROLE depwatch_reader NOLOGIN;
-	END IF;
-	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'depwatch_operator') THEN
-		CREATE ROLE depwatch_operator NOLOGIN;
-	END IF;
-	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'depwatch_admin') THEN
-		CREATE ROLE depwatch_admin NOLOGIN;
-	END IF;
+	FOREACH r IN ARRAY ARRAY['depwatch_reader', 'depwatch_operator', 'depwatch_admin'] LOOP
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+			BEGIN
+				EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+			EXCEPTION WHEN duplicate_object OR unique_violation THEN
+				NULL;
+			END;
+		END IF;
+	END LOOP;
+	BEGIN
+		GRANT depwatch_reader TO depwatch_operator;
+		GRANT depwatch_operator TO depwatch_admin;
+	EXCEPTION WHEN unique_violation THEN
+		NULL;
+	END;
 END
 $roles$;
-GRANT depwatch_reader TO depwatch_operator;
-GRANT depwatch_operator TO depwatch_admin;
 
 -- ---------------------------------------------------------------------------
 -- C functions: parsers and settings
