@@ -1728,17 +1728,25 @@ AS $$
 				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
 				OFFSET 0) x
 			WHERE w.capability = 'account_opening' AND %3$L),
-		c AS (SELECT t.capability, t.customer_id FROM t
-			  UNION SELECT 'account_opening', a.customer_id FROM a)
-		SELECT w.capability, min(w.started_at), max(w.ended_at),
-			   (SELECT count(*) FROM t WHERE t.capability = w.capability),
-			   (SELECT count(*) FROM t WHERE t.capability = w.capability AND t.status = 'failed'),
-			   (SELECT count(*) FROM c WHERE c.capability = w.capability),
-			   coalesce((SELECT sum(abs(t.amount)) FROM t
-						 WHERE t.capability = w.capability AND t.status = 'failed'), 0),
-			   CASE WHEN w.capability = 'account_opening' AND %3$L THEN
+		per_capability AS (
+			SELECT t.capability, count(*) AS attempted, count(*) FILTER (WHERE t.status = 'failed') AS failed,
+				   coalesce(sum(abs(t.amount)) FILTER (WHERE t.status = 'failed'), 0) AS failed_amount
+			FROM t GROUP BY t.capability),
+		customers AS (
+			SELECT c.capability, count(*) AS customers
+			FROM (SELECT t.capability, t.customer_id FROM t
+				  UNION SELECT 'account_opening', a.customer_id FROM a) c
+			GROUP BY c.capability)
+		SELECT ws.capability, ws.started_at, ws.ended_at,
+			   coalesce(p.attempted, 0), coalesce(p.failed, 0), coalesce(c.customers, 0),
+			   coalesce(p.failed_amount, 0),
+			   CASE WHEN ws.capability = 'account_opening' AND %3$L THEN
 					(SELECT count(*) FROM a WHERE a.status = 'failed') END
-		FROM w GROUP BY w.capability ORDER BY min(w.started_at), w.capability
+		FROM (SELECT w.capability, min(w.started_at) AS started_at, max(w.ended_at) AS ended_at
+			  FROM w GROUP BY w.capability) ws
+		LEFT JOIN per_capability p ON p.capability = ws.capability
+		LEFT JOIN customers c ON c.capability = ws.capability
+		ORDER BY ws.started_at, ws.capability
 	$q$, transfers, coalesce(applications, transfers), applications IS NOT NULL)
 $$;
 
@@ -2007,15 +2015,17 @@ BEGIN
 				   AND NOT a.attisdropped)
 	  INTO has_partner;
 	RETURN QUERY EXECUTE format($q$
-		SELECT date_trunc($2, x.occurred_at), x.fee_type, count(*), sum(s.amount), %2$s
+		SELECT date_trunc($2, x.occurred_at), x.fee_type, count(*), sum(coalesce(sc.amount, sa.amount)), %2$s
 		FROM %1$s x
-		CROSS JOIN LATERAL (
-			SELECT s.amount FROM depwatch.fee_schedule s
-			WHERE s.fee_type = x.fee_type AND s.effective @> x.occurred_at
-			  AND (s.capability = x.capability OR s.capability IS NULL)
-			ORDER BY s.capability NULLS LAST LIMIT 1) s
+		-- the capability's own price, else the price for any capability
+		-- (the exclusion constraint allows one of each at any instant)
+		LEFT JOIN depwatch.fee_schedule sc
+			   ON sc.fee_type = x.fee_type AND sc.capability = x.capability AND sc.effective @> x.occurred_at
+		LEFT JOIN depwatch.fee_schedule sa
+			   ON sa.fee_type = x.fee_type AND sa.capability IS NULL AND sa.effective @> x.occurred_at
 		WHERE x.occurred_at >= lower($1) AND x.occurred_at < upper($1)
-		  AND x.status = 'posted' AND x.fee = 0
+		  AND x.status = 'posted' AND x.fee = 0 AND x.fee_type IS NOT NULL
+		  AND (sc.id IS NOT NULL OR sa.id IS NOT NULL)
 		GROUP BY 1, 2 ORDER BY 1, 2
 	$q$, transfers, CASE WHEN has_partner THEN 'coalesce(sum(x.partner_fee), 0)' ELSE 'NULL::numeric' END)
 		USING period, bucket;
@@ -2085,7 +2095,7 @@ AS $$
 			SELECT y.customer_id::text AS customer_id, y.balance
 			FROM (SELECT DISTINCT ON (y.account_id) y.account_id, y.customer_id, y.balance
 				  FROM %2$s y WHERE y.as_of <= ($1).started_at
-				  ORDER BY y.account_id, y.as_of DESC) y),
+				  ORDER BY y.account_id DESC, y.as_of DESC) y),
 		deposits AS (SELECT CASE WHEN %4$L THEN coalesce(sum(y.balance), 0) END AS total FROM start_balances y),
 		customer_balance AS (
 			SELECT y.customer_id, sum(y.balance) AS balance FROM start_balances y
@@ -2181,7 +2191,7 @@ BEGIN
 		EXECUTE format($q$
 			SELECT coalesce(sum(y.balance), 0)
 			FROM (SELECT DISTINCT ON (y.account_id) y.balance FROM %s y
-				  WHERE y.as_of <= $1 ORDER BY y.account_id, y.as_of DESC) y
+				  WHERE y.as_of <= $1 ORDER BY y.account_id DESC, y.as_of DESC) y
 		$q$, balances) INTO deposits USING i.started_at;
 	END IF;
 	RETURN QUERY
