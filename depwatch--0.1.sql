@@ -2584,6 +2584,7 @@ BEGIN
 	END IF;
 	criterion := 'recurring';
 	value := CASE WHEN cause IS NULL THEN 'no root cause recorded'
+				  WHEN depwatch._dora_major(f, m) THEN 'not looked for: major on its own'
 				  ELSE format('%s non-major incidents with root cause %s within 6 months: %s',
 							  coalesce(n, 0), cause, coalesce(array_to_string(peers, ', '), 'none')) END;
 	threshold := 'non-major incidents with the same root cause, twice or more within 6 months, that together are major (Art 8(2))';

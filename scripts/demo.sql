@@ -157,5 +157,20 @@ SELECT deposits_at_start, net_flow, round(abnormal_outflow) AS abnormal_outflow,
 FROM depwatch.deposit_outflow_summary(2);
 
 \echo
+\echo '== Is the fire a major incident? (facts recorded by hand, the rest measured)'
+\o /dev/null
+SELECT depwatch.set_incident_facts(2, '{"critical_services_affected": true, "clients_total": 20000,
+	"reputational": ["media", "complaints"], "aware_at": "2022-10-15T15:25:00+09:00",
+	"classified_at": "2022-10-15T18:00:00+09:00", "subscribers": 18000000,
+	"fee_policy": "fire_2022", "eur_per_unit": 0.0007}');
+\o
+SELECT criterion, met, value FROM depwatch.classify_incident(2, 'dora');
+SELECT criterion, met, value FROM depwatch.classify_incident(2, 'kr_fss');
+SELECT key AS report, value #>> '{}' AS due_by
+FROM jsonb_each(depwatch.incident_report(2) #> '{deadlines,dora}') WHERE key <> 'due'
+UNION ALL
+SELECT 'kr_fss initial', depwatch.incident_report(2) #>> '{deadlines,kr_fss,initial}';
+
+\echo
 \echo '== The audit log is intact'
 SELECT * FROM depwatch.verify_audit();

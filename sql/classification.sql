@@ -95,6 +95,10 @@ SELECT set_incident_facts(4, '{"fee_policy": "all_fees", "eur_per_unit": 0.0007}
 SELECT set_incident_facts(1, '{"fee_policy": "all_fees", "eur_per_unit": 0.0007}') IS NOT NULL;
 SELECT criterion, value, met FROM classify_incident(1) WHERE criterion = 'economic_impact';
 
+-- A major incident is not looked at as part of a recurring series
+SELECT set_incident_facts(1, '{"root_cause": "power"}') IS NOT NULL;
+SELECT value, met FROM classify_incident(1) WHERE criterion = 'recurring';
+
 \set VERBOSITY terse
 SELECT * FROM classify_incident(1, 'nis2');
 SELECT * FROM classify_incident(99);
