@@ -1703,11 +1703,27 @@ AS $$
 													   depwatch._incident_dependencies(i)) w
 $$;
 
+-- _in_windows: SQL for the rows of a ledger relation inside each capability
+-- window of "windows" (anything with capability, started_at, ended_at),
+-- read window by window through occurred_at, so the bank's index on it is
+-- used: OFFSET 0 keeps the planner from flattening the per-window scans
+-- into one join over the whole ledger (sql/impact.sql shows the plan).
+-- With own_capability, only the rows of the window's capability.
+CREATE FUNCTION _in_windows(relation regclass, columns text, windows text, own_capability boolean)
+	RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT format($q$SELECT w.capability, %2$s FROM %3$s w CROSS JOIN LATERAL (
+				SELECT %2$s FROM %1$s x
+				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at%4$s
+				OFFSET 0) x$q$,
+		relation, columns, windows,
+		CASE WHEN own_capability THEN ' AND x.capability = w.capability' ELSE '' END)
+$$;
+
 -- _impact_query: the query impact() runs ($1: the incident) over the bound
--- relations.  Each capability window reads only its own rows by
--- occurred_at, so the bank's index on it is used (sql/impact.sql shows the
--- plan): OFFSET 0 keeps the planner from flattening the per-window scans
--- into one join over the whole ledger.
+-- relations, each capability window reading only its own rows.
 CREATE FUNCTION _impact_query(transfers regclass, applications regclass) RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
@@ -1715,19 +1731,10 @@ AS $$
 	SELECT format($q$
 		WITH w AS MATERIALIZED (SELECT * FROM depwatch._incident_windows($1)),
 		t AS (
-			SELECT w.capability, x.customer_id::text AS customer_id, x.status, x.amount
-			FROM w CROSS JOIN LATERAL (
-				SELECT x.customer_id, x.status, x.amount FROM %1$s x
-				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
-				  AND x.capability = w.capability
-				OFFSET 0) x),
+			SELECT r.capability, r.customer_id::text AS customer_id, r.status, r.amount FROM (%4$s) r),
 		a AS (
-			SELECT x.customer_id::text AS customer_id, x.status
-			FROM w CROSS JOIN LATERAL (
-				SELECT x.customer_id, x.status FROM %2$s x
-				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
-				OFFSET 0) x
-			WHERE w.capability = 'account_opening' AND %3$L),
+			SELECT r.customer_id::text AS customer_id, r.status FROM (%5$s) r
+			WHERE r.capability = 'account_opening' AND %3$L),
 		per_capability AS (
 			SELECT t.capability, count(*) AS attempted, count(*) FILTER (WHERE t.status = 'failed') AS failed,
 				   coalesce(sum(abs(t.amount)) FILTER (WHERE t.status = 'failed'), 0) AS failed_amount
@@ -1747,7 +1754,10 @@ AS $$
 		LEFT JOIN per_capability p ON p.capability = ws.capability
 		LEFT JOIN customers c ON c.capability = ws.capability
 		ORDER BY ws.started_at, ws.capability
-	$q$, transfers, coalesce(applications, transfers), applications IS NOT NULL)
+	$q$, transfers, coalesce(applications, transfers), applications IS NOT NULL,
+		depwatch._in_windows(transfers, 'x.customer_id, x.status, x.amount', 'w', true),
+		depwatch._in_windows(coalesce(applications, transfers), 'x.customer_id, x.status',
+							 '(SELECT * FROM w WHERE w.capability = ''account_opening'')', false))
 $$;
 
 -- impact: per capability the incident took down, what it did to the
@@ -1781,22 +1791,16 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 	SELECT format($q$
-		SELECT x.customer_id::text AS customer_id
-		FROM depwatch._incident_windows($1) w
-		CROSS JOIN LATERAL (
-			SELECT x.customer_id FROM %1$s x
-			WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
-			  AND x.capability = w.capability
-			OFFSET 0) x
+		SELECT r.customer_id::text AS customer_id FROM (%1$s) r
 		UNION
-		SELECT x.customer_id::text
-		FROM depwatch._incident_windows($1) w
-		CROSS JOIN LATERAL (
-			SELECT x.customer_id FROM %2$s x
-			WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
-			OFFSET 0) x
-		WHERE w.capability = 'account_opening' AND %3$L
-	$q$, transfers, coalesce(applications, transfers), applications IS NOT NULL)
+		SELECT r.customer_id::text FROM (%2$s) r
+		WHERE r.capability = 'account_opening' AND %3$L
+	$q$,
+	depwatch._in_windows(transfers, 'x.customer_id', 'depwatch._incident_windows($1)', true),
+	depwatch._in_windows(coalesce(applications, transfers), 'x.customer_id',
+						 '(SELECT * FROM depwatch._incident_windows($1) v WHERE v.capability = ''account_opening'')',
+						 false),
+	applications IS NOT NULL)
 $$;
 
 -- _fee_policy: the policy, or an error.
@@ -2392,15 +2396,9 @@ BEGIN
 	IF transfers IS NOT NULL THEN
 		EXECUTE format('SELECT count(*) FROM (%s) c', depwatch._incident_customers_query(transfers, applications))
 			INTO clients USING i;
-		EXECUTE format($q$
-			SELECT count(*), coalesce(sum(abs(x.amount)), 0)
-			FROM depwatch._incident_windows($1) w
-			CROSS JOIN LATERAL (
-				SELECT x.amount FROM %s x
-				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
-				  AND x.capability = w.capability
-				OFFSET 0) x
-		$q$, transfers) INTO tx, tx_value USING i;
+		EXECUTE format('SELECT count(*), coalesce(sum(abs(r.amount)), 0) FROM (%s) r',
+					   depwatch._in_windows(transfers, 'x.amount', 'depwatch._incident_windows($1)', true))
+			INTO tx, tx_value USING i;
 		EXECUTE format($q$
 			SELECT count(*) / 28.0, coalesce(sum(abs(x.amount)), 0) / 28
 			FROM %s x
