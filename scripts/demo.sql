@@ -1,4 +1,6 @@
--- depwatch demo: the two incidents of SPEC, recorded by hand.
+-- depwatch demo, historical part: the two incidents of SPEC, recorded as the
+-- public timelines give them, and a generated ledger around them.
+-- psql variables: transfers, customers (set by scripts/demo.sh).
 -- Times are from public reports (doc: ../shared/reference/banking_domain.md
 -- section 4), in Korean time.
 \set ON_ERROR_STOP on
@@ -88,25 +90,69 @@ WHERE target_type = 'capability' ORDER BY target;
 SELECT * FROM depwatch.capability_outages('simple_transfer', '[2022-10-15 00:00+09, 2022-10-18 00:00+09)');
 
 \echo
-\echo '== A generated ledger around the fire: 20,000 customers, 8 weeks of transfers'
+\echo '== Availability per capability, July 2017 (Korean time)'
+SELECT target, downtime, round(availability, 3) AS availability, slo, budget_left, outages, longest
+FROM depwatch.availability('[2017-07-01 00:00+09, 2017-08-01 00:00+09)')
+WHERE target_type = 'capability' ORDER BY target;
+
+\echo
+\echo '== Launch day: when nobody could open an account'
+SELECT * FROM depwatch.capability_outages('account_opening', '[2017-07-27 00:00+09, 2017-07-28 00:00+09)');
+
+\echo
+\echo '== A generated bank around both days:' :customers 'customers,' :transfers 'transfers'
+\echo '   (launch to the end of 2017, and 8 weeks around the fire)'
 \o /dev/null
 CREATE SCHEMA bank;
-SELECT setseed(0.2022);
+SELECT setseed(0.2017);
+-- Half of the customers joined in the launch weeks of 2017 (a third of those
+-- on launch day itself), the rest between 2018 and the summer of 2022.
+CREATE TABLE bank.accounts AS
+SELECT g AS account_id, g AS customer_id,
+	   CASE WHEN g > :customers / 2 THEN timestamptz '2018-01-01 00:00+09' + r.r2 * interval '1680 days'
+			WHEN r.r1 >= 0.35 THEN timestamptz '2017-07-27 19:00+09' + r.r2 ^ 2 * interval '150 days'
+			-- launch day: none got through while both bureaus were down (09:30-10:40)
+			WHEN r.r2 * interval '10 hours 50 minutes' < interval '2 hours 30 minutes'
+			THEN timestamptz '2017-07-27 07:00+09' + r.r2 * interval '10 hours 50 minutes'
+			ELSE timestamptz '2017-07-27 08:10+09' + r.r2 * interval '10 hours 50 minutes' END AS opened_at,
+	   CASE WHEN r.r3 < 0.01 THEN timestamptz '2022-10-16+09' + r.r1 * interval '10 days' END AS closed_at
+FROM generate_series(1, :customers) g,
+	 LATERAL (SELECT random() + g * 0 AS r1, random() + g * 0 AS r2, random() + g * 0 AS r3) r;
+-- Account opening: every 2017 customer applied first; while both credit
+-- bureaus were down most applications failed and were tried again later.
+CREATE TABLE bank.applications AS
+SELECT row_number() OVER (ORDER BY at) AS application_id, customer_id, at AS occurred_at, status,
+	   CASE WHEN status = 'failed' THEN 'credit bureau unavailable' END AS reason
+FROM (SELECT a.customer_id, a.opened_at AS at, 'approved' AS status
+	  FROM bank.accounts a WHERE a.opened_at < '2018-01-01+09'
+	  UNION ALL
+	  SELECT a.customer_id, timestamptz '2017-07-27 09:30+09' + random() * interval '70 minutes', 'failed'
+	  FROM bank.accounts a
+	  WHERE a.opened_at >= '2017-07-27 10:40+09' AND a.opened_at < '2017-07-27 19:00+09' AND random() < 0.4) x;
+-- Transfers: 35 % in 2017 (every fee waived: the launch promise), 65 % in
+-- the eight weeks around the fire (fees charged).  ATM withdrawals cost
+-- the bank 900 KRW paid to the ATM operator either way.
 CREATE TABLE bank.transfers AS
 WITH t AS (
-	SELECT g AS txn_id, 1 + (random() * 19999)::int AS customer,
-		   timestamptz '2022-09-10 00:00+09' + random() * interval '56 days' AS at,
+	SELECT g AS txn_id,
+		   CASE WHEN g <= :transfers * 0.35 THEN 1 + (random() * (:customers / 2 - 1))::int
+				ELSE 1 + (random() * (:customers - 1))::int END AS customer,
+		   CASE WHEN g <= :transfers * 0.35
+				THEN timestamptz '2017-07-27 07:00+09' + random() * interval '157 days'
+				ELSE timestamptz '2022-09-10 00:00+09' + random() * interval '56 days' END AS at,
 		   (ARRAY['transfer', 'simple_transfer', 'group_account', 'atm'])[1 + (random() * 3)::int] AS capability,
 		   random() AS r1, random() AS r2, random() AS r3
-	FROM generate_series(1, 300000) g)
+	FROM generate_series(1, :transfers) g)
 SELECT t.txn_id, t.customer AS account_id, t.customer AS customer_id, t.at AS occurred_at,
 	   -- after the fire, more money leaves than comes in
 	   round((CASE WHEN t.r2 < 0.5 + CASE WHEN t.at >= '2022-10-15 15:30+09' AND t.at < '2022-10-22+09'
 										  THEN 0.15 ELSE 0 END
 				   THEN -1 ELSE 1 END) * (10000 + t.r1 * 490000))::numeric AS amount,
-	   CASE WHEN t.capability = 'atm' THEN 1300 WHEN t.capability = 'transfer' AND t.r1 < 0.3 THEN 500
+	   CASE WHEN t.at < '2018-01-01+09' THEN 0
+			WHEN t.capability = 'atm' THEN 1300 WHEN t.capability = 'transfer' AND t.r1 < 0.3 THEN 500
 			ELSE 0 END::numeric AS fee,
-	   CASE WHEN t.capability = 'atm' THEN 'atm_fee' WHEN t.capability = 'transfer' THEN 'transfer_fee' END AS fee_type,
+	   CASE WHEN t.capability = 'atm' THEN 'atm_fee'
+			WHEN t.capability = 'transfer' AND t.r1 < 0.3 THEN 'transfer_fee' END AS fee_type,
 	   t.capability,
 	   CASE WHEN t.capability IN ('simple_transfer', 'group_account')
 				 AND t.at >= '2022-10-15 15:30+09' AND t.at < '2022-10-17 12:09+09' AND t.r1 < 0.9
@@ -115,27 +161,32 @@ SELECT t.txn_id, t.customer AS account_id, t.customer AS customer_id, t.at AS oc
 	   CASE WHEN t.capability = 'atm' THEN 900 END::numeric AS partner_fee
 FROM t;
 CREATE INDEX ON bank.transfers (occurred_at);
+CREATE INDEX ON bank.applications (occurred_at);
 CREATE TABLE bank.balances AS
-SELECT g AS account_id, g AS customer_id, timestamptz '2022-09-01 00:00+09' AS as_of,
+SELECT a.account_id, a.customer_id, timestamptz '2022-09-01 00:00+09' AS as_of,
 	   round((100000 + random() * 4900000)::numeric) AS balance
-FROM generate_series(1, 20000) g;
-CREATE TABLE bank.accounts AS
-SELECT g AS account_id, g AS customer_id, timestamptz '2020-01-01+09' AS opened_at,
-	   CASE WHEN random() < 0.01 THEN timestamptz '2022-10-16+09' + random() * interval '10 days' END AS closed_at
-FROM generate_series(1, 20000) g;
-CREATE TABLE bank.applications AS
-SELECT g AS application_id, 20000 + g AS customer_id,
-	   timestamptz '2022-09-10 00:00+09' + random() * interval '49 days' AS occurred_at,
-	   'approved'::text AS status, NULL::text AS reason
-FROM generate_series(1, 3000) g;
-ANALYZE bank.transfers;
+FROM bank.accounts a WHERE a.opened_at < '2022-09-01+09';
+ANALYZE bank.transfers, bank.applications, bank.balances, bank.accounts;
 SELECT depwatch.bind_ledger('bank.transfers', 'bank.applications', 'bank.balances', 'bank.accounts');
 SELECT depwatch.add_fee_policy('fire_2022', fee_types => ARRAY['transfer_fee', 'atm_fee'],
 							   grace => '3 days', per_customer_cap => 10000);
-SELECT depwatch.set_fee_schedule('atm_fee', NULL, 1300, '[2020-01-01+09,)');
-SELECT depwatch.set_fee_schedule('transfer_fee', NULL, 500, '[2020-01-01+09,)');
+SELECT depwatch.set_fee_schedule('atm_fee', NULL, 1300, '[2017-07-27+09,)');
+SELECT depwatch.set_fee_schedule('transfer_fee', NULL, 500, '[2017-07-27+09,)');
 \o
-SELECT count(*) AS transfers, count(DISTINCT customer_id) AS customers FROM bank.transfers;
+SELECT (SELECT count(*) FROM bank.transfers) AS transfers,
+	   (SELECT count(*) FROM bank.accounts) AS customers,
+	   (SELECT count(*) FROM bank.applications) AS applications,
+	   (SELECT count(*) FROM bank.applications WHERE status = 'failed') AS failed_applications;
+
+\echo
+\echo '== Impact of launch day (incident 1): applications that failed while both bureaus were down'
+SELECT * FROM depwatch.impact(1);
+
+\echo
+\echo '== What the 2017 launch promise cost: transfer and ATM fees waived to the end of the year'
+SELECT to_char(bucket_start, 'YYYY-MM') AS month, fee_type, waived_count, forgone, partner_cost
+FROM depwatch.fee_waiver_cost('[2017-07-27 00:00+09, 2018-01-01 00:00+09)', 'month')
+ORDER BY bucket_start, fee_type;
 
 \echo
 \echo '== Impact of the fire (incident 2)'
@@ -143,7 +194,9 @@ SELECT * FROM depwatch.impact(2);
 
 \echo
 \echo '== Fees to waive (policy fire_2022: transfer and ATM fees, 3 days of grace, at most 10,000 KRW each)'
-SELECT * FROM depwatch.fee_waiver_summary(2, 'fire_2022');
+SELECT customers, fee_count, waiver, round(baseline_fees) AS baseline_fees,
+	   round(waiver_pct_of_baseline, 1) AS waiver_pct_of_baseline
+FROM depwatch.fee_waiver_summary(2, 'fire_2022');
 SELECT * FROM depwatch.fee_waiver(2, 'fire_2022') ORDER BY waiver DESC, customer_id LIMIT 5;
 
 \echo
@@ -159,18 +212,44 @@ FROM depwatch.deposit_outflow_summary(2);
 \echo
 \echo '== Is the fire a major incident? (facts recorded by hand, the rest measured)'
 \o /dev/null
-SELECT depwatch.set_incident_facts(2, '{"critical_services_affected": true, "clients_total": 20000,
+SELECT depwatch.set_incident_facts(2, jsonb_build_object('clients_total', :customers) || '{"critical_services_affected": true,
 	"reputational": ["media", "complaints"], "aware_at": "2022-10-15T15:25:00+09:00",
 	"classified_at": "2022-10-15T18:00:00+09:00", "subscribers": 18000000,
-	"fee_policy": "fire_2022", "eur_per_unit": 0.0007}');
+	"fee_policy": "fire_2022", "eur_per_unit": 0.0007}'::jsonb);
 \o
 SELECT criterion, met, value FROM depwatch.classify_incident(2, 'dora');
 SELECT criterion, met, value FROM depwatch.classify_incident(2, 'kr_fss');
-SELECT key AS report, value #>> '{}' AS due_by
+SELECT 'dora ' || key AS report, (value #>> '{}')::timestamptz AS due_by
 FROM jsonb_each(depwatch.incident_report(2) #> '{deadlines,dora}') WHERE key <> 'due'
 UNION ALL
-SELECT 'kr_fss initial', depwatch.incident_report(2) #>> '{deadlines,kr_fss,initial}';
+SELECT 'kr_fss initial', (depwatch.incident_report(2) #>> '{deadlines,kr_fss,initial}')::timestamptz
+ORDER BY due_by;
+
+\echo
+\echo '== Launch day for the FSS'
+SELECT criterion, met, value FROM depwatch.classify_incident(1, 'kr_fss');
 
 \echo
 \echo '== The audit log is intact'
 SELECT * FROM depwatch.verify_audit();
+
+-- Both incidents in one picture: the two timeline_svg() pictures stacked
+-- (scripts/demo.sh writes it to tmp/demo/timeline.svg).
+\o /dev/null
+CREATE SCHEMA depwatch_demo;
+CREATE FUNCTION depwatch_demo.both_incidents_svg() RETURNS text LANGUAGE sql
+SET TimeZone = 'Asia/Seoul' AS $$
+	WITH p(n, svg) AS (
+		VALUES (1, depwatch.timeline_svg('[2017-07-27 06:00+09, 2017-07-27 20:00+09)')),
+			   (2, depwatch.timeline_svg('[2022-10-15 12:00+09, 2022-10-17 18:00+09)'))),
+	b AS (SELECT n, regexp_replace(svg, '^<\?xml[^>]*>\s*', '') AS body,
+				 (regexp_match(svg, '<svg[^>]* height="([0-9]+)"'))[1]::int AS height FROM p),
+	placed AS (SELECT n, body, height, coalesce(sum(height) OVER (ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS y FROM b)
+	SELECT format('<?xml version="1.0" encoding="UTF-8"?>' || E'\n' ||
+				  '<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="960" height="%s" viewBox="0 0 960 %s">' || E'\n' ||
+				  '<title>depwatch demo: launch day 2017-07-27 and the fire of 2022-10-15 (Asia/Seoul)</title>' || E'\n%s\n</svg>\n',
+				  sum(height), sum(height),
+				  string_agg(regexp_replace(body, '^<svg ', format('<svg y="%s" ', y)), E'\n' ORDER BY n))
+	FROM placed
+$$;
+\o

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The demo in its short mode (half the live timeline, a 100k-row ledger),
+# in its own directory and port, checked for its key numbers:
+#   live: the worker saw the bureaus degrade and fail, account opening go
+#         down only when both were down, the fire take down simple transfer
+#         and group accounts but not transfer, and everything come back;
+#   historical: the outage windows of both incidents, July 2017's account
+#         opening downtime, the capabilities the fire took down, impact and
+#         the 2017 fee-waiver cost equal to plain SQL over the generated
+#         ledger, both classifications, an intact audit log;
+#   files: timeline.svg is well-formed SVG with both incidents, report.json
+#         follows doc/incident_report.schema.json.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+dir=tmp/it_demo
+port=15426
+out=$dir.out
+failures=0
+ok() { echo "ok - $*"; }
+not_ok() { echo "FAIL - $*"; failures=$((failures + 1)); }
+check() {							# check WHAT COMMAND...
+	local what=$1; shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+has() { grep -Eq -- "$1" "$out"; }
+sql() { psql -qXAt -h 127.0.0.1 -p $port -U postgres -d "${DB:-demo}" -c "$1"; }
+cleanup() { scripts/cluster.sh stop "$dir" $port; }
+trap cleanup EXIT
+
+if ! DEPWATCH_DEMO_SHORT=1 DEPWATCH_DEMO_DIR=$dir DEPWATCH_DEMO_PORT=$port scripts/demo.sh >"$out" 2>&1; then
+	tail -30 "$out"
+	echo "FAIL - the demo did not run to its end"
+	exit 1
+fi
+ok "the demo ran to its end"
+
+# live part: the lines the watcher printed
+check "live: NICE degraded, then down" has 'dependency +nice +degraded -> down'
+check "live: account opening down only once KCB failed too" \
+	bash -c "grep -n 'capability account_opening .*-> down' '$out' | head -1 | cut -d: -f1 |
+			 xargs -I{} test {} -gt \$(grep -n 'dependency kcb .*-> down' '$out' | head -1 | cut -d: -f1)"
+check "live: the fire takes down simple transfer and group accounts" \
+	bash -c "grep -Eq 'capability +simple_transfer +up -> down' '$out' && grep -Eq 'capability +group_account +up -> down' '$out'"
+check "live: transfer is never down" bash -c "! grep -Eq 'capability +transfer +.*-> down' '$out'"
+check "live: current_status() shows all ten targets up at the end" \
+	test "$(sed -n '/^== current_status()/,$p' "$out" | grep -Ec '\| (dependency|capability) +\| up +\|')" = 10
+check "live: outages were opened by the probes" \
+	test "$(DB=live sql "SELECT count(DISTINCT dependency) FROM depwatch.outages WHERE source = 'probe' AND kind = 'down'")" = 4
+
+# historical part
+check "historical: 8 outages, 2 incidents" \
+	test "$(sql "SELECT count(*) FROM depwatch.outage")/$(sql "SELECT count(*) FROM depwatch.incident")" = 8/2
+check "historical: account opening down 01:10:00 in July 2017" \
+	test "$(sql "SET TimeZone = 'Asia/Seoul'; SELECT downtime FROM depwatch.availability('[2017-07-01, 2017-08-01)') WHERE target = 'account_opening'")" = 01:10:00
+check "historical: the fire took down group_account, notifications, simple_transfer" \
+	test "$(sql "SELECT string_agg(capability, ',' ORDER BY capability) FROM depwatch.impact(2)")" = group_account,notifications,simple_transfer
+check "historical: impact(1) counts the failed applications of the down window" \
+	test "$(sql "SELECT applications_failed FROM depwatch.impact(1)")" = \
+		 "$(sql "SELECT count(*) FROM bank.applications WHERE status = 'failed' AND occurred_at >= '2017-07-27 09:30+09' AND occurred_at < '2017-07-27 10:40+09'")"
+check "historical: impact(2) counts the failed simple transfers" \
+	test "$(sql "SELECT failed FROM depwatch.impact(2) WHERE capability = 'simple_transfer'")" = \
+		 "$(sql "SELECT count(*) FROM bank.transfers WHERE capability = 'simple_transfer' AND status = 'failed' AND occurred_at >= '2022-10-15 15:30+09' AND occurred_at < '2022-10-17 12:09+09'")"
+check "historical: the 2017 waiver programme priced as plain SQL does" \
+	test "$(sql "SELECT sum(forgone) || '/' || sum(partner_cost) FROM depwatch.fee_waiver_cost('[2017-07-27+09, 2018-01-01+09)')")" = \
+		 "$(sql "SELECT sum(CASE fee_type WHEN 'atm_fee' THEN 1300 ELSE 500 END) || '/' || sum(coalesce(partner_fee, 0)) FROM bank.transfers WHERE status = 'posted' AND fee = 0 AND fee_type IS NOT NULL AND occurred_at < '2018-01-01+09'")"
+check "historical: the output shows the 2017 programme month by month" has '^ 2017-12 +\| atm_fee'
+check "historical: the fire is major for DORA and the FSS" \
+	test "$(sql "SELECT string_agg(met::text, ',') FROM (SELECT met FROM depwatch.classify_incident(2, 'dora') WHERE criterion = 'major' UNION ALL SELECT met FROM depwatch.classify_incident(2, 'kr_fss') WHERE criterion = 'major') m")" = true,true
+check "historical: launch day is reportable to the FSS but not major" \
+	test "$(sql "SELECT string_agg(met::text, ',' ORDER BY criterion) FROM depwatch.classify_incident(1, 'kr_fss') WHERE criterion IN ('major', 'reportable')")" = false,true
+check "historical: deposit outflow shows the run on the bank" \
+	test "$(sql "SELECT worst_zscore < -3 AND net_flow < 0 FROM depwatch.deposit_outflow_summary(2)")" = t
+check "historical: the audit log verifies" test "$(sql "SELECT ok FROM depwatch.verify_audit()")" = t
+
+# files
+check "timeline.svg is well-formed" xmllint --noout "$dir/timeline.svg"
+check "timeline.svg shows both incidents" \
+	bash -c "grep -q '2017-07-27' '$dir/timeline.svg' && grep -q '2022-10-15' '$dir/timeline.svg' && grep -q 'class=\"run down\"' '$dir/timeline.svg'"
+check "report.json follows the schema" python3 -c "
+import json, jsonschema
+jsonschema.validate(json.load(open('$dir/report.json')), json.load(open('doc/incident_report.schema.json')))"
+
+[ "$failures" -eq 0 ]
