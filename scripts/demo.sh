@@ -33,11 +33,8 @@ scripts/demo_live.sh
 echo
 echo "== Part 2: the two incidents as they happened, on a generated ledger"
 psql -qX -d postgres -c "DROP DATABASE IF EXISTS demo WITH (FORCE)" -c "CREATE DATABASE demo"
-psql -qX -d demo -v ON_ERROR_STOP=1 -v transfers="$transfers" -v customers="$customers" -f scripts/demo.sql
-
-psql -qXAt -d demo -o "$dir/timeline.svg" -c "SELECT depwatch_demo.both_incidents_svg()"
-psql -qXAt -d demo -o "$dir/report.json" -c "SELECT jsonb_pretty(depwatch.incident_report(2))"
-psql -qXAt -d demo -o "$dir/report_launch_day.json" -c "SELECT jsonb_pretty(depwatch.incident_report(1))"
+psql -qX -d demo -v ON_ERROR_STOP=1 -v transfers="$transfers" -v customers="$customers" \
+	-v outdir="$(pwd)/$dir" -f scripts/demo.sql
 echo
 echo "Pictures and reports:"
 echo "  $(pwd)/$dir/timeline.svg          both incidents, one row per dependency and capability"

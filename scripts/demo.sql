@@ -219,11 +219,25 @@ SELECT depwatch.set_incident_facts(2, jsonb_build_object('clients_total', :custo
 \o
 SELECT criterion, met, value FROM depwatch.classify_incident(2, 'dora');
 SELECT criterion, met, value FROM depwatch.classify_incident(2, 'kr_fss');
+\echo
+\echo '== When the regulators must hear of it (incident_report(2), also in report.json)'
+\o /dev/null
+SELECT jsonb_pretty(depwatch.incident_report(2)) AS report \gset
+\o
 SELECT 'dora ' || key AS report, (value #>> '{}')::timestamptz AS due_by
-FROM jsonb_each(depwatch.incident_report(2) #> '{deadlines,dora}') WHERE key <> 'due'
+FROM jsonb_each(:'report'::jsonb #> '{deadlines,dora}') WHERE key <> 'due'
 UNION ALL
-SELECT 'kr_fss initial', (depwatch.incident_report(2) #>> '{deadlines,kr_fss,initial}')::timestamptz
+SELECT 'kr_fss initial', (:'report'::jsonb #>> '{deadlines,kr_fss,initial}')::timestamptz
 ORDER BY due_by;
+\pset tuples_only on
+\pset format unaligned
+\o :outdir/report.json
+SELECT :'report';
+\o :outdir/report_launch_day.json
+SELECT jsonb_pretty(depwatch.incident_report(1));
+\o
+\pset tuples_only off
+\pset format aligned
 
 \echo
 \echo '== Launch day for the FSS'
@@ -234,7 +248,7 @@ SELECT criterion, met, value FROM depwatch.classify_incident(1, 'kr_fss');
 SELECT * FROM depwatch.verify_audit();
 
 -- Both incidents in one picture: the two timeline_svg() pictures stacked
--- (scripts/demo.sh writes it to tmp/demo/timeline.svg).
+-- (written to timeline.svg at the end).
 \o /dev/null
 CREATE SCHEMA depwatch_demo;
 CREATE FUNCTION depwatch_demo.both_incidents_svg() RETURNS text LANGUAGE sql
@@ -252,4 +266,9 @@ SET TimeZone = 'Asia/Seoul' AS $$
 				  string_agg(regexp_replace(body, '^<svg ', format('<svg y="%s" ', y)), E'\n' ORDER BY n))
 	FROM placed
 $$;
+\o
+\pset tuples_only on
+\pset format unaligned
+\o :outdir/timeline.svg
+SELECT depwatch_demo.both_incidents_svg();
 \o

@@ -43,7 +43,7 @@ check "live: the fire takes down simple transfer and group accounts" \
 	bash -c "grep -Eq 'capability +simple_transfer +up -> down' '$out' && grep -Eq 'capability +group_account +up -> down' '$out'"
 check "live: transfer is never down" bash -c "! grep -Eq 'capability +transfer +.*-> down' '$out'"
 check "live: current_status() shows all ten targets up at the end" \
-	test "$(sed -n '/^== current_status()/,$p' "$out" | grep -Ec '\| (dependency|capability) +\| up +\|')" = 10
+	test "$(sed -n '/^== current_status()/,/^$/p' "$out" | grep -Ec '\| (dependency|capability) +\| up +\|')" = 10
 check "live: outages were opened by the probes" \
 	test "$(DB=live sql "SELECT count(DISTINCT dependency) FROM depwatch.outages WHERE source = 'probe' AND kind = 'down'")" = 4
 
