@@ -73,4 +73,17 @@ check "the time predicate reaches the ledger's index through the view" \
 	bash -c "psql -qXAt -d ledger_example -c \"EXPLAIN SELECT * FROM for_depwatch.transfers
 		WHERE occurred_at >= '2022-10-15' AND occurred_at < '2022-10-16'\" | grep -q 'Index.*transfers_created_at_idx'"
 
+# PGXN's META.json: well-formed, and it says what the control file says
+check "META.json describes this release" python3 -c "
+import json, re, os, sys
+m = json.load(open('META.json'))
+control = open('depwatch.control').read()
+default = re.search(r\"default_version = '([0-9.]+)'\", control).group(1)
+p = m['provides']['depwatch']
+ok = (m['name'] == 'depwatch' and m['meta-spec']['version'] == '1.0.0'
+      and m['version'].startswith(default + '.') and p['version'] == m['version']
+      and os.path.exists(p['file']) and os.path.exists(p['docfile'])
+      and m['license'] and m['abstract'] and m['maintainer'])
+sys.exit(0 if ok else 1)"
+
 [ "$failures" -eq 0 ]
