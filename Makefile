@@ -37,7 +37,7 @@ endif
 # (the structs in them are shared between files).
 $(OBJS): $(wildcard src/*.h)
 
-.PHONY: deps demo test bench
+.PHONY: deps demo test bench load valgrind fuzz
 
 deps:
 	@scripts/deps.sh
@@ -61,3 +61,28 @@ bench: deps
 	@bench/availability.sh
 	@bench/economics.sh
 	@bench/run.sh
+
+# make fuzz: libFuzzer on the parsers and the outage state machine,
+# FUZZ_SECONDS (60) per target; prints executions and crashes per target.
+# make test replays the cases found (test/fuzz/corpus/) without clang.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/deps.sh fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+# make load: pgbench on a ledger at full speed while the worker probes 500
+# dependencies, 10 minutes (LOAD_DURATION=seconds), then alternating
+# windows with and without probing; writes bench/load_results.md.
+LOAD_DURATION ?= 600
+load: deps
+	$(MAKE) all
+	$(MAKE) install
+	@bench/load.sh $(LOAD_DURATION)
+
+# make valgrind: a representative set of the tests with the server under
+# Valgrind's memcheck (about 30 minutes); fails on any report from
+# depwatch's code.  See scripts/valgrind.sh.
+valgrind: deps
+	$(MAKE) all
+	$(MAKE) install
+	@scripts/valgrind.sh

@@ -37,7 +37,7 @@ $roles$;
 CREATE FUNCTION parse_requirements(requires text[])
 	RETURNS TABLE(requirement int, k int, members text[])
 	AS 'MODULE_PATHNAME', 'dw_parse_requirements'
-	LANGUAGE C IMMUTABLE;
+	LANGUAGE C IMMUTABLE ROWS 4;
 
 CREATE FUNCTION _check_probe_target(probe text, target text) RETURNS void
 	AS 'MODULE_PATHNAME', 'dw_check_probe_target'
@@ -481,6 +481,16 @@ CREATE VIEW outages AS
 -- written unless everything is valid.
 -- ---------------------------------------------------------------------------
 
+-- _clip: a value as an error message quotes it, its first 97 characters
+-- and "..." when it is longer than 100, so that a huge argument is never
+-- sent back whole.
+CREATE FUNCTION _clip(v text) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN length(v) > 100 THEN left(v, 97) || '...' ELSE v END
+$$;
+
 -- _check_name: a new dependency or capability name, unused by either.
 CREATE FUNCTION _check_name(name text, what text) RETURNS void
 LANGUAGE plpgsql STABLE
@@ -494,7 +504,8 @@ BEGIN
 				  HINT = 'Names are lower-case identifiers such as ''credit_bureau_a''.';
 	END IF;
 	IF name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
-		RAISE EXCEPTION '% name "%" is not a lower-case identifier', what, name
+		RAISE EXCEPTION '% name "%" is not a lower-case identifier', what,
+				depwatch._clip(name)
 			USING ERRCODE = 'invalid_name',
 				  DETAIL = 'A name starts with a letter or underscore, goes on with letters, digits or underscores, and is at most 63 characters long.',
 				  HINT = 'Use a name such as ''credit_bureau_a''.';
@@ -557,18 +568,19 @@ BEGIN
 			IF (e.key = 'slo' AND NOT (num > 0 AND num <= 100))
 			   OR (e.key = 'error_rate' AND NOT (num > 0 AND num <= 1))
 			   OR (e.key IN ('min_calls', 'quorum') AND NOT (num >= 1 AND num = trunc(num) AND num < 2147483648)) THEN
-				RAISE EXCEPTION 'option "%" is out of range: %', e.key, num
+				RAISE EXCEPTION 'option "%" is out of range: %', e.key, depwatch._clip(num::text)
 					USING ERRCODE = 'numeric_value_out_of_range',
 						  HINT = 'slo is in (0, 100], error_rate in (0, 1], min_calls and quorum are whole numbers of at least 1.';
 			END IF;
 		END IF;
 		IF e.key = 'window' THEN
 			BEGIN
-				IF (e.value #>> '{}')::interval <= interval '0' THEN
+				IF (e.value #>> '{}')::interval <= interval '0'
+				   OR (e.value #>> '{}')::interval > interval '1 day' THEN
 					RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
 				END IF;
 			EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
-				RAISE EXCEPTION 'option "window" must be a positive interval, not %', e.value
+				RAISE EXCEPTION 'option "window" must be a positive interval of at most 1 day, not %', e.value
 					USING ERRCODE = 'invalid_parameter_value',
 						  HINT = 'Write a window such as "1 min".';
 			END;
@@ -612,13 +624,14 @@ AS $$
 BEGIN
 	IF d.kind IS NULL OR d.kind NOT IN ('credit_bureau', 'identity', 'messaging', 'datacenter',
 										 'payment_network', 'core', 'other') THEN
-		RAISE EXCEPTION 'unknown dependency kind "%"', coalesce(d.kind, 'NULL')
+		RAISE EXCEPTION 'unknown dependency kind "%"',
+				coalesce(depwatch._clip(d.kind), 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use one of credit_bureau, identity, messaging, datacenter, payment_network, core or other.';
 	END IF;
 	PERFORM depwatch._check_probe_target(d.probe, d.target);
-	IF d.every IS NULL OR d.every < interval '100 ms' THEN
-		RAISE EXCEPTION 'probe interval "every" must be at least 100 ms, not %', coalesce(d.every::text, 'NULL')
+	IF d.every IS NULL OR d.every < interval '100 ms' OR d.every > interval '1 day' THEN
+		RAISE EXCEPTION 'probe interval "every" must be from 100 ms to 1 day, not %', coalesce(d.every::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Probe every few seconds: ''10 s'' is the default.';
 	END IF;
@@ -639,12 +652,39 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'recover_after is how many good samples in a row close an outage; 2 is the default.';
 	END IF;
-	IF d.degraded_after <= interval '0' THEN
-		RAISE EXCEPTION 'degraded_after must be positive, not %', d.degraded_after
+	IF d.degraded_after <= interval '0' OR d.degraded_after > interval '1 day' THEN
+		RAISE EXCEPTION 'degraded_after must be positive and at most 1 day, not %', d.degraded_after
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass NULL if no latency counts as slow.';
 	END IF;
+	IF length(d.site) > 200 OR length(d.vendor) > 200 THEN
+		RAISE EXCEPTION '% is longer than 200 characters', CASE WHEN length(d.site) > 200 THEN 'site' ELSE 'vendor' END
+			USING ERRCODE = 'string_data_right_truncation',
+				  HINT = 'Name the data center, region or vendor, such as ''dc_pangyo''.';
+	END IF;
 	PERFORM depwatch._check_options(d.probe, d.options);
+END
+$$;
+
+-- _check_probe_query: the worker runs a postgres probe's query with
+-- whatever rights its conninfo obtains, possibly through the server's own
+-- credentials (peer or trust authentication, ~/.pgpass), as a superuser of
+-- this or another server.  Only a superuser may therefore set a query, or
+-- point one at another server; old is NULL for a new dependency.
+CREATE FUNCTION _check_probe_query(d depwatch.dependency, old depwatch.dependency) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+BEGIN
+	IF d.probe = 'postgres' AND d.options ? 'query'
+	   AND (old.id IS NULL OR (old.probe, old.target, old.options->'query')
+							   IS DISTINCT FROM (d.probe, d.target, d.options->'query'))
+	   AND NOT coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = depwatch._audit_actor()), false) THEN
+		RAISE EXCEPTION 'only a superuser may set the query of a postgres probe, or change its target'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'The probe worker runs the query with whatever rights the connection obtains, which may be a superuser''s.',
+				  HINT = 'Leave out the option "query" (the probe then runs SELECT 1), or ask a superuser.';
+	END IF;
 END
 $$;
 
@@ -685,6 +725,7 @@ BEGIN
 	d.recover_after := recover_after; d.degraded_after := degraded_after;
 	d.options := options; d.site := site; d.vendor := vendor;
 	PERFORM depwatch._check_dependency(d);
+	PERFORM depwatch._check_probe_query(d, NULL);
 	INSERT INTO depwatch.dependency (name, kind, probe, target, every, timeout, fail_after,
 									 recover_after, degraded_after, options, site, vendor)
 	VALUES (d.name, d.kind, d.probe, d.target, d.every, d.timeout, d.fail_after,
@@ -708,10 +749,12 @@ AS $$
 #variable_conflict use_variable
 DECLARE
 	d depwatch.dependency;
+	old depwatch.dependency;
 BEGIN
 	-- NO KEY UPDATE: the probe worker's key-share locks need not wait for us
 	SELECT * INTO d FROM depwatch.dependency x
 	WHERE x.id = depwatch._dependency_id(alter_dependency.name) FOR NO KEY UPDATE;
+	old := d;
 	d.kind := coalesce(kind, d.kind);
 	d.probe := coalesce(probe, d.probe);
 	d.target := coalesce(target, d.target);
@@ -726,6 +769,7 @@ BEGIN
 	d.vendor := CASE WHEN vendor = '' THEN NULL ELSE coalesce(vendor, d.vendor) END;
 	d.enabled := coalesce(enabled, d.enabled);
 	PERFORM depwatch._check_dependency(d);
+	PERFORM depwatch._check_probe_query(d, old);
 	UPDATE depwatch.dependency x
 	   SET kind = d.kind, probe = d.probe, target = d.target, every = d.every,
 		   timeout = d.timeout, fail_after = d.fail_after, recover_after = d.recover_after,
@@ -1023,6 +1067,11 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'The end must come after the start; pass NULL for an outage still going on.';
 	END IF;
+	IF detected_at < started_at OR NOT isfinite(detected_at) THEN
+		RAISE EXCEPTION 'outage of "%" is detected at % but starts at %', dependency, detected_at, started_at
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'An outage is detected at or after its start; pass NULL if nobody knows when.';
+	END IF;
 	SELECT o.id, o.during INTO clash FROM depwatch.outage o
 	WHERE o.dependency_id = dep_id AND o.kind = record_outage.kind
 	  AND o.during && tstzrange(started_at, ended_at)
@@ -1164,7 +1213,7 @@ SET TimeZone = 'UTC'
 AS $$
 #variable_conflict use_variable
 DECLARE
-	cutoff timestamptz := date_trunc('day', now() - coalesce(retention, depwatch._sample_retention()));
+	cutoff timestamptz;
 	day date;
 	part text;
 	lo timestamptz;
@@ -1176,11 +1225,12 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'A few days ahead is enough; the worker calls this every hour.';
 	END IF;
-	IF retention < interval '1 day' THEN
-		RAISE EXCEPTION 'sample retention must be at least 1 day, not %', retention
+	IF retention < interval '1 day' OR retention > interval '100 years' THEN
+		RAISE EXCEPTION 'sample retention must be from 1 day to 100 years, not %', retention
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Keep samples for as long as availability reports look back, such as ''90 days''.';
 	END IF;
+	cutoff := date_trunc('day', now() - coalesce(retention, depwatch._sample_retention()));
 	FOR day IN SELECT generate_series(current_date, current_date + days_ahead, interval '1 day')::date LOOP
 		part := 'sample_' || to_char(day, 'YYYYMMDD');
 		CONTINUE WHEN to_regclass('depwatch.' || part) IS NOT NULL;
@@ -1505,35 +1555,37 @@ CREATE VIEW availability_daily AS
 
 -- _ledger_contract: the columns each bound relation must have.  A NULL
 -- type takes any type (ids are compared as text); text also takes varchar.
+-- No SET search_path (the type names say their schema), so that it is
+-- inlined into the checks every report makes: as a function it was parsed
+-- again at each call.
 CREATE FUNCTION _ledger_contract()
 	RETURNS TABLE(contract text, col text, type regtype, optional boolean)
 LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
 	VALUES ('transfers', 'txn_id', NULL::regtype, false),
 		   ('transfers', 'account_id', NULL, false),
 		   ('transfers', 'customer_id', NULL, false),
-		   ('transfers', 'occurred_at', 'timestamptz', false),
-		   ('transfers', 'amount', 'numeric', false),
-		   ('transfers', 'fee', 'numeric', false),
-		   ('transfers', 'fee_type', 'text', false),
-		   ('transfers', 'capability', 'text', false),
-		   ('transfers', 'status', 'text', false),
-		   ('transfers', 'external', 'boolean', false),
-		   ('transfers', 'partner_fee', 'numeric', true),
+		   ('transfers', 'occurred_at', 'pg_catalog.timestamptz', false),
+		   ('transfers', 'amount', 'pg_catalog.numeric', false),
+		   ('transfers', 'fee', 'pg_catalog.numeric', false),
+		   ('transfers', 'fee_type', 'pg_catalog.text', false),
+		   ('transfers', 'capability', 'pg_catalog.text', false),
+		   ('transfers', 'status', 'pg_catalog.text', false),
+		   ('transfers', 'external', 'pg_catalog.bool', false),
+		   ('transfers', 'partner_fee', 'pg_catalog.numeric', true),
 		   ('applications', 'application_id', NULL, false),
 		   ('applications', 'customer_id', NULL, false),
-		   ('applications', 'occurred_at', 'timestamptz', false),
-		   ('applications', 'status', 'text', false),
-		   ('applications', 'reason', 'text', false),
+		   ('applications', 'occurred_at', 'pg_catalog.timestamptz', false),
+		   ('applications', 'status', 'pg_catalog.text', false),
+		   ('applications', 'reason', 'pg_catalog.text', false),
 		   ('balances', 'account_id', NULL, false),
 		   ('balances', 'customer_id', NULL, false),
-		   ('balances', 'as_of', 'timestamptz', false),
-		   ('balances', 'balance', 'numeric', false),
+		   ('balances', 'as_of', 'pg_catalog.timestamptz', false),
+		   ('balances', 'balance', 'pg_catalog.numeric', false),
 		   ('accounts', 'account_id', NULL, false),
 		   ('accounts', 'customer_id', NULL, false),
-		   ('accounts', 'opened_at', 'timestamptz', false),
-		   ('accounts', 'closed_at', 'timestamptz', false)
+		   ('accounts', 'opened_at', 'pg_catalog.timestamptz', false),
+		   ('accounts', 'closed_at', 'pg_catalog.timestamptz', false)
 $$;
 
 -- _check_ledger_relation: rel follows the contract, or one error naming
@@ -1546,11 +1598,46 @@ AS $$
 DECLARE
 	missing text[];
 	mistyped text[];
+	untrusted text;
 BEGIN
 	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = rel) NOT IN ('r', 'p', 'v', 'm', 'f') THEN
 		RAISE EXCEPTION '% cannot be bound as %: it is not a table or view', rel, contract
 			USING ERRCODE = 'wrong_object_type',
 				  HINT = 'Bind a table, a view, a materialized view or a foreign table.';
+	END IF;
+	-- The reports read the ledger with depwatch's (its owner's) rights, and
+	-- the functions a view calls run with them: only a superuser's views
+	-- (and foreign tables, as the relation or one of its partitions or
+	-- children) may be read so.
+	WITH RECURSIVE tree(oid) AS (
+		SELECT rel::oid
+		UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
+	SELECT string_agg(format('%s (owned by %s)', c.oid::regclass, c.relowner::regrole), ', ')
+	  INTO untrusted
+	FROM tree t JOIN pg_class c ON c.oid = t.oid JOIN pg_roles r ON r.oid = c.relowner
+	WHERE c.relkind IN ('v', 'f') AND NOT r.rolsuper;
+	IF untrusted IS NOT NULL THEN
+		RAISE EXCEPTION '% cannot be bound as %: it is, or holds, a view or foreign table of a role who is not a superuser: %',
+				rel, contract, untrusted
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'depwatch reads the ledger with its owner''s rights, and the functions a view calls would run with them.',
+				  HINT = 'Bind a table, or have a superuser own the view (ALTER VIEW ... OWNER TO).';
+	END IF;
+	-- ids of any type are cast to text, which runs the type's casts
+	SELECT string_agg(format('%s is of type %s, which belongs to %s', a.attname,
+							 format_type(a.atttypid, a.atttypmod), t.typowner::regrole), '; ' ORDER BY a.attname)
+	  INTO untrusted
+	FROM depwatch._ledger_contract() k
+	JOIN pg_attribute a ON a.attrelid = rel AND a.attname = k.col AND a.attnum > 0 AND NOT a.attisdropped
+	JOIN pg_type t ON t.oid = a.atttypid
+	JOIN pg_roles r ON r.oid = t.typowner
+	WHERE k.contract = contract AND NOT r.rolsuper;
+	IF untrusted IS NOT NULL THEN
+		RAISE EXCEPTION '% cannot be bound as %: its columns have types that belong to a role who is not a superuser',
+				rel, contract
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = untrusted || '.  depwatch casts ids to text with its owner''s rights, and that role''s casts would run with them.',
+				  HINT = 'Bind a table whose id columns have built-in types, or types a superuser owns.';
 	END IF;
 	SELECT array_agg(k.col ORDER BY k.col) FILTER (WHERE a.attname IS NULL AND NOT k.optional),
 		   array_agg(format('%s is %s, not %s', k.col, format_type(a.atttypid, a.atttypmod), k.type)
@@ -1740,9 +1827,12 @@ AS $$
 				   coalesce(sum(abs(t.amount)) FILTER (WHERE t.status = 'failed'), 0) AS failed_amount
 			FROM t GROUP BY t.capability),
 		customers AS (
-			SELECT c.capability, count(*) AS customers
+			-- not a UNION: hashing it would size its table for the planner's
+			-- guess of the rows (100,000s), not for the few there are
+			SELECT c.capability,
+				   count(DISTINCT c.customer_id) + max((c.customer_id IS NULL)::int) AS customers
 			FROM (SELECT t.capability, t.customer_id FROM t
-				  UNION SELECT 'account_opening', a.customer_id FROM a) c
+				  UNION ALL SELECT 'account_opening', a.customer_id FROM a) c
 			GROUP BY c.capability)
 		SELECT ws.capability, ws.started_at, ws.ended_at,
 			   coalesce(p.attempted, 0), coalesce(p.failed, 0), coalesce(c.customers, 0),
@@ -1829,8 +1919,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF list IS NOT NULL AND (cardinality(list) = 0 OR array_position(list, NULL) IS NOT NULL
-							 OR EXISTS (SELECT FROM unnest(list) v WHERE btrim(v) = '')) THEN
-		RAISE EXCEPTION '% must be NULL (all) or a list of names without NULL or empty ones', what
+							 OR EXISTS (SELECT FROM unnest(list) v WHERE btrim(v) = '' OR length(v) > 200)) THEN
+		RAISE EXCEPTION '% must be NULL (all) or a list of names without NULL, empty or overlong (over 200 characters) ones', what
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = format('Pass NULL for every %s, or name them, such as ARRAY[''transfer_fee''].', what);
 	END IF;
@@ -1849,7 +1939,7 @@ DECLARE
 	id bigint;
 BEGIN
 	IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
-		RAISE EXCEPTION 'invalid fee policy name "%"', coalesce(name, 'NULL')
+		RAISE EXCEPTION 'invalid fee policy name "%"', coalesce(depwatch._clip(name), 'NULL')
 			USING ERRCODE = 'invalid_name',
 				  HINT = 'Names are lower-case identifiers: a letter or underscore, then letters, digits or underscores.';
 	END IF;
@@ -1865,7 +1955,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Grace is how long after the incident fees still count, such as ''3 days''.';
 	END IF;
-	IF per_customer_cap < 0 THEN
+	IF per_customer_cap < 0 OR per_customer_cap = 'NaN' THEN
 		RAISE EXCEPTION 'per_customer_cap must not be negative, not %', per_customer_cap
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass NULL for no cap.';
@@ -1973,7 +2063,12 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Name the fee type as the ledger''s fee_type column spells it.';
 	END IF;
-	IF amount IS NULL OR amount < 0 THEN
+	IF length(fee_type) > 200 OR length(capability) > 200 THEN
+		RAISE EXCEPTION '% is longer than 200 characters', CASE WHEN length(fee_type) > 200 THEN 'fee_type' ELSE 'capability' END
+			USING ERRCODE = 'string_data_right_truncation',
+				  HINT = 'Name the fee type and capability as the ledger''s columns spell them.';
+	END IF;
+	IF amount IS NULL OR amount < 0 OR amount = 'NaN' THEN
 		RAISE EXCEPTION 'amount must be zero or more, not %', coalesce(amount::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'The amount is the fee charged per transaction.';
@@ -2054,6 +2149,12 @@ BEGIN
 								   coalesce(bucket, 'NULL'));
 	step := ('1 ' || bucket)::interval;
 	s := date_trunc(bucket, i.started_at);
+	IF baseline > interval '10 years' OR horizon > interval '10 years' THEN
+		RAISE EXCEPTION '% % is longer than 10 years', CASE WHEN baseline > interval '10 years' THEN 'baseline' ELSE 'horizon' END,
+				CASE WHEN baseline > interval '10 years' THEN baseline ELSE horizon END
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Compare at most 10 years before and after an incident.';
+	END IF;
 	IF baseline IS NULL OR baseline <= interval '0' OR date_trunc(bucket, s - baseline) <> s - baseline THEN
 		RAISE EXCEPTION 'baseline % is not a whole number of % buckets', coalesce(baseline::text, 'NULL'), bucket
 			USING ERRCODE = 'invalid_parameter_value',
@@ -2287,7 +2388,8 @@ BEGIN
 		t := jsonb_typeof(f.value);
 		valid := CASE f.type
 			WHEN 'boolean' THEN t = 'boolean'
-			WHEN 'count' THEN t = 'number' AND f.value::text ~ '^[0-9]+$'
+			WHEN 'count' THEN t = 'number' AND f.value::text ~ '^[0-9]{1,10}$'
+							  AND f.value::text::numeric <= 2147483647
 			WHEN 'amount' THEN CASE WHEN t = 'number' THEN (f.value::text)::numeric >= 0 ELSE false END
 			WHEN 'text' THEN t = 'string' AND btrim(f.value #>> '{}') <> ''
 			WHEN 'timestamp' THEN
@@ -2302,13 +2404,13 @@ BEGIN
 		IF NOT valid THEN
 			RAISE EXCEPTION 'incident fact "%" must be %, not %', f.key,
 					CASE f.type
-						WHEN 'count' THEN 'a whole number of at least 0'
+						WHEN 'count' THEN 'a whole number from 0 to 2147483647'
 						WHEN 'amount' THEN 'a number of at least 0'
 						WHEN 'text' THEN 'a non-empty string'
 						WHEN 'timestamp' THEN 'a timestamp with its time zone, such as "2022-10-15T15:30:00+09:00"'
 						WHEN 'reputational' THEN 'an array of "media", "complaints", "regulatory" or "client_loss"'
 						ELSE 'a ' || f.type END,
-					f.value
+					depwatch._clip(f.value::text)
 				USING ERRCODE = 'invalid_parameter_value',
 					  HINT = 'Pass JSON null to remove a fact.';
 		END IF;
@@ -2966,6 +3068,24 @@ COMMENT ON FUNCTION timeline_svg(tstzrange, text[]) IS 'Status-page picture (SVG
 COMMENT ON FUNCTION redundancy_risks() IS 'Requirement groups whose alternatives share a site or vendor';
 COMMENT ON VIEW worker_status IS 'The probe workers running now: what they watch, how fast, how late, their last error';
 COMMENT ON FUNCTION verify_audit() IS 'Check the audit hash chain; first_bad is the first row that does not match';
+
+-- No JIT inside depwatch's functions.  Their queries are short or read the
+-- ledger by index ranges, and set-returning functions make the planner's
+-- estimates large enough to reach jit_above_cost: compiling then costs more
+-- than running (add_capability took 0.5 s, incident_report 2.3 times as
+-- long with JIT on a 1M-row ledger).  Only functions that already carry a
+-- SET clause get it, so no function loses SQL inlining.
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid FROM pg_proc p
+			 WHERE p.pronamespace = 'depwatch'::regnamespace AND p.proconfig IS NOT NULL
+	LOOP
+		EXECUTE format('ALTER FUNCTION %s SET jit = off', f);
+	END LOOP;
+END
+$$;
 
 -- Wake this database's probe worker, which waits for the extension, when
 -- CREATE EXTENSION commits (a statement trigger fires even on no rows).

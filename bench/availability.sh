@@ -17,7 +17,8 @@
 # any user that can run PostgreSQL; takes about 15 minutes on 2 cores.
 #
 # Settings (environment): RUNS (default 5), SEED (default 0.42),
-# SAMPLES (default 10000000), TZ_BENCH (session time zone of the reports,
+# SAMPLES (default 10000000), PORT (15433) and DIR (tmp/bench_avail) of the
+# cluster, TZ_BENCH (session time zone of the reports,
 # default Europe/Berlin, so that day buckets cross both DST changes).
 set -euo pipefail
 
@@ -25,8 +26,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 cd "$repo"
 
-port=15433
-dir=tmp/bench_avail
+port=${PORT:-15433}
+dir=${DIR:-tmp/bench_avail}
 sqldir=$here/availability
 results=$here/availability_results.md
 RUNS=${RUNS:-5}

@@ -22,7 +22,8 @@
 #
 # Run as root (the server runs as the postgres OS user) after make install.
 # Settings (environment): RUNS (default 7), N (10000000), N_SMALL (1000000),
-# CUSTOMERS (100000), SEED (0.42); REUSE=1 keeps the cluster and data of the
+# CUSTOMERS (100000), SEED (0.42), PORT (15434) and DIR (tmp/bench_econ) of
+# the cluster; REUSE=1 keeps the cluster and data of the
 # last run (only the plain SQL and the harness are made again).
 # Generation takes about 2 minutes, the whole run about 12.
 set -euo pipefail
@@ -31,8 +32,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 cd "$repo"
 
-port=15434
-dir=tmp/bench_econ
+port=${PORT:-15434}
+dir=${DIR:-tmp/bench_econ}
 db=econ
 RUNS=${RUNS:-7} N=${N:-10000000} N_SMALL=${N_SMALL:-1000000}
 CUSTOMERS=${CUSTOMERS:-100000} SEED=${SEED:-0.42} REUSE=${REUSE:-0}

@@ -39,7 +39,10 @@ start)
 		} >>"$dir/data/postgresql.conf"
 	fi
 	if ! "${runas[@]}" "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-		"${runas[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+		# DEPWATCH_POSTGRES: another server executable (make valgrind's
+		# test/valgrind/postgres), which may start much more slowly
+		"${runas[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+			${DEPWATCH_POSTGRES:+-p "$DEPWATCH_POSTGRES" -t 600} -t 60 start >/dev/null
 	fi
 	;;
 stop)

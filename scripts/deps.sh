@@ -19,7 +19,11 @@ packages=(
 	prometheus
 	python3-prometheus-client
 	python3-jsonschema
+	valgrind
 )
+
+# "deps.sh fuzz" adds what only make fuzz needs: clang and its libFuzzer.
+[ "${1:-}" = fuzz ] && packages+=(clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

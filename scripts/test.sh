@@ -70,5 +70,20 @@ for t in test/integration/*.sh; do
 	[ $rc -eq 0 ] || tail -40 "$log"
 done
 
+# --- fuzz regressions: each fuzz target, built with gcc and the sanitizers
+# (no clang needed), replays its committed corpus: seeds and every case
+# "make fuzz" has found.
+echo "== fuzz regressions (test/fuzz/corpus/)"
+for t in test/fuzz/fuzz_*.c; do
+	[ -e "$t" ] || continue
+	name=$(basename "$t" .c); name=${name#fuzz_}
+	log="tmp/fuzz_replay_$name.log"
+	FUZZ_DIR=tmp/fuzz_replay scripts/fuzz.sh --replay "$name" >"$log" 2>&1
+	rc=$?
+	record "fuzz/$name" $rc
+	[ $rc -eq 0 ] || tail -20 "$log"
+done
+# --- end of fuzz regressions
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -18,6 +18,7 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -211,6 +212,7 @@ dw_availability(PG_FUNCTION_ARGS)
 	TimestampTz *starts;
 	int			nbuckets;
 	DwAccount  *accounts;
+	MemoryContext rowcxt;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
@@ -223,11 +225,20 @@ dw_availability(PG_FUNCTION_ARGS)
 							 &bounds, &starts);
 	s = dw_load_subjects(lo, hi, DW_WINDOWS_ALL, NULL, NULL);
 	accounts = palloc_extended(sizeof(DwAccount) * nbuckets, MCXT_ALLOC_HUGE);
+	/* a row's numbers are garbage once the tuplestore has its copy */
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "depwatch availability row",
+								   ALLOCSET_SMALL_SIZES);
 	for (int i = 0; i < s->n; i++)
 	{
 		dw_account(dw_subject_timeline(s, i), bounds, nbuckets, accounts);
 		for (int b = 0; b < nbuckets; b++)
+		{
+			MemoryContext oldcontext = MemoryContextSwitchTo(rowcxt);
+
 			put_availability_row(rsinfo, &s->items[i], starts[b], &accounts[b]);
+			MemoryContextSwitchTo(oldcontext);
+			MemoryContextReset(rowcxt);
+		}
 	}
 	PG_RETURN_NULL();
 }

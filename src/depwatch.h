@@ -15,6 +15,9 @@ extern char *dw_vantage_setting;
 extern int	dw_sample_retention_min;
 extern char *dw_databases;
 extern int	dw_max_concurrency;
+extern char *dw_source_address;
+extern int	dw_quorum;
+extern bool dw_consensus;
 
 extern void dw_define_gucs(void);
 extern const char *dw_vantage(void);

@@ -7,11 +7,14 @@
  */
 #include "postgres.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <unistd.h>
 
+#include "common/int.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
@@ -23,6 +26,7 @@
 PG_MODULE_MAGIC;
 
 PG_FUNCTION_INFO_V1(dw_sample_retention);
+PG_FUNCTION_INFO_V1(dw_vantage_name);
 
 void		_PG_init(void);
 
@@ -30,6 +34,9 @@ char	   *dw_vantage_setting = NULL;
 int			dw_sample_retention_min = 90 * 24 * 60;
 char	   *dw_databases = NULL;
 int			dw_max_concurrency = 1000;
+char	   *dw_source_address = NULL;
+int			dw_quorum = 0;
+bool		dw_consensus = false;
 
 /*
  * _PG_init defines the settings (all of them can change at SIGHUP, so they
@@ -45,6 +52,21 @@ _PG_init(void)
 	dw_shmem_init();
 	dw_install_utility_hook();
 	dw_register_launcher();
+}
+
+/* depwatch.source_address must be empty or a numeric IP address */
+static bool
+check_source_address(char **newval, void **extra, GucSource source)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (**newval == '\0' ||
+		inet_pton(AF_INET, *newval, buf) == 1 ||
+		inet_pton(AF_INET6, *newval, buf) == 1)
+		return true;
+	GUC_check_errdetail("\"%s\" is not an IPv4 or IPv6 address.", *newval);
+	GUC_check_errhint("Give an address of this host, such as 127.0.0.2, or an empty string.");
+	return false;
 }
 
 void
@@ -92,6 +114,41 @@ dw_define_gucs(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomStringVariable("depwatch.source_address",
+							   "Local address that tcp and http probes connect from.",
+							   "An IPv4 or IPv6 address of this host; empty lets the "
+							   "system choose.  postgres probes always connect from "
+							   "the address the system chooses (libpq cannot bind one).",
+							   &dw_source_address,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   check_source_address, NULL, NULL);
+
+	DefineCustomIntVariable("depwatch.quorum",
+							"Vantages that must see a dependency down for a consensus outage.",
+							"0 means a majority of the vantages reporting at the time.  "
+							"A dependency's options->>'quorum' overrides it.",
+							&dw_quorum,
+							0,
+							0,
+							1000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("depwatch.consensus",
+							 "Reports read the vantages' consensus instead of this node's outages.",
+							 "For the central node (doc/vantages.md): availability(), "
+							 "capability_outages(), state_timeline(), timeline_svg(), "
+							 "capabilities' current status and incidents' capability windows use the consensus "
+							 "outages of probed dependencies.",
+							 &dw_consensus,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("depwatch");
 }
 
@@ -117,8 +174,15 @@ dw_vantage(void)
 int64
 dw_interval_usecs(const Interval *iv)
 {
-	return iv->time + (int64) iv->day * USECS_PER_DAY +
-		(int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	int64		days;
+	int64		usecs;
+
+	/* at most 2^31 months of 30 days, so no overflow yet */
+	days = (int64) iv->month * DAYS_PER_MONTH + iv->day;
+	if (pg_mul_s64_overflow(days, USECS_PER_DAY, &usecs) ||
+		pg_add_s64_overflow(usecs, iv->time, &usecs))
+		return (days < 0) ? PG_INT64_MIN : PG_INT64_MAX;
+	return usecs;
 }
 
 /*
@@ -133,4 +197,14 @@ dw_sample_retention(PG_FUNCTION_ARGS)
 
 	result->time = (int64) dw_sample_retention_min * USECS_PER_MINUTE;
 	PG_RETURN_INTERVAL_P(result);
+}
+
+/*
+ * depwatch._vantage() returns this node's vantage name, as the probe
+ * worker stamps it on samples.
+ */
+Datum
+dw_vantage_name(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(dw_vantage()));
 }

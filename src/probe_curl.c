@@ -31,6 +31,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "depwatch.h"
 #include "probe.h"
 
 static CURLM *multi = NULL;
@@ -143,6 +144,9 @@ dw_curl_start(DwTarget *t, char *why, size_t whylen)
 	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* a probe that times out while resolving must not wait for the resolver */
 	SETOPT(h, CURLOPT_QUICK_EXIT, 1L);
+	/* "host!" binds to that address, never to an interface of that name */
+	if (dw_source_address != NULL && dw_source_address[0] != '\0')
+		SETOPT(h, CURLOPT_INTERFACE, psprintf("host!%s", dw_source_address));
 	if (t->dep.probe == DW_PROBE_TCP)
 		SETOPT(h, CURLOPT_CONNECT_ONLY, 1L);
 	else

@@ -18,6 +18,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "nodes/params.h"
 #include "utils/builtins.h"
 #include "utils/rangetypes.h"
 #include "utils/timestamp.h"
@@ -67,6 +68,11 @@ dw_report_sample(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("latency must not be negative"),
+				 errhint("Pass how long the call took, or NULL.")));
+	if (latency && dw_interval_usecs(latency) > USECS_PER_DAY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("latency must be at most 1 day"),
 				 errhint("Pass how long the call took, or NULL.")));
 
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
@@ -245,6 +251,83 @@ window_cmp(const void *a, const void *b)
 }
 
 /*
+ * The replay is fed straight from the executor's slots, sample by sample:
+ * no copy of the (up to tens of millions of) samples is made.
+ */
+typedef struct Replay
+{
+	DestReceiver pub;
+	DwDependency *dep;
+	Derivation *d;
+	CallWindow *w;
+} Replay;
+
+/* replay_sample feeds one sample (at, ok, latency) to the machine */
+static bool
+replay_sample(TupleTableSlot *slot, DestReceiver *self)
+{
+	Replay	   *r = (Replay *) self;
+	DwDependency *dep = r->dep;
+	TimestampTz at;
+	bool		timed;
+	DwSampleClass class;
+
+	slot_getsomeattrs(slot, 3);
+	at = DatumGetTimestampTz(slot->tts_values[0]);
+	timed = !slot->tts_isnull[2];
+	class = dw_classify(dep, DatumGetBool(slot->tts_values[1]), timed,
+						timed ? dw_interval_usecs(DatumGetIntervalP(slot->tts_values[2])) : 0);
+	if (dep->probe == DW_PROBE_PASSIVE)
+	{
+		/* the instants calls left the window, then this call */
+		CallWindow *w = r->w;
+		TimestampTz gone;
+
+		while ((gone = window_expire(w, dep, at)) != DT_NOBEGIN)
+			feed(r->d, gone, dw_rate_verdict(&dep->rate, w->tail - w->head, w->bad, w->slow));
+		class = window_verdict(w, dep, at, class);
+	}
+	feed(r->d, at, class);
+	return true;
+}
+
+static void
+replay_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+replay_end(DestReceiver *self)
+{
+}
+
+/*
+ * read_samples sends the samples of dependency $1 in period $2 (all when
+ * NULL), in time order, to the replay.
+ */
+static void
+read_samples(ParamListInfo params, Oid *types, DestReceiver *replay)
+{
+	SPIExecuteOptions options = {0};
+	SPIPlanPtr	plan;
+	int			rc;
+
+	plan = SPI_prepare("SELECT at, ok, latency FROM depwatch.sample"
+					   " WHERE dependency_id = $1"
+					   "   AND ($2 IS NULL OR (at >= coalesce(lower($2), '-infinity')"
+					   "        AND at <= coalesce(upper($2), 'infinity') AND $2 @> at))"
+					   " ORDER BY at", 2, types);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	options.params = params;
+	options.read_only = true;
+	options.dest = replay;
+	if ((rc = SPI_execute_plan_extended(plan, &options)) < 0)
+		elog(ERROR, "reading the samples failed: %s", SPI_result_code_string(rc));
+	SPI_freeplan(plan);
+}
+
+/*
  * depwatch.derive_outages(dependency text, period tstzrange,
  *						   fail_after int, recover_after int)
  *	 RETURNS TABLE(kind text, started_at timestamptz, ended_at timestamptz,
@@ -264,10 +347,9 @@ dw_derive_outages(PG_FUNCTION_ARGS)
 	DwDependency dep;
 	Derivation	d;
 	CallWindow	w;
-	Portal		portal;
+	Replay		replay = {{replay_sample, replay_startup, replay_end, replay_end, DestNone}, &dep, &d, &w};
 	Oid			types[2] = {INT8OID, ANYRANGEOID};
-	Datum		args[2];
-	char		nulls[2] = "  ";
+	ParamListInfo params = makeParamList(2);
 	int			rc;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -308,48 +390,13 @@ dw_derive_outages(PG_FUNCTION_ARGS)
 	w.at = palloc(sizeof(TimestampTz) * w.cap);
 	w.class = palloc(sizeof(DwSampleClass) * w.cap);
 
-	args[0] = Int64GetDatum(dep.id);
-	args[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
-	nulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
 	types[1] = get_fn_expr_argtype(fcinfo->flinfo, 1);
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT at, ok, latency FROM depwatch.sample"
-									   " WHERE dependency_id = $1"
-									   "   AND ($2 IS NULL OR (at >= coalesce(lower($2), '-infinity')"
-									   "        AND at <= coalesce(upper($2), 'infinity') AND $2 @> at))"
-									   " ORDER BY at",
-									   2, types, args, nulls, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &isnull));
-			bool		ok = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
-			Datum		lat = SPI_getbinval(tup, desc, 3, &isnull);
-			DwSampleClass class;
+	params->params[0] = (ParamExternData) {Int64GetDatum(dep.id), false, PARAM_FLAG_CONST, types[0]};
+	params->params[1] = (ParamExternData) {PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1),
+										   PG_ARGISNULL(1), PARAM_FLAG_CONST, types[1]};
+	params->numParams = 2;
 
-			class = dw_classify(&dep, ok, !isnull,
-								isnull ? 0 : dw_interval_usecs(DatumGetIntervalP(lat)));
-			if (dep.probe == DW_PROBE_PASSIVE)
-			{
-				/* the instants calls left the window, then this call */
-				TimestampTz gone;
-
-				while ((gone = window_expire(&w, &dep, at)) != DT_NOBEGIN)
-					feed(&d, gone, dw_rate_verdict(&dep.rate, w.tail - w.head, w.bad, w.slow));
-				class = window_verdict(&w, &dep, at, class);
-			}
-			feed(&d, at, class);
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
+	read_samples(params, types, &replay.pub);
 	for (int k = 0; k < DW_NUM_KINDS; k++)
 		if (d.current[k] >= 0)
 			d.found[d.current[k]].bad_samples = d.m.track[k].bad_samples;

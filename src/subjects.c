@@ -17,6 +17,9 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/params.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -24,6 +27,7 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "depwatch.h"
 #include "requirements.h"
 #include "subjects.h"
 
@@ -86,7 +90,7 @@ dw_period_bounds(RangeType *period, const char *argname, TimestampTz *lo, Timest
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s is longer than 10 years", argname),
 				 errdetail("It runs from %s to %s.",
-						   timestamptz_to_str(*lo), timestamptz_to_str(*hi)),
+						   pstrdup(timestamptz_to_str(*lo)), timestamptz_to_str(*hi)),
 				 errhint("Ask for at most 10 years at a time.")));
 }
 
@@ -217,22 +221,120 @@ execute(const char *sql, TimestampTz lo, TimestampTz hi, ArrayType *ids)
 		elog(ERROR, "depwatch: could not run \"%s\"", sql);
 }
 
-/* timestamp column c of the current result row, or dflt when NULL */
-static TimestampTz
-get_ts(HeapTuple tuple, int c, TimestampTz dflt)
+/*
+ * A window query's rows, each given to its subject as the executor makes
+ * it, with no copy of the (up to millions of) rows.  A window query returns
+ * (dependency_id, capability_id, from, to[, degraded]): windows of "kind",
+ * or degraded ones where the fifth column says so.
+ */
+typedef struct WindowReceiver
 {
-	bool		isnull;
-	Datum		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, c, &isnull);
+	DestReceiver pub;
+	Loader	   *ld;
+	DwSpanKind	kind;
+} WindowReceiver;
 
-	return isnull ? dflt : DatumGetTimestampTz(d);
+/* add_window gives one row of a window query to its subject */
+static bool
+add_window(TupleTableSlot *slot, DestReceiver *self)
+{
+	WindowReceiver *r = (WindowReceiver *) self;
+	Datum	   *v = slot->tts_values;
+	bool	   *null = slot->tts_isnull;
+	int			i;
+
+	slot_getallattrs(slot);
+	i = !null[0] ? lookup_id(r->ld->dependency_ids, DatumGetInt64(v[0])) :
+		!null[1] ? lookup_id(r->ld->capability_ids, DatumGetInt64(v[1])) : -1;
+	if (i >= 0)
+		add_span(r->ld, i,
+				 null[2] ? r->ld->s->lo : DatumGetTimestampTz(v[2]),
+				 null[3] ? r->ld->s->hi : DatumGetTimestampTz(v[3]),
+				 slot->tts_nvalid > 4 && DatumGetBool(v[4]) ? DW_SPAN_DEGRADED : r->kind);
+	return true;
 }
 
-static int64
-get_id(HeapTuple tuple, int c, bool *isnull)
+static void
+windows_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
-	Datum		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, c, isnull);
+}
 
-	return *isnull ? 0 : DatumGetInt64(d);
+static void
+windows_end(DestReceiver *self)
+{
+}
+
+/*
+ * execute_windows runs a window query with the period as $1 and $2, and
+ * dependency ids (bigint[]) as $3 when given, and adds its windows.
+ */
+static void
+execute_windows(Loader *ld, const char *sql, ArrayType *ids, DwSpanKind kind)
+{
+	Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID};
+	Datum		values[3] = {TimestampTzGetDatum(ld->s->lo), TimestampTzGetDatum(ld->s->hi),
+							 PointerGetDatum(ids)};
+	int			nargs = ids ? 3 : 2;
+	ParamListInfo params = makeParamList(nargs);
+	WindowReceiver receiver = {
+		{add_window, windows_startup, windows_end, windows_end, DestNone}, ld, kind
+	};
+	SPIExecuteOptions options = {0};
+	SPIPlanPtr	plan;
+
+	for (int k = 0; k < nargs; k++)
+		params->params[k] = (ParamExternData) {values[k], false, PARAM_FLAG_CONST, types[k]};
+	params->numParams = nargs;
+	plan = SPI_prepare(sql, nargs, types);
+	if (plan == NULL)
+		elog(ERROR, "depwatch: could not prepare \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	options.params = params;
+	options.read_only = true;
+	options.dest = &receiver.pub;
+	if (SPI_execute_plan_extended(plan, &options) < 0)
+		elog(ERROR, "depwatch: could not run \"%s\"", sql);
+	SPI_freeplan(plan);
+}
+
+/*
+ * check_consensus_windows: depwatch.consensus needs version 0.2's
+ * _consensus_windows (a database still on 0.1 has not got it).
+ */
+static void
+check_consensus_windows(void)
+{
+	Oid			args[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+
+	if (!OidIsValid(LookupFuncName(list_make2(makeString("depwatch"),
+											  makeString("_consensus_windows")),
+								   2, args, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("depwatch.consensus needs depwatch 0.2 in this database"),
+				 errhint("Run ALTER EXTENSION depwatch UPDATE, or SET depwatch.consensus = off.")));
+}
+
+/*
+ * load_consensus_outages reads, with depwatch.consensus on, the vantages'
+ * consensus outages of probed dependencies (and this node's own outages of
+ * the others) instead of depwatch.outage (doc/vantages.md).
+ */
+static void
+load_consensus_outages(Loader *ld, DwWindowSource source, ArrayType *dependencies)
+{
+	check_consensus_windows();
+	if (source == DW_WINDOWS_DOWN_OF)
+		execute_windows(ld, "SELECT w.dependency_id, NULL::bigint, w.started_at, w.ended_at"
+						" FROM depwatch._consensus_windows($1, $2) w"
+						" WHERE w.kind = 'down' AND w.dependency_id = ANY ($3)",
+						dependencies, DW_SPAN_DOWN);
+	else
+		execute_windows(ld, "SELECT w.dependency_id, NULL::bigint, w.started_at, w.ended_at,"
+						" w.kind = 'degraded'"
+						" FROM depwatch._consensus_windows($1, $2) w"
+						" WHERE w.kind IN ('down', 'degraded')",
+						NULL, DW_SPAN_DOWN);
 }
 
 /* load_windows reads the windows the source asks for over the period */
@@ -240,62 +342,49 @@ static void
 load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 {
 	DwSubjects *s = ld->s;
-	bool		isnull;
 
-	if (source == DW_WINDOWS_DOWN_OF)
-		execute("SELECT o.dependency_id, true, lower(o.during), upper(o.during)"
-				" FROM depwatch.outage o WHERE o.during && tstzrange($1, $2)"
-				" AND o.kind = 'down' AND o.dependency_id = ANY ($3)", s->lo, s->hi, dependencies);
+	if (dw_consensus)
+		load_consensus_outages(ld, source, dependencies);
+	else if (source == DW_WINDOWS_DOWN_OF)
+		execute_windows(ld, "SELECT o.dependency_id, NULL::bigint, lower(o.during), upper(o.during)"
+						" FROM depwatch.outage o WHERE o.during && tstzrange($1, $2)"
+						" AND o.kind = 'down' AND o.dependency_id = ANY ($3)",
+						dependencies, DW_SPAN_DOWN);
 	else if (dependencies != NULL)
 		/* one index scan per dependency: GiST cannot take = ANY */
-		execute("SELECT o.dependency_id, o.kind = 'down', lower(o.during), upper(o.during)"
-				" FROM unnest($3) d(id) CROSS JOIN LATERAL ("
-				"  SELECT o.* FROM depwatch.outage o"
-				"   WHERE o.dependency_id = d.id AND o.during && tstzrange($1, $2)) o",
-				s->lo, s->hi, dependencies);
+		execute_windows(ld, "SELECT o.dependency_id, NULL::bigint, lower(o.during), upper(o.during),"
+						" o.kind = 'degraded'"
+						" FROM unnest($3) d(id) CROSS JOIN LATERAL ("
+						"  SELECT o.* FROM depwatch.outage o"
+						"   WHERE o.dependency_id = d.id AND o.during && tstzrange($1, $2)) o",
+						dependencies, DW_SPAN_DOWN);
 	else
-		execute("SELECT o.dependency_id, o.kind = 'down', lower(o.during), upper(o.during)"
-				" FROM depwatch.outage o WHERE o.during && tstzrange($1, $2)", s->lo, s->hi, NULL);
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	t = SPI_tuptable->vals[r];
-		int			i = lookup_id(ld->dependency_ids, get_id(t, 1, &isnull));
-		bool		down = DatumGetBool(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
-
-		if (i >= 0)
-			add_span(ld, i, get_ts(t, 3, s->lo), get_ts(t, 4, s->hi),
-					 down ? DW_SPAN_DOWN : DW_SPAN_DEGRADED);
-	}
+		execute_windows(ld, "SELECT o.dependency_id, NULL::bigint, lower(o.during), upper(o.during),"
+						" o.kind = 'degraded'"
+						" FROM depwatch.outage o WHERE o.during && tstzrange($1, $2)",
+						NULL, DW_SPAN_DOWN);
 	if (source == DW_WINDOWS_DOWN_OF)
 		return;
 
-	execute("SELECT m.dependency_id, m.capability_id, lower(m.during), upper(m.during)"
-			" FROM depwatch.maintenance m WHERE m.during && tstzrange($1, $2)", s->lo, s->hi, NULL);
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	t = SPI_tuptable->vals[r];
-		int64		dep = get_id(t, 1, &isnull);
-		int			i = isnull ? lookup_id(ld->capability_ids, get_id(t, 2, &isnull)) :
-			lookup_id(ld->dependency_ids, dep);
+	execute_windows(ld, "SELECT m.dependency_id, m.capability_id, lower(m.during), upper(m.during)"
+					" FROM depwatch.maintenance m WHERE m.during && tstzrange($1, $2)",
+					NULL, DW_SPAN_MAINTENANCE);
 
-		if (i >= 0)
-			add_span(ld, i, get_ts(t, 3, s->lo), get_ts(t, 4, s->hi), DW_SPAN_MAINTENANCE);
-	}
-
-	if (source == DW_WINDOWS_ALL)
-		execute("SELECT g.dependency_id, g.gap_from, g.gap_to"
-				" FROM depwatch._monitor_gaps($1, $2) g", s->lo, s->hi, NULL);
+	if (dw_consensus)
+		execute_windows(ld, source == DW_WINDOWS_ALL ?
+						"SELECT w.dependency_id, NULL::bigint, w.started_at, w.ended_at"
+						" FROM depwatch._consensus_windows($1, $2) w WHERE w.kind = 'unmonitored'" :
+						"SELECT w.dependency_id, NULL::bigint, w.started_at, NULL::timestamptz"
+						" FROM depwatch._consensus_windows($1, $2) w"
+						" WHERE w.kind = 'unmonitored' AND w.ended_at >= least($2, now())",
+						NULL, DW_SPAN_UNMONITORED);
+	else if (source == DW_WINDOWS_ALL)
+		execute_windows(ld, "SELECT g.dependency_id, NULL::bigint, g.gap_from, g.gap_to"
+						" FROM depwatch._monitor_gaps($1, $2) g", NULL, DW_SPAN_UNMONITORED);
 	else
-		execute("SELECT u.dependency_id, u.since, NULL::timestamptz"
-				" FROM depwatch._unmonitored_now() u WHERE $1 < $2", s->lo, s->hi, NULL);
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	t = SPI_tuptable->vals[r];
-		int			i = lookup_id(ld->dependency_ids, get_id(t, 1, &isnull));
-
-		if (i >= 0)
-			add_span(ld, i, get_ts(t, 2, s->lo), get_ts(t, 3, s->hi), DW_SPAN_UNMONITORED);
-	}
+		execute_windows(ld, "SELECT u.dependency_id, NULL::bigint, u.since, NULL::timestamptz"
+						" FROM depwatch._unmonitored_now() u WHERE $1 < $2",
+						NULL, DW_SPAN_UNMONITORED);
 
 	/* what has not happened yet is not monitored */
 	if (source == DW_WINDOWS_ALL && s->now < s->hi)
@@ -481,8 +570,10 @@ dw_subject_timeline(DwSubjects *s, int i)
 			groups[g].nmembers = sub->group_size[g];
 			groups[g].members = members;
 		}
+		scratch = palloc_extended(sizeof(DwSweepPoint) *
+								  dw_capability_scratch_max(groups, sub->ngroups, sub->nspans),
+								  MCXT_ALLOC_HUGE);
 		max = dw_capability_timeline_max(groups, sub->ngroups, sub->nspans);
-		scratch = palloc_extended(sizeof(DwSweepPoint) * max, MCXT_ALLOC_HUGE);
 		sub->timeline.changes = palloc_extended(sizeof(DwChange) * max, MCXT_ALLOC_HUGE);
 		dw_capability_timeline(s->lo, s->hi, groups, sub->ngroups, sub->spans, sub->nspans,
 							   scratch, &sub->timeline);

@@ -14,6 +14,8 @@
  */
 #include "targets.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -53,21 +55,21 @@ valid_host(const char *s, size_t len)
 	return s[0] != '-' && s[0] != '.';
 }
 
-/* valid_v6: the inside of "[...]": hex digits, ':' and '.' only. */
+/*
+ * valid_v6: the inside of "[...]" is an IPv6 address.  libcurl, which the
+ * tcp probe hands "http://target/", refuses anything else.
+ */
 static bool
 valid_v6(const char *s, size_t len)
 {
-	if (len < 2 || len > 45)
-		return false;
-	for (size_t i = 0; i < len; i++)
-	{
-		char		c = s[i];
+	char		buf[INET6_ADDRSTRLEN];
+	struct in6_addr addr;
 
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			  (c >= 'A' && c <= 'F') || c == ':' || c == '.'))
-			return false;
-	}
-	return true;
+	if (len < 2 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET6, buf, &addr) == 1;
 }
 
 static bool
@@ -178,24 +180,24 @@ dw_check_target(DwProbe probe, const char *target, char *why, size_t whylen)
 {
 	if (probe == DW_PROBE_PASSIVE || probe == DW_PROBE_NONE)
 		return true;
+	/* before naming the probe: DW_PROBE_INVALID has no name */
+	if (probe != DW_PROBE_TCP && probe != DW_PROBE_HTTP &&
+		probe != DW_PROBE_POSTGRES)
+	{
+		snprintf(why, whylen, "Unknown probe.");
+		return false;
+	}
 	if (target == NULL || target[0] == '\0')
 	{
 		snprintf(why, whylen, "Probe \"%s\" needs a target.",
 				 probe_names[probe]);
 		return false;
 	}
-	switch (probe)
-	{
-		case DW_PROBE_TCP:
-			return check_tcp(target, why, whylen);
-		case DW_PROBE_HTTP:
-			return check_http(target, why, whylen);
-		case DW_PROBE_POSTGRES:
-			return check_conninfo(target, why, whylen);
-		default:
-			snprintf(why, whylen, "Unknown probe.");
-			return false;
-	}
+	if (probe == DW_PROBE_TCP)
+		return check_tcp(target, why, whylen);
+	if (probe == DW_PROBE_HTTP)
+		return check_http(target, why, whylen);
+	return check_conninfo(target, why, whylen);
 }
 
 /* a query parameter name that usually carries a credential */
@@ -388,9 +390,55 @@ dw_mask_target(DwProbe probe, const char *target)
 }
 
 /*
+ * value_end returns the end of the value that starts at q, so that it holds
+ * whatever libpq would read as the value: in a URL's query, up to '&'; in
+ * a conninfo, up to a blank that is neither quoted nor escaped with a
+ * backslash, quotes anywhere in it.
+ */
+static const char *
+value_end(const char *q, bool in_url)
+{
+	bool		quoted = false;
+
+	if (in_url)
+		return q + strcspn(q, "&");
+	for (; *q; q++)
+	{
+		if (!quoted && isspace((unsigned char) *q))
+			break;
+		if (*q == '\\' && q[1])
+			q++;
+		else if (*q == '\'')
+			quoted = !quoted;
+	}
+	return q;
+}
+
+/*
+ * authority_start returns where the user part of a URL may begin, as
+ * libcurl reads a probe's URL: after "scheme:" and its slashes, or at the
+ * start when there is no scheme (libcurl then guesses one, so
+ * "user:pw@host" has a password too).  *has_scheme says which.
+ */
+static const char *
+authority_start(const char *t, bool *has_scheme)
+{
+	const char *p = t;
+
+	while (isalnum((unsigned char) *p) || *p == '+' || *p == '-' || *p == '.')
+		p++;
+	*has_scheme = p > t && p[0] == ':' && p[1] == '/';
+	if (!*has_scheme)
+		return t;
+	for (p++; *p == '/'; p++)
+		;
+	return p;
+}
+
+/*
  * dw_redact_target returns a malloc'd copy of a target that may not parse,
- * for error messages: the password of a URL's user part ("//user:pw@")
- * and the value of any "password=" are replaced by DW_MASK.
+ * for error messages: the password of a URL's user part ("//user:pw@",
+ * "user:pw@") and the value of any "password=" are replaced by DW_MASK.
  */
 char *
 dw_redact_target(const char *target)
@@ -399,20 +447,15 @@ dw_redact_target(const char *target)
 	char	   *out = malloc(len + strlen(DW_MASK) * (len / 8 + 2) + 1);
 	char	   *w = out;
 	const char *p = target;
-	const char *scheme = strstr(target, "://");
-	const char *at = NULL;
-	const char *colon = NULL;
+	bool		in_url;
+	const char *auth = authority_start(target, &in_url);
+	/* libpq's URIs, unlike libcurl's URLs, end the user part at '/' only */
+	const char *end = auth + strcspn(auth, "/");
+	const char *at = memchr(auth, '@', end - auth);
+	const char *colon = at ? memchr(auth, ':', at - auth) : NULL;
 
 	if (out == NULL)
 		return NULL;
-	if (scheme != NULL)
-	{
-		const char *auth = scheme + 3;
-		const char *end = auth + strcspn(auth, "/?#");
-
-		at = memchr(auth, '@', end - auth);
-		colon = at ? memchr(auth, ':', at - auth) : NULL;
-	}
 	while (*p)
 	{
 		if (p == colon)
@@ -425,26 +468,14 @@ dw_redact_target(const char *target)
 		{
 			const char *q = p + 8;
 
-			while (*q == ' ' || *q == '\t')
+			while (isspace((unsigned char) *q))
 				q++;
 			if (*q == '=')
 			{
-				q++;
-				while (*q == ' ' || *q == '\t')
-					q++;
-				if (*q == '\'')
-				{
-					for (q++; *q && *q != '\''; q++)
-						if (*q == '\\' && q[1])
-							q++;
-					if (*q)
-						q++;
-				}
-				else
-					while (*q && *q != ' ' && *q != '\t' && *q != '&')
-						q++;
+				for (q++; isspace((unsigned char) *q); q++)
+					;
 				w += sprintf(w, "password=%s", DW_MASK);
-				p = q;
+				p = value_end(q, in_url);
 				continue;
 			}
 		}

@@ -70,7 +70,7 @@ typedef struct DwSpan
 	DwSpanKind	kind;
 } DwSpan;
 
-/* One point of a sweep (scratch space for the builders). */
+/* One point of a sweep, or a member's next change (scratch space for the builders). */
 typedef struct DwSweepPoint
 {
 	int64_t		at;
@@ -110,6 +110,7 @@ extern void dw_dependency_timeline(int64_t lo, int64_t hi,
 								   DwSweepPoint *scratch, DwTimeline *out);
 
 extern int	dw_capability_timeline_max(const DwGroup *groups, int ngroups, int nmaintenance);
+extern int	dw_capability_scratch_max(const DwGroup *groups, int ngroups, int nmaintenance);
 extern void dw_capability_timeline(int64_t lo, int64_t hi,
 								   const DwGroup *groups, int ngroups,
 								   const DwSpan *maintenance, int nmaintenance,

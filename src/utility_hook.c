@@ -7,7 +7,9 @@
  * and a probe worker always is.  Before either runs, the worker of that
  * database is asked to exit and the launcher is told to hold off starting
  * it again for a while; PostgreSQL itself waits a few seconds for the
- * worker to go.
+ * worker to go.  When the command fails (another session is connected, it
+ * ran in a transaction block), the hold is lifted at once, so the worker
+ * is back within a second instead of after HOLD_MS.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,16 +31,16 @@ static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /*
  * stop_worker_for asks the worker of database "name" to exit, and holds
- * the launcher off it.
+ * the launcher off it; returns the database held, or InvalidOid.
  */
-static void
+static Oid
 stop_worker_for(const char *name)
 {
 	Oid			dboid = get_database_oid(name, true);
 	int			pid = 0;
 
 	if (!OidIsValid(dboid) || dw_shared == NULL)
-		return;
+		return InvalidOid;
 	SpinLockAcquire(&dw_shared->mutex);
 	dw_hold_database(dboid, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), HOLD_MS));
 	for (int i = 0; i < DW_MAX_WORKERS; i++)
@@ -47,6 +49,25 @@ stop_worker_for(const char *name)
 	SpinLockRelease(&dw_shared->mutex);
 	if (pid != 0)
 		(void) kill(pid, SIGTERM);
+	return dboid;
+}
+
+/*
+ * release_hold lets the launcher start dboid's worker again at once (the
+ * command it was stopped for failed).  Called while an error propagates:
+ * nothing here can fail.
+ */
+static void
+release_hold(Oid dboid)
+{
+	Latch	   *launcher;
+
+	SpinLockAcquire(&dw_shared->mutex);
+	dw_hold_database(dboid, 0);
+	launcher = dw_shared->launcher_latch;
+	SpinLockRelease(&dw_shared->mutex);
+	if (launcher != NULL)
+		SetLatch(launcher);
 }
 
 static void
@@ -56,19 +77,30 @@ dw_process_utility(PlannedStmt *pstmt, const char *queryString,
 				   DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *stmt = pstmt->utilityStmt;
+	volatile Oid held = InvalidOid;
 
 	if (IsA(stmt, DropdbStmt))
-		stop_worker_for(((DropdbStmt *) stmt)->dbname);
+		held = stop_worker_for(((DropdbStmt *) stmt)->dbname);
 	else if (IsA(stmt, RenameStmt) &&
 			 ((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
-		stop_worker_for(((RenameStmt *) stmt)->subname);
+		held = stop_worker_for(((RenameStmt *) stmt)->subname);
 
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context,
-							 params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+	PG_TRY();
+	{
+		if (prev_process_utility)
+			prev_process_utility(pstmt, queryString, readOnlyTree, context,
+								 params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		if (OidIsValid(held))
+			release_hold(held);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 void

@@ -14,6 +14,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -25,6 +26,24 @@ PG_FUNCTION_INFO_V1(dw_parse_requirements);
 PG_FUNCTION_INFO_V1(dw_check_probe_target);
 PG_FUNCTION_INFO_V1(dw_mask_probe_target);
 
+/* the longest target accepted: a host:port, a URL or a conninfo */
+#define DW_MAX_TARGET 2048
+
+/*
+ * shown returns s as an error message may quote it: whole up to 100 bytes,
+ * else its first 97 bytes or so (whole characters) and "...", as
+ * depwatch._clip() does in SQL.
+ */
+static const char *
+shown(const char *s)
+{
+	int			len = strlen(s);
+
+	if (len <= 100)
+		return s;
+	return psprintf("%.*s...", pg_mbcliplen(s, len, 97), s);
+}
+
 /*
  * report_requirement_error raises the error for one bad group.
  */
@@ -32,8 +51,10 @@ static void
 report_requirement_error(DwReqError err, const char *group,
 						 const DwRequirement *req)
 {
-	char	   *bad = pnstrdup(req->offender.start ? req->offender.start : "",
-							   req->offender.len);
+	const char *bad = shown(pnstrdup(req->offender.start ? req->offender.start : "",
+									 req->offender.len));
+
+	group = shown(group);
 
 	switch (err)
 	{
@@ -187,18 +208,23 @@ dw_check_probe_target(PG_FUNCTION_ARGS)
 	if (probe == DW_PROBE_INVALID)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown probe \"%s\"", probe_name),
+				 errmsg("unknown probe \"%s\"", shown(probe_name)),
 				 errhint("Use one of tcp, http, postgres, passive or none.")));
+	if (target && strlen(target) > DW_MAX_TARGET)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("target for probe \"%s\" is longer than %d bytes", probe_name, DW_MAX_TARGET),
+				 errhint("A target is a host:port, a URL or a connection string, none of them that long.")));
 	if (!dw_check_target(probe, target, why, sizeof(why)))
 	{
 		/* a target that does not parse may still hold a password */
 		char	   *redacted = target ? dw_redact_target(target) : NULL;
-		char	   *shown = pstrdup(redacted ? redacted : "");
+		const char *quoted = shown(pstrdup(redacted ? redacted : ""));
 
 		dw_free_masked(redacted);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid target \"%s\" for probe \"%s\"", shown, probe_name),
+				 errmsg("invalid target \"%s\" for probe \"%s\"", quoted, probe_name),
 				 errdetail_internal("%s", why),
 				 probe == DW_PROBE_TCP ?
 				 errhint("Write a tcp target as 'host:port' or '[::1]:port'.") :

@@ -51,6 +51,16 @@
 #define STATS_EVERY_MS		1000
 #define PARTITIONS_EVERY_MS (3600 * 1000)
 #define EXTENSION_POLL_MS	10000
+/*
+ * The longest the worker waits for a lock when it writes samples or
+ * maintains the sample partitions.  Someone else's transaction that holds
+ * depwatch.sample (maintain_sample_partitions() or LOCK TABLE left open, a
+ * long report reading a partition the worker would drop) must not stop the
+ * event loop, hence every probe: the write gives up, keeps its samples and
+ * tries again at the next tick; the maintenance tries again a minute later.
+ */
+#define LOCK_TIMEOUT		"100ms"
+#define PARTITIONS_RETRY_MS (60 * 1000)
 #define LAG_RING			4096
 
 /* A finished probe, waiting for the next tick. */
@@ -85,6 +95,9 @@ static int64 lags[LAG_RING];
 static int	nlags = 0;
 static int64 finished_since_stats = 0;
 static int64 probes_total = 0;
+
+/* the SQLSTATE of the last transaction run_in_transaction() rolled back */
+static int	last_sqlerrcode = 0;
 
 static void
 release_slot(int code, Datum arg)
@@ -139,9 +152,21 @@ run_in_transaction(void (*fn) (void *), void *arg, const char *what)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
-		ereport(WARNING,
-				(errmsg("depwatch worker: %s failed: %s", what, edata->message)));
-		record_error(edata->message);
+		last_sqlerrcode = edata->sqlerrcode;
+		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		{
+			/* nothing is lost: the caller tries again (see LOCK_TIMEOUT) */
+			ereport(LOG,
+					(errmsg("depwatch worker: %s waits for a lock held by another transaction; trying again later",
+							what),
+					 errdetail("%s", edata->message)));
+		}
+		else
+		{
+			ereport(WARNING,
+					(errmsg("depwatch worker: %s failed: %s", what, edata->message)));
+			record_error(edata->message);
+		}
 		/* the extension may have been dropped: look again */
 		if (edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE ||
 			edata->sqlerrcode == ERRCODE_UNDEFINED_FUNCTION ||
@@ -208,7 +233,7 @@ find_target(int64 id)
 	return NULL;
 }
 
-static void run_isolating(void (*fn) (void *), const char *what);
+static bool run_isolating(void (*fn) (void *), const char *what);
 
 static void
 pfree_if(void *p)
@@ -671,17 +696,45 @@ flush_samples(void *arg)
 }
 
 /*
+ * lock_timeout_on sets lock_timeout to LOCK_TIMEOUT for the transactions
+ * that follow; lock_timeout_off puts the configured value back.
+ */
+static char *saved_lock_timeout = NULL;
+
+static void
+lock_timeout_on(void)
+{
+	saved_lock_timeout = MemoryContextStrdup(TopMemoryContext,
+											 GetConfigOption("lock_timeout", false, false));
+	SetConfigOption("lock_timeout", LOCK_TIMEOUT, PGC_SUSET, PGC_S_SESSION);
+}
+
+static void
+lock_timeout_off(void)
+{
+	SetConfigOption("lock_timeout", saved_lock_timeout, PGC_SUSET, PGC_S_SESSION);
+	pfree(saved_lock_timeout);
+	saved_lock_timeout = NULL;
+}
+
+/*
  * flush_pending writes the buffered samples, keeping for the next tick
- * those whose dependency another transaction holds.
+ * those whose dependency another transaction holds, and all of them when
+ * depwatch.sample itself is locked.
  */
 static void
 flush_pending(void)
 {
 	int			kept = 0;
+	bool		written;
 
 	if (npending == 0)
 		return;
-	run_isolating(flush_samples, "depwatch: writing samples");
+	lock_timeout_on();
+	written = run_isolating(flush_samples, "depwatch: writing samples");
+	lock_timeout_off();
+	if (!written)
+		return;
 	for (int i = 0; i < npending; i++)
 		if (pending[i].deferred)
 			pending[kept++] = pending[i];
@@ -725,18 +778,22 @@ evaluate_passive(void *arg)
 
 /*
  * run_isolating runs fn (which takes a bool *isolated) in one transaction,
- * and if that fails, once more with each dependency isolated.
+ * and if that fails, once more with each dependency isolated.  Except when
+ * it failed waiting for a lock: each dependency would wait again, so it
+ * returns false and the caller tries again later.
  */
-static void
+static bool
 run_isolating(void (*fn) (void *), const char *what)
 {
 	bool		isolated = false;
 
-	if (!run_in_transaction(fn, &isolated, what))
-	{
-		isolated = true;
-		run_in_transaction(fn, &isolated, what);
-	}
+	if (run_in_transaction(fn, &isolated, what))
+		return true;
+	if (last_sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		return false;
+	isolated = true;
+	run_in_transaction(fn, &isolated, what);
+	return true;
 }
 
 static void
@@ -863,6 +920,12 @@ dw_worker_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(dbname, NULL, 0);
+	/*
+	 * The worker runs as a superuser: a search_path set on the database (by
+	 * its owner, who need not be one) must not let another schema's
+	 * operators or functions into its queries.
+	 */
+	SetConfigOption("search_path", "pg_catalog, depwatch, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("depwatch worker");
 
 	slot = dw_claim_slot(MyDatabaseId, dbname);
@@ -960,8 +1023,13 @@ dw_worker_main(Datum arg)
 		}
 		if (now >= next_partitions)
 		{
-			run_in_transaction(maintain_partitions, NULL, "depwatch: maintaining sample partitions");
-			next_partitions = TimestampTzPlusMilliseconds(now, PARTITIONS_EVERY_MS);
+			bool		waited;
+
+			lock_timeout_on();
+			waited = !run_in_transaction(maintain_partitions, NULL, "depwatch: maintaining sample partitions") &&
+				last_sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
+			lock_timeout_off();
+			next_partitions = TimestampTzPlusMilliseconds(now, waited ? PARTITIONS_RETRY_MS : PARTITIONS_EVERY_MS);
 		}
 		if (now >= next_stats)
 		{

@@ -42,6 +42,11 @@ Modes of a service port:
     http503     answers 503 Service Unavailable
     wrongbody   answers 200 with the body "status: degraded"
     reset       accepts, then resets the connection at once (SO_LINGER 0)
+    resetfrom:A[+B...]
+                like up for every client, except that connections from the
+                source addresses A, B, ... (e.g. 127.0.0.2) are reset at once,
+                as in reset: a dependency that fails for one vantage only
+                (in a /set URL, write + as %2B)
     flap:N      alternates between up and refuse every N seconds (N may be
     flap:U:D    fractional), starting with up at the moment it is set; with
                 two numbers, U seconds up then D seconds refused.
@@ -111,6 +116,14 @@ def parse_mode(text):
         if up <= 0 or down <= 0:
             raise ValueError("flap periods must be > 0")
         return "flap", (up, down)
+    if name == "resetfrom":
+        try:
+            addrs = tuple(socket.inet_ntoa(socket.inet_aton(a)) for a in rest.split("+") if a)
+        except OSError:
+            addrs = ()
+        if not addrs:
+            raise ValueError("resetfrom:ADDR[+ADDR...]")
+        return "resetfrom", addrs
     raise ValueError("unknown mode %r" % text)
 
 
@@ -249,7 +262,7 @@ class Service:
             if self.listener is None:
                 return
             try:
-                conn, _ = self.listener.accept()
+                conn, peer = self.listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
@@ -258,7 +271,7 @@ class Service:
                     return
                 raise
             self.accepted += 1
-            if self.mode == "reset":
+            if self.mode == "reset" or (self.mode == "resetfrom" and peer[0] in self.args):
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 conn.close()
                 continue

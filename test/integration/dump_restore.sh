@@ -6,15 +6,16 @@
 # restore verify_audit() still passes with the same count, the API still
 # works, and the sequences go on where they were.  Both dump forms are
 # tried: custom format with a plain pg_restore, and plain SQL through psql.
+# Last, a round trip with workers running on both sides.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 dir_a=tmp/it_dump_a port_a=15435
 dir_b=tmp/it_dump_b port_b=15436
 tables="dependency capability sample probe_state outage maintenance incident incident_dependency audit_log audit_head
-	ledger_binding fee_policy fee_schedule monitor_gap"
+	ledger_binding fee_policy fee_schedule monitor_gap vantage_sample vantage_outage vantage_gap"
 sequences="dependency_id_seq capability_id_seq outage_id_seq maintenance_id_seq incident_id_seq audit_log_id_seq
-	ledger_binding_id_seq fee_policy_id_seq fee_schedule_id_seq"
+	ledger_binding_id_seq fee_policy_id_seq fee_schedule_id_seq vantage_sample_id_seq"
 
 cleanup() {
 	scripts/cluster.sh stop "$dir_a" "$port_a" || true
@@ -270,5 +271,61 @@ for db in bank bank_sql; do
 	[ "${verify_b2#* }" -gt "${verify_a#* }" ] || fail "the audit log on $db did not grow: $verify_b2"
 	ok "$db: verify_audit() still ok after new changes (${verify_b2#* } rows)"
 done
+
+# ---------------------------------------------------------------------------
+# With running workers: dump a database whose worker probes (an open outage
+# among them) and restore it into a database whose worker is waiting for
+# it.  The restore has no error, the audit chain verifies, the restored
+# worker goes on probing and resumes the open outage (same row, no second
+# one, nothing overlapping).
+# ---------------------------------------------------------------------------
+log_from=$(($(stat -c %s "$dir_b/server.log") + 1))
+for port in "$port_a" "$port_b"; do
+	q "$port" postgres "ALTER SYSTEM SET depwatch.databases = 'bank_live'" >/dev/null
+	q "$port" postgres "SELECT pg_reload_conf()" >/dev/null
+done
+q "$port_a" postgres "CREATE DATABASE bank_live"
+q "$port_a" bank_live "SET client_min_messages = warning; CREATE EXTENSION depwatch CASCADE"
+refused=$(q "$port_a" bank_live "SELECT depwatch.add_dependency('refused', 'other', 'tcp', '127.0.0.1:9',
+	every => '200 ms', timeout => '150 ms', fail_after => 2)")
+q "$port_a" bank_live "SELECT depwatch.add_dependency('listening', 'other', 'tcp', '127.0.0.1:$port_a',
+	every => '200 ms', timeout => '150 ms')" >/dev/null
+open_outage="SELECT string_agg(id::text, ',') FROM depwatch.outage
+	WHERE dependency_id = $refused AND kind = 'down' AND upper_inf(during)"
+deadline=$((SECONDS + 20))
+until [ -n "$(q "$port_a" bank_live "$open_outage")" ]; do
+	[ $SECONDS -ge $deadline ] && fail "no open outage in bank_live on A"
+	sleep 0.2
+done
+live_outage=$(q "$port_a" bank_live "$open_outage")
+[ "$(q "$port_a" bank_live "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'depwatch worker' AND datname = 'bank_live'")" = 1 ] ||
+	fail "no worker runs in bank_live on A"
+pg_dump -Fc -h 127.0.0.1 -p "$port_a" -U postgres -d bank_live -f "$dir_a/live.dump" 2>"$dir_a/live_dump.err" ||
+	{ cat "$dir_a/live_dump.err" >&2; fail "pg_dump of bank_live while its worker probes failed"; }
+q "$port_b" postgres "CREATE DATABASE bank_live"
+if ! pg_restore -h 127.0.0.1 -p "$port_b" -U postgres -d bank_live "$dir_a/live.dump" 2>"$dir_b/live_restore.err"; then
+	cat "$dir_b/live_restore.err" >&2
+	fail "pg_restore of bank_live into B (its worker waiting) failed"
+fi
+[ -s "$dir_b/live_restore.err" ] && { cat "$dir_b/live_restore.err" >&2; fail "pg_restore of bank_live wrote to stderr"; }
+got=$(q "$port_b" bank_live "SELECT ok FROM depwatch.verify_audit()")
+[ "$got" = t ] || fail "verify_audit() on the restored bank_live: $got"
+restored=$(q "$port_b" bank_live "SELECT max(at) FROM depwatch.sample")
+deadline=$((SECONDS + 20))
+until [ "$(q "$port_b" bank_live "SELECT count(*) >= 10 FROM depwatch.sample WHERE at > '$restored'")" = t ]; do
+	[ $SECONDS -ge $deadline ] && fail "the worker on B does not probe the restored bank_live"
+	sleep 0.2
+done
+got=$(q "$port_b" bank_live "$open_outage")
+[ "$got" = "$live_outage" ] || fail "the open outage on B is '$got', the dumped one was '$live_outage'"
+got=$(q "$port_b" bank_live "SELECT count(*) FROM depwatch.outage a JOIN depwatch.outage b
+	ON a.dependency_id = b.dependency_id AND a.kind = b.kind AND a.id < b.id AND a.during && b.during")
+[ "$got" = 0 ] || fail "overlapping outages on B"
+# (the worker of "postgres", no longer listed, is stopped: not an error)
+if tail -c "+$log_from" "$dir_b/server.log" | grep -E 'ERROR|FATAL' | grep -v 'due to administrator command' | grep -q .; then
+	tail -c "+$log_from" "$dir_b/server.log" | grep -E 'ERROR|FATAL' | tail -5 >&2
+	fail "errors in B's server log"
+fi
+ok "with workers running on both sides: restore without errors, the restored worker probes and resumes outage $live_outage"
 
 echo "PASS: dump and restore keep depwatch's configuration and history"

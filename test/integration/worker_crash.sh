@@ -6,7 +6,9 @@
 #      once and then 5 times in a row: the outage stays the same row, open;
 #   b. the server stops in immediate mode and starts again: the outage goes
 #      on, and the time it was down is a gap in the samples longer than
-#      3 x every (unmonitored time);
+#      3 x every, which monitor_gap and state_timeline report as
+#      unmonitored for the up dependency, while the down one stays down
+#      through it;
 #   c. the port starts to listen: the outage closes once, at the first good
 #      sample;
 #   d. the worker is terminated (SIGTERM): the launcher starts it again;
@@ -151,6 +153,22 @@ gap=$(sql "SELECT extract(epoch FROM min(at) - '$before'::timestamptz)::numeric(
 	FROM depwatch.sample WHERE dependency_id = $up_id AND at > '$before'")" = t ] ||
 	fail "the gap after $before does not span the downtime ($t_stop to $t_start)"
 ok "the time the server was down is a gap of $gap s (> 3 × every) in the samples of 'listening'"
+# and depwatch reports it so (SPEC 3, unmonitored time): 'listening' is
+# unmonitored from 3 x every after its last sample before the stop to its
+# first sample after the start; 'refused', down at both ends, stays down
+# through it
+after=$(sql "SELECT min(at) FROM depwatch.sample WHERE dependency_id = $up_id AND at > '$before'")
+got=$(sql "SELECT count(*) FROM depwatch.monitor_gap WHERE dependency_id = $up_id
+	AND unmonitored = tstzrange('$before'::timestamptz + 3 * interval '1 s', '$after')")
+[ "$got" = 1 ] || fail "no monitor gap [$before + 3 s, $after) recorded for 'listening': $(sql "SELECT string_agg(unmonitored::text, ',') FROM depwatch.monitor_gap WHERE dependency_id = $up_id")"
+period="tstzrange('$before'::timestamptz - interval '1 s', '$after'::timestamptz + interval '1 s')"
+got=$(sql "SELECT string_agg(target || ':' || state, ',' ORDER BY target, started_at) FROM depwatch.state_timeline($period, ARRAY['listening', 'refused'])")
+[ "$got" = "listening:up,listening:unmonitored,listening:up,refused:down" ] ||
+	fail "state_timeline around the shutdown says '$got', expected listening up, unmonitored, up and refused down throughout"
+got=$(sql "SELECT (started_at = '$before'::timestamptz + interval '3 s') || ',' || (ended_at = '$after')
+	FROM depwatch.state_timeline($period, ARRAY['listening']) WHERE state = 'unmonitored'")
+[ "$got" = "true,true" ] || fail "the unmonitored run of 'listening' does not span [$before + 3 s, $after): $got"
+ok "state_timeline: 'listening' unmonitored from 3 s after its last sample to its first after the restart; 'refused' down throughout (one outage, same row)"
 
 # --- c. the refused port listens ----------------------------------------
 listen $down_port

@@ -4,7 +4,7 @@
 -- search paths of SECURITY DEFINER functions, and comments for BI tools.
 BEGIN;
 SET TimeZone = 'UTC';
-SELECT plan(168);
+SELECT plan(187);
 
 -- ---------------------------------------------------------------------------
 -- Tables and views (1 + 11 + 3 + 5)
@@ -312,6 +312,40 @@ SELECT is_empty($$SELECT c.relname, a.attname FROM pg_class c
 				  WHERE c.relnamespace = 'depwatch'::regnamespace AND c.relkind = 'v'
 					AND c.relname !~ '^_' AND col_description(c.oid, a.attnum) IS NULL$$,
 				'every column of every public view has a comment');
+
+-- ---------------------------------------------------------------------------
+-- 0.2: several vantages (3 + 1 + 3 + 4 + 1 + 1 + 3 + 3)
+-- ---------------------------------------------------------------------------
+SELECT has_table('depwatch', t, format('table depwatch.%s exists', t))
+FROM unnest(ARRAY['vantage_sample', 'vantage_outage', 'vantage_gap']) t;
+SELECT has_view('depwatch', 'vantage_status', 'view depwatch.vantage_status exists');
+SELECT has_function('depwatch', f, ARRAY['tstzrange'], format('function depwatch.%s(tstzrange) exists', f))
+FROM unnest(ARRAY['consensus_timeline', 'consensus_outages', 'vantage_availability']) f;
+SELECT trigger_is('depwatch', t, g, 'depwatch', '_' || g, format('depwatch.%s ships rows by trigger %s', t, g))
+FROM (VALUES ('sample', 'ship_samples'), ('outage', 'ship_outage'), ('monitor_gap', 'ship_gap'),
+			 ('dependency', 'ship_drop')) x(t, g);
+SELECT set_has($$SELECT c.relname::text FROM pg_extension e, unnest(e.extconfig) x JOIN pg_class c ON c.oid = x
+				 WHERE e.extname = 'depwatch'$$,
+			   $$SELECT unnest(ARRAY['vantage_sample', 'vantage_sample_id_seq', 'vantage_outage', 'vantage_gap'])$$,
+			   'pg_dump keeps the vantage tables');
+SELECT set_eq($$SELECT * FROM pg_temp.columns_of('depwatch.vantage_status')$$,
+	$$VALUES ('vantage', 'text'), ('last_sample_at', 'timestamp with time zone'),
+			 ('last_received_at', 'timestamp with time zone'), ('replication_lag', 'interval'),
+			 ('reporting', 'integer'), ('counts_toward_quorum', 'boolean')$$,
+	'depwatch.vantage_status has its columns');
+SELECT col_is_pk('depwatch', t, k, format('the key of depwatch.%s starts with the vantage', t))
+FROM (VALUES ('vantage_sample', ARRAY['vantage', 'id']), ('vantage_outage', ARRAY['vantage', 'outage_id']),
+			 ('vantage_gap', ARRAY['vantage', 'dependency', 'before'])) x(t, k);
+SELECT ok(has_table_privilege('depwatch_reader', 'depwatch.vantage_status', 'SELECT')
+		  AND has_table_privilege('depwatch_reader', 'depwatch.vantage_sample', 'SELECT'),
+		  'readers read the vantage tables and vantage_status');
+SELECT ok(NOT has_table_privilege('depwatch_admin', 'depwatch.vantage_sample', 'INSERT')
+		  AND NOT has_table_privilege('depwatch_admin', 'depwatch.vantage_outage', 'UPDATE')
+		  AND NOT has_table_privilege('depwatch_admin', 'depwatch.vantage_gap', 'DELETE'),
+		  'nobody but the triggers and replication writes the vantage tables');
+SELECT ok(has_function_privilege('depwatch_reader', 'depwatch.consensus_outages(tstzrange)', 'EXECUTE')
+		  AND NOT has_function_privilege('depwatch_reader', 'depwatch._vantage_spans(timestamptz, timestamptz)', 'EXECUTE'),
+		  'readers call the consensus functions, not their internals');
 
 SELECT * FROM finish();
 ROLLBACK;

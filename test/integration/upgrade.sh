@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# ALTER EXTENSION depwatch UPDATE from 0.1 to 0.2 (issue 8, item 5).  A
+# database installs 0.1 and fills it: dependencies probed by the worker
+# (one up, one refused: an open outage), a capability, samples, an outage
+# by hand, maintenance, an incident, audit rows.  Then, while its worker
+# runs:
+#   a. the worker of the same depwatch.so keeps probing the 0.1 database;
+#   b. ALTER EXTENSION depwatch UPDATE: the rows of 0.1 are all still there,
+#      the audit chain verifies, the open outage is the same row;
+#   c. the worker goes on probing, 0.2's tables fill (the open outage was
+#      carried over), and the reports work;
+#   d. a fresh 0.2 install has the same schema as the updated one (every
+#      member object, column, constraint, index, trigger, privilege and
+#      comment, and the tables pg_dump keeps).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+dir=tmp/vantage_upgrade
+port=15482
+
+cleanup() { scripts/cluster.sh stop "$dir" "$port"; }
+trap cleanup EXIT
+
+sql() { psql -X -A -t -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "${DB:-bank}" -c "$1"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok - $*"; }
+wait_for() {					# wait_for SECONDS SQL EXPECTED
+	local deadline=$((SECONDS + $1)) got
+	while :; do
+		got=$(sql "$2" 2>/dev/null || true)
+		[ "$got" = "$3" ] && return 0
+		[ $SECONDS -ge $deadline ] && fail "after $1 s, '$2' gave '$got', not '$3'"
+		sleep 0.2
+	done
+}
+
+scripts/cluster.sh stop "$dir" "$port"
+rm -rf "$dir"
+scripts/cluster.sh start "$dir" "$port" "depwatch.databases = 'bank'" "depwatch.vantage = 'seoul'"
+DB=postgres sql "CREATE DATABASE bank"
+DB=postgres sql "CREATE DATABASE fresh"
+sql "SET client_min_messages = warning; CREATE EXTENSION depwatch VERSION '0.1' CASCADE"
+[ "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'depwatch'")" = 0.1 ] || fail "0.1 was not installed"
+
+sql "SELECT depwatch.add_dependency('core', 'core', 'tcp', '127.0.0.1:$port', every => '200 ms', timeout => '150 ms')" >/dev/null
+down_id=$(sql "SELECT depwatch.add_dependency('bureau', 'credit_bureau', 'tcp', '127.0.0.1:9',
+	every => '200 ms', timeout => '150 ms', fail_after => 2)")
+sql "SELECT depwatch.add_dependency('msg', 'messaging', 'none')" >/dev/null
+psql -X -q -o /dev/null -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d bank <<'SQL'
+SELECT depwatch.add_capability('account_opening', ARRAY['core', 'bureau|msg'], slo => 99.5);
+SELECT depwatch.record_outage('msg', '2022-10-15 06:30+00', '2022-10-15 17:00+00', note => 'fire');
+SELECT depwatch.add_maintenance('core', tstzrange('2022-10-01 01:00+00', '2022-10-01 02:00+00'), 'patch');
+SELECT depwatch.open_incident('fire', '2022-10-15 06:30+00', ARRAY['msg']);
+SELECT depwatch.close_incident(1, '2022-10-15 17:00+00', 'battery');
+SELECT depwatch.alter_dependency('msg', vendor => 'kakao');
+SQL
+wait_for 20 "SELECT count(*) FROM depwatch.outage WHERE dependency_id = $down_id AND kind = 'down' AND upper_inf(during)" 1
+ok "0.1 installed and filled; the worker opened an outage"
+
+# a. the worker of this depwatch.so serves a 0.1 database
+n0=$(sql "SELECT count(*) FROM depwatch.sample")
+wait_for 10 "SELECT count(*) > $n0 FROM depwatch.sample" t
+[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'depwatch worker' AND datname = 'bank'")" = 1 ] ||
+	fail "no worker in bank"
+grep -q 'ERROR' "$dir/server.log" && { grep ERROR "$dir/server.log" | head; fail "errors in the server log on 0.1"; }
+ok "on 0.1, the worker probes with no error"
+
+# everything of 0.1 that nothing changes any more (the samples until now)
+cut=$(sql "SELECT now()")
+snapshot="SELECT md5(string_agg(x, '|' ORDER BY x)) FROM (
+	SELECT 'd' || d::text AS x FROM depwatch.dependency d
+	UNION ALL SELECT 'c' || c::text FROM depwatch.capability c
+	UNION ALL SELECT 'm' || m::text FROM depwatch.maintenance m
+	UNION ALL SELECT 'i' || i::text FROM depwatch.incident i
+	UNION ALL SELECT 'n' || n::text FROM depwatch.incident_dependency n
+	UNION ALL SELECT 'o' || o.id || lower(o.during) || o.source FROM depwatch.outage o
+	UNION ALL SELECT 'g' || g::text FROM depwatch.monitor_gap g WHERE g.before <= '$cut'
+	UNION ALL SELECT 's' || s::text FROM depwatch.sample s WHERE s.at <= '$cut'
+	UNION ALL SELECT 'a' || a::text FROM depwatch.audit_log a) t"
+before=$(sql "$snapshot")
+audit_before=$(sql "SELECT ok || ' ' || checked FROM depwatch.verify_audit()")
+[ "${audit_before%% *}" = true ] || fail "verify_audit() on 0.1: $audit_before"
+open_before=$(sql "SELECT id FROM depwatch.outage WHERE dependency_id = $down_id AND kind = 'down' AND upper_inf(during)")
+
+# b. the update
+sql "ALTER EXTENSION depwatch UPDATE"
+[ "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'depwatch'")" = 0.2 ] || fail "not at 0.2 after UPDATE"
+after=$(sql "$snapshot")
+[ "$before" = "$after" ] || fail "rows of 0.1 changed in the update"
+audit_after=$(sql "SELECT ok || ' ' || checked FROM depwatch.verify_audit()")
+[ "$audit_after" = "$audit_before" ] || fail "verify_audit() gave '$audit_before' before and '$audit_after' after"
+ok "ALTER EXTENSION depwatch UPDATE: 0.1's rows unchanged, audit chain verifies ($audit_after)"
+
+# c. behaviour on 0.2
+n1=$(sql "SELECT count(*) FROM depwatch.vantage_sample")
+wait_for 10 "SELECT count(*) > $n1 + 5 FROM depwatch.vantage_sample WHERE vantage = 'seoul'" t
+[ "$(sql "SELECT id FROM depwatch.outage WHERE dependency_id = $down_id AND kind = 'down' AND upper_inf(during)")" = "$open_before" ] ||
+	fail "the open outage is not the same row after the update"
+[ "$(sql "SELECT count(*) FROM depwatch.vantage_outage WHERE outage_id = $open_before AND vantage = 'seoul' AND upper_inf(during)")" = 1 ] ||
+	fail "the open outage was not carried into vantage_outage"
+got=$(sql "SELECT string_agg(c.dependency || ' ' || (c.started_at = lower(o.during)), ',')
+	FROM depwatch.consensus_outages(tstzrange(now() - interval '1 hour', now() + interval '1 hour')) c,
+		 depwatch.outage o WHERE o.id = $open_before")
+[ "$got" = "bureau true" ] || fail "consensus_outages() gave '$got'"
+got=$(sql "SELECT vantage || ' ' || counts_toward_quorum FROM depwatch.vantage_status")
+[ "$got" = "seoul true" ] || fail "vantage_status gave '$got'"
+got=$(sql "SELECT count(*) FROM depwatch.availability(tstzrange(now() - interval '1 hour', now()))")
+[ "$got" -ge 4 ] || fail "availability() gave $got rows"
+grep -q 'ERROR' "$dir/server.log" && { grep ERROR "$dir/server.log" | head; fail "errors in the server log"; }
+ok "on 0.2, the worker probes, vantage tables fill, consensus, vantage_status and availability work"
+
+# d. the same schema as a fresh install
+DB=fresh sql "SET client_min_messages = warning; CREATE EXTENSION depwatch CASCADE"
+schema="WITH ext AS (SELECT oid FROM pg_extension WHERE extname = 'depwatch'),
+member AS (
+	SELECT d.classid, d.objid FROM pg_depend d, ext
+	WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'),
+rel AS (SELECT c.oid FROM pg_class c JOIN member m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid)
+SELECT pg_describe_object(m.classid, m.objid, 0) FROM member m
+UNION ALL SELECT 'fn ' || p.oid::regprocedure || ' ' || md5(pg_get_functiondef(p.oid)) || ' ' || coalesce(p.proacl::text, '')
+	|| ' ' || coalesce(obj_description(p.oid, 'pg_proc'), '')
+	FROM pg_proc p JOIN member m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid WHERE p.prokind <> 'a'
+UNION ALL SELECT 'rel ' || c.oid::regclass || ' ' || c.relkind::text || ' ' || coalesce(c.relacl::text, '')
+	|| ' ' || coalesce(obj_description(c.oid, 'pg_class'), '') || ' ' || coalesce(md5(pg_get_viewdef(c.oid)), '')
+	FROM pg_class c JOIN rel ON rel.oid = c.oid
+UNION ALL SELECT 'col ' || a.attrelid::regclass || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+	|| ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '') || ' ' || coalesce(a.attacl::text, '')
+	FROM pg_attribute a JOIN rel ON rel.oid = a.attrelid
+	LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+	WHERE a.attnum > 0 AND NOT a.attisdropped
+UNION ALL SELECT 'con ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+	FROM pg_constraint WHERE conrelid IN (SELECT oid FROM rel)
+UNION ALL SELECT 'idx ' || pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid IN (SELECT oid FROM rel)
+UNION ALL SELECT 'trg ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid IN (SELECT oid FROM rel) AND NOT tgisinternal
+UNION ALL SELECT 'dump ' || c::regclass FROM ext, pg_extension e, unnest(e.extconfig) c WHERE e.oid = ext.oid
+UNION ALL SELECT 'dumpwhere ' || w FROM ext, pg_extension e, unnest(e.extcondition) w WHERE e.oid = ext.oid
+ORDER BY 1"
+sql "$schema" >"$dir/schema_updated.txt"
+DB=fresh sql "$schema" >"$dir/schema_fresh.txt"
+# the sample partitions are named after the day each database made them
+sed -i -E 's/sample_[0-9]{8}/sample_DAY/g' "$dir/schema_updated.txt" "$dir/schema_fresh.txt"
+diff "$dir/schema_fresh.txt" "$dir/schema_updated.txt" >"$dir/schema.diff" ||
+	{ head -40 "$dir/schema.diff"; fail "the updated schema differs from a fresh 0.2 install"; }
+lines=$(wc -l <"$dir/schema_fresh.txt")
+[ "$lines" -gt 300 ] || fail "the schema listing has only $lines lines"
+grep -q 'vantage_status' "$dir/schema_fresh.txt" || fail "the schema listing misses 0.2's objects"
+ok "a fresh 0.2 install and the updated one have the same schema ($lines catalog lines compared)"
+echo "upgrade: all passed"
