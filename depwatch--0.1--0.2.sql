@@ -406,3 +406,17 @@ COMMENT ON COLUMN vantage_gap.dependency IS 'Dependency name';
 COMMENT ON COLUMN vantage_gap.before IS 'The sample that ended the gap';
 COMMENT ON COLUMN vantage_gap.unmonitored IS 'The unmonitored window';
 COMMENT ON FUNCTION _vantage() IS 'This node''s vantage name';
+
+-- No JIT inside the new functions either (see the end of depwatch--0.1.sql).
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid FROM pg_proc p
+			 WHERE p.pronamespace = 'depwatch'::regnamespace AND p.proconfig IS NOT NULL
+			   AND NOT 'jit=off' = ANY (p.proconfig)
+	LOOP
+		EXECUTE format('ALTER FUNCTION %s SET jit = off', f);
+	END LOOP;
+END
+$$;

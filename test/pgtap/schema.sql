@@ -4,7 +4,7 @@
 -- search paths of SECURITY DEFINER functions, and comments for BI tools.
 BEGIN;
 SET TimeZone = 'UTC';
-SELECT plan(187);
+SELECT plan(188);
 
 -- ---------------------------------------------------------------------------
 -- Tables and views (1 + 11 + 3 + 5)
@@ -289,6 +289,10 @@ SELECT is_empty($$SELECT oid::regprocedure, proconfig FROM pg_proc
 					AND coalesce((pg_temp.search_path_of(proconfig))
 								 [cardinality(pg_temp.search_path_of(proconfig))], '') <> 'pg_temp'$$,
 				'every SECURITY DEFINER function lists pg_temp last, so temporary objects never shadow');
+SELECT is_empty($$SELECT oid::regprocedure, proconfig FROM pg_proc
+				  WHERE pronamespace = 'depwatch'::regnamespace AND proconfig IS NOT NULL
+					AND NOT 'jit=off' = ANY (proconfig)$$,
+				'every function with settings runs without JIT (compiling cost more than running)');
 
 -- ---------------------------------------------------------------------------
 -- Comments: BI tools show them (17 + 27 + 1 + 1)
