@@ -60,12 +60,12 @@ for t in "${targets[@]}"; do
 		-max_len=4096 -print_final_stats=1 -artifact_prefix="$artifacts/" \
 		"${dict[@]}" "$work" test/fuzz/corpus/"$t" >"$log" 2>&1 || rc=$?
 	execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log" | tail -1)
-	cov=$(grep -oE ' cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || true)
+	cov=$(grep -aoE ' cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || true)
 	corpus=$(find "$work" -type f | wc -l)
 	found=$(find "$artifacts" -type f | wc -l)
 	if [ "$rc" -ne 0 ] || [ "$found" -gt 0 ]; then
 		crashed=1
-		grep -E 'ERROR: |property failed|runtime error' "$log" | head -5 || true
+		grep -aE 'ERROR: |property failed|runtime error' "$log" | cut -c1-300 | head -5 || true
 		find "$artifacts" -type f | sed 's/^/   found: /'
 	fi
 	summary+=("$(printf '%-16s %8s %12s %8s %8s %8s' "$t" "$seconds" "${execs:-?}" \

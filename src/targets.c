@@ -436,12 +436,12 @@ authority_start(const char *t, bool *has_scheme)
 }
 
 /*
- * dw_redact_target returns a malloc'd copy of a target that may not parse,
- * for error messages: the password of a URL's user part ("//user:pw@",
- * "user:pw@") and the value of any "password=" are replaced by DW_MASK.
+ * redact_once returns a malloc'd copy of target with the password of a
+ * URL's user part ("//user:pw@", "user:pw@") and the value of any
+ * "password=" replaced by DW_MASK.
  */
-char *
-dw_redact_target(const char *target)
+static char *
+redact_once(const char *target)
 {
 	size_t		len = strlen(target);
 	char	   *out = malloc(len + strlen(DW_MASK) * (len / 8 + 2) + 1);
@@ -482,6 +482,33 @@ dw_redact_target(const char *target)
 		*w++ = *p++;
 	}
 	*w = '\0';
+	return out;
+}
+
+/* passes of redact_once that dw_redact_target allows itself */
+#define DW_REDACT_PASSES 4
+
+/*
+ * dw_redact_target returns a malloc'd copy of a target that may not parse,
+ * for error messages, with its passwords replaced by DW_MASK.  Masking a
+ * value can join what the value kept apart (a '/' in it no longer ends a
+ * URL's user part), so it redacts again until nothing changes.
+ */
+char *
+dw_redact_target(const char *target)
+{
+	char	   *out = redact_once(target);
+
+	for (int pass = 1; out != NULL && pass < DW_REDACT_PASSES; pass++)
+	{
+		char	   *again = redact_once(out);
+		bool		same = again == NULL || strcmp(again, out) == 0;
+
+		free(same ? again : out);
+		if (same)
+			break;
+		out = again;
+	}
 	return out;
 }
 

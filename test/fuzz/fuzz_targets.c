@@ -18,14 +18,16 @@
  *     password; masking is idempotent (a masked URL masks to itself, so no
  *     secret survives the first pass);
  *   - a redacted target shows no value after any "password=" but the mask,
- *     libpq and libcurl read no password from it but the mask, and it is
- *     the target itself when there is nothing to redact.
+ *     libpq and libcurl read no password from it but the mask, redacting
+ *     it again changes nothing, and it is the target itself when there is
+ *     nothing to redact.
  *
  *-------------------------------------------------------------------------
  */
 #define _GNU_SOURCE				/* strcasestr */
 #include "fuzz.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
 #include <strings.h>
@@ -157,15 +159,16 @@ check_mask_idempotent(DwProbe probe, const char *masked)
 }
 
 /*
- * check_redacted: wherever "password", blanks, "=" and blanks appear, the
- * mask follows; whatever password libpq or libcurl read from the redacted
- * text is the mask.
+ * check_redacted: whatever password libpq or libcurl read from the redacted
+ * text is the mask; wherever "password", blanks, "=" and blanks appear, the
+ * mask follows; redacting again changes nothing.
  */
 static void
 check_redacted(const char *target, const char *redacted)
 {
 	PQconninfoOption *opts = PQconninfoParse(redacted, NULL);
 	PQconninfoOption *before = PQconninfoParse(target, NULL);
+	char	   *again;
 
 	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
 		FUZZ_CHECK(o->val == NULL || !is_secret_keyword(o->keyword) ||
@@ -213,15 +216,20 @@ check_redacted(const char *target, const char *redacted)
 
 		if (strncasecmp(p, "password", 8) != 0)
 			continue;
-		while (*q == ' ' || *q == '\t')
+		while (isspace((unsigned char) *q))
 			q++;
 		if (*q != '=')
 			continue;
-		for (q++; *q == ' ' || *q == '\t'; q++)
+		for (q++; isspace((unsigned char) *q); q++)
 			;
 		FUZZ_CHECK(strncmp(q, DW_MASK, strlen(DW_MASK)) == 0,
 				   "\"%s\" redacted as \"%s\" shows a password", target, redacted);
 	}
+	again = dw_redact_target(redacted);
+	FUZZ_CHECK(again != NULL && strcmp(again, redacted) == 0,
+			   "\"%s\" redacted as \"%s\", which redacts to \"%s\"",
+			   target, redacted, again ? again : "(null)");
+	dw_free_masked(again);
 	if (strcasestr(target, "password") == NULL && strchr(target, '@') == NULL)
 		FUZZ_CHECK(strcmp(target, redacted) == 0,
 				   "\"%s\" redacted as \"%s\" with nothing to hide", target, redacted);
