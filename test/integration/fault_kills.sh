@@ -213,7 +213,7 @@ for db in ("bank", "bank2"):
         totals["samples"] += len(ss)
         totals["outages"] += sum(1 for o in os_ if o["kind"] == "down")
         where = "%s.%s" % (db, name)
-        if len(ss) < 100:
+        if len(ss) < 30:
             failures.append("%s: only %d samples" % (where, len(ss)))
             continue
         # 1. samples agree with the mode log
@@ -281,7 +281,7 @@ for db in ("bank", "bank2"):
             totals["joined"] += n > 1
 
 gaps = sorted(totals["gaps"])
-print("   %d samples (%d judged against the mode log), %d outages; %d monitored phases checked; "
+print("   %d samples (%d judged against the mode log), %d down outages (as many degraded); %d monitored phases checked; "
       "%d outages span more than one closed phase (joined across a gap the monitor missed)"
       % (totals["samples"], totals["judged"], totals["outages"], totals["phases_seen"], totals["joined"]))
 print("   gaps > 0.6 s in the steady dependencies' samples: %d, median %.2f s, longest %.2f s"
