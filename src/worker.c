@@ -51,6 +51,7 @@
 #define STATS_EVERY_MS		1000
 #define PARTITIONS_EVERY_MS (3600 * 1000)
 #define EXTENSION_POLL_MS	10000
+#define EXTENSION_VISIBLE_POLL_MS 100	/* installed, tables not yet visible */
 /*
  * The longest the worker waits for a lock when it writes samples or
  * maintains the sample partitions.  Someone else's transaction that holds
@@ -846,9 +847,16 @@ publish_stats(double seconds)
 	nlags = 0;
 }
 
-/* extension_installed: is depwatch installed in this database? */
+/*
+ * extension_installed: is depwatch installed in this database, and can this
+ * process see its tables?  The two can differ for a moment: a committing
+ * CREATE EXTENSION becomes visible before it sends its catalog cache
+ * invalidations, so a lookup made in that window can still hit a cached
+ * "schema depwatch does not exist".  *pending says the extension is there
+ * but its tables are not visible yet.
+ */
 static bool
-extension_installed(void)
+extension_installed(bool *pending)
 {
 	bool		found;
 
@@ -856,8 +864,20 @@ extension_installed(void)
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'depwatch'", true, 1);
-	found = SPI_processed > 0;
+	SPI_execute("SELECT pg_catalog.to_regclass('depwatch.dependency') IS NOT NULL"
+				"   AND pg_catalog.to_regclass('depwatch.sample') IS NOT NULL"
+				" FROM pg_catalog.pg_extension WHERE extname = 'depwatch'", true, 1);
+	*pending = false;
+	found = false;
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+		Datum		visible = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											1, &isnull);
+
+		found = !isnull && DatumGetBool(visible);
+		*pending = !found;
+	}
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -873,17 +893,19 @@ static void
 wait_for_extension(const char *dbname)
 {
 	bool		logged = false;
+	bool		pending;
 
-	while (!extension_installed())
+	while (!extension_installed(&pending))
 	{
-		if (!logged)
+		if (!logged && !pending)
 			ereport(LOG,
 					(errmsg("depwatch worker: extension \"depwatch\" is not installed in database \"%s\"; waiting",
 							dbname),
 					 errhint("Run CREATE EXTENSION depwatch CASCADE in it, or remove it from depwatch.databases.")));
-		logged = true;
+		logged = logged || !pending;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 EXTENSION_POLL_MS, PG_WAIT_EXTENSION);
+						 pending ? EXTENSION_VISIBLE_POLL_MS : EXTENSION_POLL_MS,
+						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -914,6 +936,7 @@ dw_worker_main(Datum arg)
 				next_stats,
 				next_partitions;
 	TimestampTz last_stats;
+	bool		pending;
 
 	strlcpy(dbname, MyBgworkerEntry->bgw_extra, NAMEDATALEN);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -989,7 +1012,7 @@ dw_worker_main(Datum arg)
 			config_stale = false;
 			/* probes already made belong to the configuration they ran under */
 			flush_pending();
-			if (!extension_installed())
+			if (!extension_installed(&pending))
 			{
 				for (int i = 0; i < ntargets; i++)
 					free_target(targets[i]);
