@@ -91,7 +91,7 @@ if [ "$REUSE" = 1 ] && [ -f "$dir/data/PG_VERSION" ]; then
 		-c "DROP VIEW IF EXISTS bench.window_check, bench.medians" \
 		-c "DROP TABLE IF EXISTS bench.template, bench.report, bench.check_result, bench.timing, bench.plan_check CASCADE" \
 		-c "DROP FUNCTION IF EXISTS bench.dba_windows, bench.expand, bench.bind, bench.sql_of, bench.time_one" \
-		-c "DROP PROCEDURE IF EXISTS bench.check, bench.measure"
+		-c "DROP PROCEDURE IF EXISTS bench.check, bench.calibrate, bench.measure"
 else
 	scripts/cluster.sh stop "$dir" "$port" 2>/dev/null || true
 	rm -rf "$dir"

@@ -282,6 +282,7 @@ dw_capability_outages(PG_FUNCTION_ARGS)
 	int			i;
 	const DwTimeline *t;
 	const DwSubject *sub;
+	MemoryContext rowcxt;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -307,6 +308,9 @@ dw_capability_outages(PG_FUNCTION_ARGS)
 	sub = &s->items[i];
 	t = dw_subject_timeline(s, i);
 
+	/* a row's values are garbage once the tuplestore has its copy */
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "depwatch capability_outages row",
+								   ALLOCSET_SMALL_SIZES);
 	for (int c = 0; c < t->n;)
 	{
 		DwState		state = t->changes[c].state;
@@ -314,6 +318,7 @@ dw_capability_outages(PG_FUNCTION_ARGS)
 		int			end;
 		Datum		values[4];
 		bool		nulls[4] = {0};
+		MemoryContext oldcontext;
 
 		if (state != DW_STATE_DOWN && state != DW_STATE_DEGRADED)
 		{
@@ -322,11 +327,14 @@ dw_capability_outages(PG_FUNCTION_ARGS)
 		}
 		for (end = c; end < t->n && t->changes[end].state == state; end++)
 			causes |= t->changes[end].causes;
+		oldcontext = MemoryContextSwitchTo(rowcxt);
 		values[0] = CStringGetTextDatum(state_names[state]);
 		values[1] = TimestampTzGetDatum(t->changes[c].at);
 		put_end(s, end < t->n ? t->changes[end].at : t->hi, &values[2], &nulls[2]);
 		values[3] = causes_array(sub, causes);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextSwitchTo(oldcontext);
+		MemoryContextReset(rowcxt);
 		c = end;
 	}
 	PG_RETURN_NULL();

@@ -250,7 +250,7 @@ add_window(TupleTableSlot *slot, DestReceiver *self)
 		add_span(r->ld, i,
 				 null[2] ? r->ld->s->lo : DatumGetTimestampTz(v[2]),
 				 null[3] ? r->ld->s->hi : DatumGetTimestampTz(v[3]),
-				 slot->tts_nvalid > 4 && DatumGetBool(v[4]) ? DW_SPAN_DEGRADED : r->kind);
+				 slot->tts_nvalid > 4 && !null[4] && DatumGetBool(v[4]) ? DW_SPAN_DEGRADED : r->kind);
 	return true;
 }
 

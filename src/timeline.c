@@ -7,8 +7,9 @@
  * A dependency's timeline comes from its windows (down and degraded
  * outages, monitor gaps, maintenance); a capability's from its members'
  * timelines, group by group, k of n; dw_account() turns a timeline into
- * the numbers of an availability report.  Each sweep sorts its points once
- * and walks them, so the cost is O(n log n) in the number of windows.
+ * the numbers of an availability report.  A dependency's sweep sorts its
+ * windows' ends once; a capability's merges its members' timelines, sorted
+ * already, through a heap.  Either costs O(n log n) in the number of windows.
  *
  *-------------------------------------------------------------------------
  */
