@@ -34,19 +34,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sql() { psql -X -A -t -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "${DB:-bank}" -c "$1"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
+. test/lib.sh
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_for() {
-	local deadline=$((SECONDS + $1)) got
-	while :; do
-		got=$(sql "$2" 2>/dev/null || true)
-		[ "$got" = "$3" ] && return 0
-		[ $SECONDS -ge $deadline ] && fail "after $1 s, '$2' gave '$got', not '$3'"
-		sleep 0.1
-	done
-}
 # open_conns PORT: connections the fake holds open on PORT
 open_conns() { curl -sS -m 2 "http://127.0.0.1:$ctl/status" | awk -v p="$1" '$1 == p { print $6 }'; }
 worker_pid() { DB=postgres sql "SELECT pid FROM pg_stat_activity WHERE backend_type = 'depwatch worker' AND datname = '$1'"; }
