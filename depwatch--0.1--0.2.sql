@@ -153,6 +153,92 @@ SELECT _vantage(), d.name, g.before, g.unmonitored
 FROM monitor_gap g JOIN dependency d ON d.id = g.dependency_id;
 
 -- ---------------------------------------------------------------------------
+-- Sample indexes that cover what derive_outages() reads (at, ok, latency of
+-- one dependency in time order), so that it reads the index alone instead
+-- of visiting a heap page for every sample: on a partition holding many
+-- dependencies' samples that is a page per sample.  Partitions made from
+-- now on get the covering index; those with rows keep theirs (rebuilding
+-- them here would block probing for as long as it takes) and expire in
+-- time: doc/reference.md says how to rebuild them by hand.  Empty ones (the
+-- days ahead, a fresh install's default partition) are rebuilt now.
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION maintain_sample_partitions(days_ahead int DEFAULT 3, retention interval DEFAULT NULL)
+	RETURNS TABLE(action text, partition text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+#variable_conflict use_variable
+DECLARE
+	cutoff timestamptz;
+	day date;
+	part text;
+	lo timestamptz;
+	hi timestamptz;
+	r record;
+BEGIN
+	IF days_ahead IS NULL OR days_ahead < 0 OR days_ahead > 366 THEN
+		RAISE EXCEPTION 'days_ahead must be from 0 to 366, not %', coalesce(days_ahead::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'A few days ahead is enough; the worker calls this every hour.';
+	END IF;
+	IF retention < interval '1 day' OR retention > interval '100 years' THEN
+		RAISE EXCEPTION 'sample retention must be from 1 day to 100 years, not %', retention
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Keep samples for as long as availability reports look back, such as ''90 days''.';
+	END IF;
+	cutoff := date_trunc('day', now() - coalesce(retention, depwatch._sample_retention()));
+	FOR day IN SELECT generate_series(current_date, current_date + days_ahead, interval '1 day')::date LOOP
+		part := 'sample_' || to_char(day, 'YYYYMMDD');
+		CONTINUE WHEN to_regclass('depwatch.' || part) IS NOT NULL;
+		lo := day::timestamptz;
+		hi := (day + 1)::timestamptz;
+		EXECUTE format('CREATE TABLE depwatch.%I (LIKE depwatch.sample)', part);
+		EXECUTE format('WITH moved AS (DELETE FROM depwatch.sample_default WHERE at >= $1 AND at < $2 RETURNING *)
+						INSERT INTO depwatch.%I SELECT * FROM moved', part) USING lo, hi;
+		EXECUTE format('CREATE INDEX ON depwatch.%I (dependency_id, at) INCLUDE (ok, latency)', part);
+		EXECUTE format('ALTER TABLE depwatch.sample ATTACH PARTITION depwatch.%I FOR VALUES FROM (%L) TO (%L)',
+					   part, lo, hi);
+		action := 'created'; partition := part;
+		RETURN NEXT;
+	END LOOP;
+
+	FOR r IN
+		SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound
+		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'depwatch.sample'::regclass AND c.relname ~ '^sample_[0-9]{8}$'
+		  AND to_date(substr(c.relname, 8), 'YYYYMMDD') + 1 <= cutoff::date
+		ORDER BY c.relname
+	LOOP
+		EXECUTE format('DROP TABLE depwatch.%I', r.relname);
+		action := 'dropped'; partition := r.relname;
+		RETURN NEXT;
+	END LOOP;
+	DELETE FROM depwatch.sample_default WHERE at < cutoff;
+END
+$$;
+
+DO $$
+DECLARE
+	r record;
+	has_rows boolean;
+BEGIN
+	FOR r IN
+		SELECT c.oid::regclass AS part, i.indexrelid::regclass AS idx
+		FROM pg_inherits h
+		JOIN pg_class c ON c.oid = h.inhrelid
+		JOIN pg_index i ON i.indrelid = c.oid AND i.indnatts = 2 AND i.indnkeyatts = 2
+		WHERE h.inhparent = 'depwatch.sample'::regclass
+	LOOP
+		EXECUTE format('SELECT EXISTS (SELECT FROM %s)', r.part) INTO has_rows;
+		CONTINUE WHEN has_rows;
+		EXECUTE format('DROP INDEX %s', r.idx);
+		EXECUTE format('CREATE INDEX ON %s (dependency_id, at) INCLUDE (ok, latency)', r.part);
+	END LOOP;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
 -- Consensus (on the central node, or any node with several vantages' rows).
 -- ---------------------------------------------------------------------------
 

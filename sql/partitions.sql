@@ -22,6 +22,11 @@ SELECT tableoid::regclass::text LIKE 'depwatch.sample_2%' AS in_daily_partition,
 FROM depwatch.sample GROUP BY 1 ORDER BY 1;
 -- calling it again changes nothing
 SELECT count(*) AS changes FROM depwatch.maintain_sample_partitions(2);
+-- every partition's index covers what derive_outages reads (an index-only
+-- scan: no heap page visited per sample)
+SELECT regexp_replace(tablename, '[0-9]{8}', 'DAY') AS partition,
+	   regexp_replace(indexdef, '(sample_)[0-9]{8}', '\1DAY', 'g') AS index
+FROM pg_indexes WHERE schemaname = 'depwatch' AND tablename LIKE 'sample\_%' ORDER BY tablename;
 
 -- Partitions and default rows older than the retention are dropped.
 CREATE TABLE depwatch.sample_20200101 PARTITION OF depwatch.sample

@@ -81,6 +81,13 @@ after=$(sql "$snapshot")
 audit_after=$(sql "SELECT ok || ' ' || checked FROM depwatch.verify_audit()")
 [ "$audit_after" = "$audit_before" ] || fail "verify_audit() gave '$audit_before' before and '$audit_after' after"
 ok "ALTER EXTENSION depwatch UPDATE: 0.1's rows unchanged, audit chain verifies ($audit_after)"
+# today's partition (with samples) keeps its index; the empty days ahead
+# got the covering one of 0.2
+idx() { sql "SELECT string_agg(indexdef, ';') FROM pg_indexes WHERE schemaname = 'depwatch'
+	AND tablename = 'sample_' || to_char((now() AT TIME ZONE 'UTC') + interval '$1 day', 'YYYYMMDD')"; }
+case "$(idx 0)" in *'(dependency_id, at)') ;; *) fail "today's partition's index changed: $(idx 0)" ;; esac
+case "$(idx 1)" in *'(dependency_id, at) INCLUDE (ok, latency)') ;; *) fail "tomorrow's partition's index: $(idx 1)" ;; esac
+ok "sample indexes: today's partition (with rows) kept its own, the empty days ahead cover ok and latency"
 
 # c. behaviour on 0.2
 n1=$(sql "SELECT count(*) FROM depwatch.vantage_sample")
