@@ -60,16 +60,36 @@ SELECT pg_catalog.pg_extension_config_dump('vantage_sample_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('vantage_outage', 'WHERE vantage <> depwatch._vantage()');
 SELECT pg_catalog.pg_extension_config_dump('vantage_gap', 'WHERE vantage <> depwatch._vantage()');
 
--- Each batch of samples also expires this vantage's shipped samples older
--- than depwatch.sample_retention (the central node deletes them too).
+-- _ships_samples: whether this node's samples are wanted in vantage_sample:
+-- the table is published (this node is a vantage that a central node
+-- subscribes to), or this database subscribes (it is a central node, and
+-- its own vantage, if it probes, counts beside the others).  A node on its
+-- own ships nothing: copying every sample would double its sample writes
+-- for no reader.
+CREATE FUNCTION _ships_samples() RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT FROM pg_publication_rel WHERE prrelid = 'depwatch.vantage_sample'::regclass)
+		OR EXISTS (SELECT FROM pg_publication_namespace WHERE pnnspid = 'depwatch'::regnamespace)
+		OR EXISTS (SELECT FROM pg_publication WHERE puballtables)
+		OR EXISTS (SELECT FROM pg_subscription
+				   WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))
+$$;
+
+-- Each batch of samples is copied when _ships_samples() says so, and
+-- expires this vantage's shipped samples older than
+-- depwatch.sample_retention (the central node deletes them too).
 CREATE FUNCTION _ship_samples() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 BEGIN
-	INSERT INTO depwatch.vantage_sample (vantage, dependency, at, ok, latency, detail)
-	SELECT n.vantage, d.name, n.at, n.ok, n.latency, n.detail
-	FROM new_samples n JOIN depwatch.dependency d ON d.id = n.dependency_id;
+	IF depwatch._ships_samples() THEN
+		INSERT INTO depwatch.vantage_sample (vantage, dependency, at, ok, latency, detail)
+		SELECT n.vantage, d.name, n.at, n.ok, n.latency, n.detail
+		FROM new_samples n JOIN depwatch.dependency d ON d.id = n.dependency_id;
+	END IF;
 	DELETE FROM depwatch.vantage_sample
 	WHERE vantage = depwatch._vantage() AND at < now() - depwatch._sample_retention();
 	RETURN NULL;
@@ -450,7 +470,7 @@ CREATE VIEW vantage_status AS
 -- Privileges (the role model of 0.1: readers read, nobody writes these
 -- tables but the triggers and logical replication)
 -- ---------------------------------------------------------------------------
-REVOKE ALL ON FUNCTION _vantage(), _ship_samples(), _ship_outage(), _ship_gap(), _ship_drop(),
+REVOKE ALL ON FUNCTION _vantage(), _ships_samples(), _ship_samples(), _ship_outage(), _ship_gap(), _ship_drop(),
 	_vantage_spans(timestamptz, timestamptz), _consensus_windows(timestamptz, timestamptz),
 	consensus_timeline(tstzrange),
 	consensus_outages(tstzrange), vantage_availability(tstzrange) FROM PUBLIC;
@@ -492,6 +512,7 @@ COMMENT ON COLUMN vantage_gap.dependency IS 'Dependency name';
 COMMENT ON COLUMN vantage_gap.before IS 'The sample that ended the gap';
 COMMENT ON COLUMN vantage_gap.unmonitored IS 'The unmonitored window';
 COMMENT ON FUNCTION _vantage() IS 'This node''s vantage name';
+COMMENT ON FUNCTION _ships_samples() IS 'Whether this node copies its samples into vantage_sample (published, or a subscriber)';
 
 -- No JIT inside the new functions either (see the end of depwatch--0.1.sql).
 DO $$

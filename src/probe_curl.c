@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -113,6 +114,25 @@ dw_curl_init(void)
 	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_callback);
 }
 
+/*
+ * libcurl: a probe socket was created.  Closing it will reset the
+ * connection (SO_LINGER with a zero timeout) instead of the FIN exchange,
+ * as load balancers' health checks do: a probe has nothing left to say
+ * when it closes, and a monitor opening hundreds of connections a second
+ * would otherwise leave each in TIME_WAIT for a minute, costing packets,
+ * kernel work and ephemeral ports on the database server.
+ */
+static int
+sockopt_callback(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+	struct linger reset = {1, 0};
+
+	if (purpose == CURLSOCKTYPE_IPCXN &&
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)) != 0)
+		elog(DEBUG1, "depwatch: could not set SO_LINGER on a probe socket: %m");
+	return CURL_SOCKOPT_OK;
+}
+
 #define SETOPT(h, opt, val) \
 	do { if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) goto fail; } while (0)
 
@@ -141,6 +161,7 @@ dw_curl_start(DwTarget *t, char *why, size_t whylen)
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long) (t->timeout / 1000));
 	SETOPT(h, CURLOPT_FRESH_CONNECT, 1L);
 	SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
+	SETOPT(h, CURLOPT_SOCKOPTFUNCTION, sockopt_callback);
 	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* a probe that times out while resolving must not wait for the resolver */
 	SETOPT(h, CURLOPT_QUICK_EXIT, 1L);

@@ -89,9 +89,16 @@ case "$(idx 0)" in *'(dependency_id, at)') ;; *) fail "today's partition's index
 case "$(idx 1)" in *'(dependency_id, at) INCLUDE (ok, latency)') ;; *) fail "tomorrow's partition's index: $(idx 1)" ;; esac
 ok "sample indexes: today's partition (with rows) kept its own, the empty days ahead cover ok and latency"
 
-# c. behaviour on 0.2
-n1=$(sql "SELECT count(*) FROM depwatch.vantage_sample")
-wait_for 10 "SELECT count(*) > $n1 + 5 FROM depwatch.vantage_sample WHERE vantage = 'seoul'" t
+# c. behaviour on 0.2.  A node on its own copies no sample into
+# vantage_sample; once vantage_sample is published (this node ships to a
+# central node), every batch is copied.
+n1=$(sql "SELECT count(*) FROM depwatch.sample")
+wait_for 10 "SELECT count(*) > $n1 + 5 FROM depwatch.sample" t
+[ "$(sql "SELECT count(*) FROM depwatch.vantage_sample")" = 0 ] || fail "samples were shipped with no publication"
+sql "SET client_min_messages = error; CREATE PUBLICATION depwatch_vantage FOR TABLE
+	depwatch.vantage_sample (vantage, id, dependency, at, ok, latency, detail), depwatch.vantage_outage, depwatch.vantage_gap"
+wait_for 10 "SELECT count(*) > 5 FROM depwatch.vantage_sample WHERE vantage = 'seoul'" t
+ok "samples are copied into vantage_sample only once it is published"
 [ "$(sql "SELECT id FROM depwatch.outage WHERE dependency_id = $down_id AND kind = 'down' AND upper_inf(during)")" = "$open_before" ] ||
 	fail "the open outage is not the same row after the update"
 [ "$(sql "SELECT count(*) FROM depwatch.vantage_outage WHERE outage_id = $open_before AND vantage = 'seoul' AND upper_inf(during)")" = 1 ] ||
