@@ -63,6 +63,14 @@
 #define LOCK_TIMEOUT		"100ms"
 #define PARTITIONS_RETRY_MS (60 * 1000)
 #define LAG_RING			4096
+/*
+ * When the worker wakes to start a due probe, it also starts those due in
+ * the next few milliseconds (at most a tenth of their interval early):
+ * with hundreds of dependencies a second, one wake-up then starts several
+ * probes, and their connections complete together, instead of one wake-up
+ * (and one round of epoll and clock calls) per probe.
+ */
+#define START_AHEAD_MS		10
 
 /* A finished probe, waiting for the next tick. */
 typedef struct PendingSample
@@ -533,16 +541,18 @@ start_due_probes(TimestampTz now)
 {
 	int			cap = Min(dw_max_concurrency, fd_capacity);
 
-	while (heap_n > 0 && heap[0]->next_due <= now && in_flight < cap)
+	while (heap_n > 0 && in_flight < cap &&
+		   heap[0]->next_due <= now + Min(START_AHEAD_MS * INT64CONST(1000), heap[0]->every / 10))
 	{
 		DwTarget   *t = heap_pop();
 		char		why[160];
 
 		t->due_at = t->next_due;
 		t->started_at = now;
-		lags[nlags++ % LAG_RING] = now - t->due_at;
-		while (t->next_due <= now)
+		lags[nlags++ % LAG_RING] = Max(now - t->due_at, 0);
+		do
 			t->next_due += t->every;
+		while (t->next_due <= now);
 		in_flight++;			/* dw_probe_finished counts it down */
 		if (!(t->dep.probe == DW_PROBE_POSTGRES ?
 			  dw_pg_start(t, now, why, sizeof(why)) :
