@@ -77,7 +77,8 @@ scripts/cluster.sh stop "$dir" "$port" 2>/dev/null || true
 rm -rf "$dir"
 mkdir -p "$dir"
 scripts/cluster.sh start "$dir" "$port" "depwatch.databases = 'ledger'" "max_connections = 100" \
-	"shared_buffers = '256MB'" "log_line_prefix = '%m [%p] %b '"
+	"shared_buffers = '256MB'" "log_line_prefix = '%m [%p] %b '" \
+	"max_wal_size = '20GB'" "checkpoint_timeout = '1h'"
 mkdir -p "$raw"
 DB=postgres sql "CREATE DATABASE ledger"
 sql "CREATE EXTENSION depwatch CASCADE" 2>/dev/null

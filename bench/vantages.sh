@@ -23,24 +23,40 @@ cd "$here/.."
 N=${N:-1000} DURATION=${DURATION:-30} RUNS=${RUNS:-3}
 base=tmp/vantage_bench
 declare -A port=([a]=15488 [b]=15489 [c]=15481)
-ctl=18490 svc=18491
+svc=18491
 results=bench/vantages_results.md
 
 cleanup() {
-	[ ! -f "$base/fake.pid" ] || kill "$(cat "$base/fake.pid")" 2>/dev/null || true
+	fake refuse
 	for v in a b c; do scripts/cluster.sh stop "$base/$v" "${port[$v]}"; done
 }
 trap cleanup EXIT
 q() { PGOPTIONS="-c TimeZone=UTC" psql -X -A -t -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${port[$1]}" -U postgres -d bank -c "$2"; }
-fake() { [ "$(curl -s -m 2 "http://127.0.0.1:$ctl/set?port=$svc&mode=$1")" = ok ] || { echo "fake: $1" >&2; exit 1; }; }
+# The peer every dependency probes: bench/listeners.py (accept and close,
+# the cheapest peer there is: 3,000 connections a second on this machine's
+# two cores) while up; refusing once it is stopped (the kernel answers a
+# closed port with a reset).
+listener_pid=
+fake() {
+	case $1 in
+	up)
+		python3 bench/listeners.py --healthy $svc >"$base/listener.out" 2>&1 &
+		listener_pid=$!
+		until grep -q '^ready' "$base/listener.out" 2>/dev/null; do
+			kill -0 "$listener_pid" 2>/dev/null || { cat "$base/listener.out" >&2; exit 1; }
+			sleep 0.1
+		done ;;
+	refuse)
+		[ -z "$listener_pid" ] || { kill "$listener_pid" 2>/dev/null; wait "$listener_pid" 2>/dev/null || true; }
+		listener_pid= ;;
+	esac
+}
 pct="percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY x)"
 
 for v in a b c; do scripts/cluster.sh stop "$base/$v" "${port[$v]}"; done
 rm -rf "$base"
 mkdir -p "$base"
-python3 test/fake_dependency.py --control $ctl --ports $svc --mode up --pidfile "$base/fake.pid" \
-	>"$base/fake.log" 2>&1 &
-until curl -sf -m 1 "http://127.0.0.1:$ctl/status" >/dev/null 2>&1; do sleep 0.1; done
+fake up
 for v in a b c; do
 	scripts/cluster.sh start "$base/$v" "${port[$v]}" "wal_level = logical" "max_worker_processes = 16" \
 		"depwatch.databases = 'bank'" "depwatch.vantage = '$v'" "shared_buffers = '64MB'"
@@ -70,7 +86,7 @@ done
 
 rows=()
 for run in $(seq 1 "$RUNS"); do
-	fake up
+	[ -n "$listener_pid" ] || fake up
 	until [ "$(q c "SELECT count(*) FROM depwatch.consensus_outages(tstzrange(now() - interval '10 minutes', now()))
 			WHERE ended_at IS NULL")" = 0 ]; do sleep 1; done
 	t0=$(q c "SELECT now()")
@@ -109,7 +125,6 @@ for run in $(seq 1 "$RUNS"); do
 			GROUP BY s.dependency, q.quorum_at) y) p")
 	rows+=("| $run | $N x 3 | $lag | $query | $outlag |")
 done
-fake up
 
 {
 	echo "# Vantages: replication and consensus lag"
