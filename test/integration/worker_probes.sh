@@ -309,6 +309,11 @@ check_a_up() {
 			fail "a. $name has an outage"
 		ok "a. $name: $n ok samples ('$detail'), one every $every s, vantage it, no outage"
 	done
+	# a probe closes with a reset: no connection to the peer in TIME_WAIT
+	# (state 06 in /proc/net/tcp), where a FIN close would leave one per probe
+	got=$(awk -v port="$(printf '%04X' "$P_TCP_UP")" '$3 ~ ":" port "$" && $4 == "06"' /proc/net/tcp | wc -l)
+	[ "$got" = 0 ] || fail "a. a_tcp_up: $got connections to the peer in TIME_WAIT"
+	ok "a. a_tcp_up: its probes leave no connection in TIME_WAIT (closed with a reset)"
 }
 run_check a1 check_a_up
 
