@@ -4,7 +4,11 @@
     listeners.py --healthy 20000-24999 --hung 25000-25099 [--silent A-B]
 
 healthy  listen with a large backlog, accept every connection and close it
-         at once.
+         at once.  TCP_DEFER_ACCEPT: the kernel completes the handshake but
+         wakes this process only once the client sends something, so a tcp
+         probe (connect, then reset) costs it nothing, as a peer on another
+         machine would cost the prober's machine nothing; an http probe
+         sends its request and is accepted as before.
 hung     a listening socket whose accept queue is full and is never
          accept()ed: the kernel drops every SYN, so a connect hangs until
          the prober's own timeout.  (A peer that accepts and then says
@@ -61,6 +65,7 @@ def main():
     for r in args.healthy:
         for port in r:
             s = listen(port, 4096)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 1)
             s.setblocking(False)
             serving[s.fileno()] = (s, False)
             ep.register(s.fileno(), select.EPOLLIN)

@@ -26,7 +26,7 @@
 # neighbours), more than the effect measured.
 #
 # Then, without pgbench, what probing costs the machine: 3 pairs of 20 s
-# off/on, the machine's busy CPU (/proc/stat), the worker's and the
+# on/off, the machine's busy CPU (/proc/stat), the worker's and the
 # listeners' (the fake dependencies, which in production run elsewhere).
 #
 # Exits non-zero if the worker logged a warning or error, restarted, or
@@ -222,11 +222,13 @@ cpu_window() {					# cpu_window TAG: one 20 s reading
 	echo "$1 $(awk -v m=$((m1 - m0)) -v w=$((w1 - w0)) -v l=$((l1 - l0)) -v hz="$hz" \
 		'BEGIN { printf "%.1f %.1f %.1f", 100 * m / hz / 20, 100 * w / hz / 20, 100 * l / hz / 20 }')"
 }
-log "CPU without pgbench: 3 pairs of 20 s off/on"
+# after a pause for the autovacuum pgbench leaves behind; then on, off,
+# off, on, on, off: a drift of the machine falls on both sides
+log "CPU without pgbench: 3 pairs of 20 s on/off"
+sleep 20
 : >"$raw/cpu.txt"
-for _ in 1 2 3; do
-	probing off; cpu_window off >>"$raw/cpu.txt"
-	probing on; cpu_window on >>"$raw/cpu.txt"
+for m in on off off on on off; do
+	probing "$m"; cpu_window "$m" >>"$raw/cpu.txt"
 done
 cpu_col() { awk -v m="$1" -v c="$2" '$1 == m { print $c }' "$raw/cpu.txt" | median; }
 cpu_machine=$(awk -v on="$(cpu_col on 2)" -v off="$(cpu_col off 2)" 'BEGIN { printf "%.1f", on - off }')

@@ -9,7 +9,10 @@
 #ifndef DEPWATCH_PROBE_H
 #define DEPWATCH_PROBE_H
 
+#include <sys/socket.h>
+
 #include "datatype/timestamp.h"
+#include "lib/ilist.h"
 #include "storage/latch.h"
 
 #include "outage_store.h"
@@ -32,6 +35,10 @@ typedef struct DwTarget
 	char	   *headers;		/* "Name: value" lines */
 	bool		verify_tls;
 
+	/* tcp to a numeric address (probe_tcp.c); addrlen 0: by name (libcurl) */
+	struct sockaddr_storage addr;
+	socklen_t	addrlen;
+
 	/* postgres */
 	char	   *query;
 
@@ -47,12 +54,31 @@ typedef struct DwTarget
 	void	   *header_list;	/* struct curl_slist * given to the handle */
 	char	   *body;			/* the start of the response, for body_contains */
 	size_t		body_len;
+	int			sock;			/* probe_tcp.c: the socket, its deadline and */
+	TimestampTz deadline;		/* its place among the probes in flight */
+	dlist_node	tcp_node;
 } DwTarget;
+
+/* dw_tcp_direct: t is probed by probe_tcp.c rather than libcurl */
+static inline bool
+dw_tcp_direct(const DwTarget *t)
+{
+	return t->dep.probe == DW_PROBE_TCP && t->addrlen > 0;
+}
 
 /* worker.c: a probe has ended */
 extern void dw_probe_finished(DwTarget *t, bool ok, const char *detail);
 
-/* probe_curl.c: tcp and http probes through libcurl's multi interface */
+/* probe_tcp.c: tcp probes of numeric addresses, by non-blocking connect() */
+extern void dw_tcp_init(void);
+extern bool dw_tcp_start(DwTarget *t, char *why, size_t whylen);
+extern void dw_tcp_cancel(DwTarget *t);
+extern pgsocket dw_tcp_fd(void);
+extern long dw_tcp_timeout_ms(TimestampTz now);
+extern void dw_tcp_sockets_ready(void);
+extern void dw_tcp_expire(TimestampTz now);
+
+/* probe_curl.c: tcp probes of host names and http probes, through libcurl */
 extern void dw_curl_init(void);
 extern bool dw_curl_start(DwTarget *t, char *why, size_t whylen);
 extern void dw_curl_cancel(DwTarget *t);

@@ -15,6 +15,7 @@
 #include "targets.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
@@ -72,13 +73,29 @@ valid_v6(const char *s, size_t len)
 	return inet_pton(AF_INET6, buf, &addr) == 1;
 }
 
+/* parse_port: "1" to "65535" (at most five digits); -1 for anything else */
+static long
+parse_port(const char *s)
+{
+	long		port = 0;
+
+	if (s[0] == '\0' || strlen(s) > 5)
+		return -1;
+	for (const char *p = s; *p; p++)
+	{
+		if (*p < '0' || *p > '9')
+			return -1;
+		port = port * 10 + (*p - '0');
+	}
+	return (port >= 1 && port <= 65535) ? port : -1;
+}
+
 static bool
 check_tcp(const char *t, char *why, size_t whylen)
 {
 	const char *colon = strrchr(t, ':');
 	const char *host = t;
 	size_t		hostlen;
-	long		port = 0;
 
 	if (colon == NULL)
 	{
@@ -101,14 +118,59 @@ check_tcp(const char *t, char *why, size_t whylen)
 		return false;
 	}
 
-	if (colon[1] == '\0' || strlen(colon + 1) > 5)
-		port = -1;
-	for (const char *p = colon + 1; *p && port >= 0; p++)
-		port = (*p >= '0' && *p <= '9') ? port * 10 + (*p - '0') : -1;
-	if (port < 1 || port > 65535)
+	if (parse_port(colon + 1) < 0)
 	{
 		snprintf(why, whylen, "The port must be a number from 1 to 65535.");
 		return false;
+	}
+	return true;
+}
+
+/*
+ * dw_tcp_address: when a tcp target gives its host as a numeric address
+ * ("192.0.2.7:443" or "[2001:db8::1]:443"), fills *addr and *len and
+ * returns true, so that the probe can connect without a resolver.  A host
+ * name, or anything that is not a valid tcp target, returns false.
+ */
+bool
+dw_tcp_address(const char *target, struct sockaddr_storage *addr, socklen_t *len)
+{
+	const char *colon = strrchr(target, ':');
+	char		host[INET6_ADDRSTRLEN];
+	size_t		hostlen;
+	long		port;
+
+	if (colon == NULL || (port = parse_port(colon + 1)) < 0)
+		return false;
+	hostlen = (size_t) (colon - target);
+	memset(addr, 0, sizeof(*addr));
+	if (hostlen >= 2 && target[0] == '[' && target[hostlen - 1] == ']')
+	{
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *) addr;
+
+		if (hostlen - 2 >= sizeof(host))
+			return false;
+		memcpy(host, target + 1, hostlen - 2);
+		host[hostlen - 2] = '\0';
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+			return false;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t) port);
+		*len = sizeof(*a6);
+	}
+	else
+	{
+		struct sockaddr_in *a4 = (struct sockaddr_in *) addr;
+
+		if (hostlen >= sizeof(host))
+			return false;
+		memcpy(host, target, hostlen);
+		host[hostlen] = '\0';
+		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+			return false;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t) port);
+		*len = sizeof(*a4);
 	}
 	return true;
 }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 typedef enum DwProbe
 {
@@ -29,6 +30,8 @@ typedef enum DwProbe
 extern DwProbe dw_probe_from_name(const char *name);
 extern bool dw_check_target(DwProbe probe, const char *target,
 							char *why, size_t whylen);
+extern bool dw_tcp_address(const char *target, struct sockaddr_storage *addr,
+						   socklen_t *len);
 extern char *dw_mask_target(DwProbe probe, const char *target);
 extern char *dw_redact_target(const char *target);
 extern void dw_free_masked(char *masked);

@@ -259,6 +259,8 @@ free_target(DwTarget *t)
 	{
 		if (t->dep.probe == DW_PROBE_POSTGRES)
 			dw_pg_cancel(t);
+		else if (dw_tcp_direct(t))
+			dw_tcp_cancel(t);
 		else
 			dw_curl_cancel(t);
 		in_flight--;
@@ -424,6 +426,9 @@ load_config(void *arg)
 			MemoryContextSwitchTo(m);
 		}
 		t->target = col_text(tup, desc, 10);
+		if (t->dep.probe != DW_PROBE_TCP || t->target == NULL ||
+			!dw_tcp_address(t->target, &t->addr, &t->addrlen))
+			t->addrlen = 0;
 		t->every = DatumGetInt64(SPI_getbinval(tup, desc, 11, &isnull));
 		t->timeout = DatumGetInt64(SPI_getbinval(tup, desc, 12, &isnull));
 		t->method = col_text(tup, desc, 13);
@@ -554,8 +559,8 @@ start_due_probes(TimestampTz now)
 			t->next_due += t->every;
 		while (t->next_due <= now);
 		in_flight++;			/* dw_probe_finished counts it down */
-		if (!(t->dep.probe == DW_PROBE_POSTGRES ?
-			  dw_pg_start(t, now, why, sizeof(why)) :
+		if (!(t->dep.probe == DW_PROBE_POSTGRES ? dw_pg_start(t, now, why, sizeof(why)) :
+			  dw_tcp_direct(t) ? dw_tcp_start(t, why, sizeof(why)) :
 			  dw_curl_start(t, why, sizeof(why))))
 			dw_probe_finished(t, false, why);
 	}
@@ -978,14 +983,16 @@ dw_worker_main(Datum arg)
 	loop_context = AllocSetContextCreate(TopMemoryContext, "depwatch worker loop",
 										 ALLOCSET_DEFAULT_SIZES);
 	dw_curl_init();
+	dw_tcp_init();
 	reserve_descriptors();
 	wait_for_extension(dbname);
 	ereport(LOG, (errmsg("depwatch worker started for database \"%s\"", dbname)));
 
-	wes = CreateWaitEventSet(TopMemoryContext, 4);
+	wes = CreateWaitEventSet(TopMemoryContext, 5);
 	AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	AddWaitEventToSet(wes, WL_SOCKET_READABLE, dw_curl_fd(), NULL, NULL);
+	AddWaitEventToSet(wes, WL_SOCKET_READABLE, dw_tcp_fd(), NULL, NULL);
 	AddWaitEventToSet(wes, WL_SOCKET_READABLE, dw_pg_fd(), NULL, NULL);
 
 	last_stats = GetCurrentTimestamp();
@@ -998,6 +1005,7 @@ dw_worker_main(Datum arg)
 		long		timeout;
 		long		curl_ms;
 		long		pg_ms;
+		long		tcp_ms;
 		WaitEvent	events[8];
 		int			nevents;
 		uint64		generation;
@@ -1084,6 +1092,9 @@ dw_worker_main(Datum arg)
 		pg_ms = dw_pg_timeout_ms(now);
 		if (pg_ms >= 0)
 			timeout = Min(timeout, pg_ms);
+		tcp_ms = dw_tcp_timeout_ms(now);
+		if (tcp_ms >= 0)
+			timeout = Min(timeout, tcp_ms);
 
 		nevents = WaitEventSetWait(wes, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
 		for (int i = 0; i < nevents; i++)
@@ -1092,10 +1103,14 @@ dw_worker_main(Datum arg)
 				ResetLatch(MyLatch);
 			else if ((events[i].events & WL_SOCKET_READABLE) && events[i].fd == dw_curl_fd())
 				dw_curl_sockets_ready();
+			else if ((events[i].events & WL_SOCKET_READABLE) && events[i].fd == dw_tcp_fd())
+				dw_tcp_sockets_ready();
 			else if (events[i].events & WL_SOCKET_READABLE)
 				dw_pg_sockets_ready();
 		}
 		dw_curl_timer_fired();
-		dw_pg_tick(GetCurrentTimestamp());
+		now = GetCurrentTimestamp();
+		dw_tcp_expire(now);
+		dw_pg_tick(now);
 	}
 }

@@ -38,6 +38,9 @@ Modes of a service port:
                 what a tcp probe sees as "down"
     hang        accepts and reads, never answers (a tcp connect succeeds; an
                 HTTP request times out)
+    blackhole   listens with a full accept queue that is never accepted from:
+                the kernel drops every SYN, so even a tcp connect hangs until
+                the client gives up, as behind a firewall that drops packets
     slow:MS     like up, but answers MS milliseconds after the request came
     http503     answers 503 Service Unavailable
     wrongbody   answers 200 with the body "status: degraded"
@@ -83,7 +86,7 @@ from urllib.parse import parse_qs, urlsplit
 
 HOST = "127.0.0.1"
 MAX_REQUEST = 64 * 1024
-STATIC_MODES = ("up", "refuse", "hang", "http503", "wrongbody", "reset")
+STATIC_MODES = ("up", "refuse", "hang", "blackhole", "http503", "wrongbody", "reset")
 
 BODIES = {
     "up": (200, "OK", b"status: ok\n"),
@@ -200,6 +203,7 @@ class Service:
         self.server = server
         self.port = port
         self.listener = None
+        self.blackhole = []               # the full queue's listener and filler
         self.mode = None
         self.args = ()
         self.flap_timer = None
@@ -230,6 +234,22 @@ class Service:
         self.listener = None
         self.server.log("port %d closed" % self.port)
 
+    def open_blackhole(self):
+        """Listen with backlog 0 and fill the one place in the accept queue:
+        the kernel then drops every SYN and a connect hangs."""
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((HOST, self.port))
+        s.listen(0)
+        filler = socket.create_connection((HOST, self.port), timeout=1.0)
+        self.blackhole = [s, filler]
+        self.server.log("port %d a black hole" % self.port)
+
+    def close_blackhole(self):
+        for s in self.blackhole:
+            s.close()
+        self.blackhole = []
+
     # -- modes ------------------------------------------------------------
     def set_mode(self, text):
         name, args = parse_mode(text)
@@ -237,8 +257,12 @@ class Service:
         self.flap_timer = None
         self.mode, self.args = name, args
         self.mode_text = text
+        self.close_blackhole()
         if name == "refuse":
             self.close_listener()
+        elif name == "blackhole":
+            self.close_listener()
+            self.open_blackhole()
         elif name == "flap":
             self.flap_up = True
             self.listen()

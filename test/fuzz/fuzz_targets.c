@@ -13,6 +13,8 @@
  *   - a tcp or http target it accepts is one the probe can use: libcurl
  *     parses the URL the probe builds from it, with the probe's flags, and
  *     finds the same port (tcp) or scheme (http);
+ *   - a tcp target given by address is connected to without libcurl, at
+ *     the address and port libcurl would have used;
  *   - a masked conninfo parses to the same options as the original, with
  *     every password replaced by the mask, and is only masked when it has a
  *     password; masking is idempotent (a masked URL masks to itself, so no
@@ -27,8 +29,10 @@
 #define _GNU_SOURCE				/* strcasestr */
 #include "fuzz.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <libpq-fe.h>
 #include <strings.h>
 
@@ -61,6 +65,60 @@ check_why(bool ok, const char *why, size_t whylen)
 			   "reason \"%s\" is not a sentence", why);
 }
 
+/*
+ * check_tcp_address: a tcp target the worker connects to without libcurl
+ * (dw_tcp_address) is the address and port libcurl would have connected
+ * to; an address written as libcurl writes it back (dotted quad, or
+ * bracketed IPv6 in its shortest form) is not left to libcurl.
+ */
+static void
+check_tcp_address(const char *target, CURLU *u, int port)
+{
+	struct sockaddr_storage addr;
+	socklen_t	len = 0;
+	bool		direct = dw_tcp_address(target, &addr, &len);
+	char	   *host = NULL;
+	char		bare[INET6_ADDRSTRLEN + 2];
+	unsigned char want[sizeof(struct in6_addr)];
+	int			family;
+
+	FUZZ_CHECK(curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK,
+			   "accepted tcp target \"%s\" has no host for libcurl", target);
+	family = host[0] == '[' ? AF_INET6 : AF_INET;
+	snprintf(bare, sizeof(bare), "%.*s", (int) strcspn(host + (family == AF_INET6), "]"),
+			 host + (family == AF_INET6));
+	if (inet_pton(family, bare, want) != 1)
+	{
+		FUZZ_CHECK(!direct, "tcp target \"%s\": connected to directly, but libcurl reads host %s",
+				   target, host);
+		curl_free(host);
+		return;
+	}
+	/* libcurl also reads "127.1" or "0x7f.0.0.1" as addresses; those it may keep */
+	FUZZ_CHECK(direct || strncmp(target, host, strlen(host)) != 0 ||
+			   target[strlen(host)] != ':',
+			   "tcp target \"%s\" is an address (%s) but goes through libcurl",
+			   target, host);
+	if (!direct)
+	{
+		curl_free(host);
+		return;
+	}
+	FUZZ_CHECK(addr.ss_family == family &&
+			   len == (family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)),
+			   "tcp target \"%s\": address family %d, length %u", target,
+			   (int) addr.ss_family, (unsigned) len);
+	if (family == AF_INET)
+		FUZZ_CHECK(memcmp(&((struct sockaddr_in *) &addr)->sin_addr, want, 4) == 0 &&
+				   ntohs(((struct sockaddr_in *) &addr)->sin_port) == port,
+				   "tcp target \"%s\": not the address and port libcurl reads", target);
+	else
+		FUZZ_CHECK(memcmp(&((struct sockaddr_in6 *) &addr)->sin6_addr, want, 16) == 0 &&
+				   ntohs(((struct sockaddr_in6 *) &addr)->sin6_port) == port,
+				   "tcp target \"%s\": not the address and port libcurl reads", target);
+	curl_free(host);
+}
+
 /* an accepted tcp target: the probe's "http://target/" URL gives its port */
 static void
 check_tcp_usable(const char *target)
@@ -78,6 +136,7 @@ check_tcp_usable(const char *target)
 			   "accepted tcp target \"%s\" has no port for libcurl", target);
 	FUZZ_CHECK(atol(port) == atol(strrchr(target, ':') + 1),
 			   "tcp target \"%s\": libcurl reads port %s", target, port);
+	check_tcp_address(target, u, atoi(port));
 	curl_free(port);
 	curl_url_cleanup(u);
 	free(url);

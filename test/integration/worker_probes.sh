@@ -4,15 +4,16 @@
 # 127.0.0.1:18101-18122 whose modes the test switches at run time; every
 # probed dependency runs with every 1 s, timeout 500 ms, fail_after 2,
 # recover_after 2 unless said otherwise.
-#   a. up tcp and http dependencies get an ok sample about once a second and
-#      no outage; a refused one gets a down outage backdated to its first bad
+#   a. up tcp (by address, and by host name through libcurl) and http
+#      dependencies get an ok sample about once a second and no outage; a refused one gets a down outage backdated to its first bad
 #      sample (detected at the second) that closes at the first good sample
 #      of the recovering streak; http 503 and a wrong body make outages with
 #      the reason in the samples; an unresolvable host fails within its
 #      timeout; a slow peer makes a degraded outage, not a down one;
 #   b. ten hung peers do not delay the others: the up dependencies' samples
 #      stay 1 s +- 100 ms apart, worker_status.lag_p99 stays under 100 ms,
-#      the hung ones time out;
+#      the hung ones time out; so does a tcp probe to a peer that drops
+#      SYNs, and its socket is closed;
 #   c. a peer refused for at most 2 probes in a row (fail_after 3) makes bad
 #      samples but no outage;
 #   d. add_dependency is probed within one interval; enabled => false stops
@@ -44,7 +45,7 @@ fi
 port=15441
 ctl=18100						# the fake server's control port
 P_TCP_UP=18101 P_HTTP_UP=18102 P_REFUSED=18103 P_503=18104 P_WRONGBODY=18105
-P_SLOW=18106 P_FLAP=18107 P_NEWCOMER=18108
+P_SLOW=18106 P_FLAP=18107 P_NEWCOMER=18108 P_TCP_HUNG=18109
 P_HUNG_FIRST=18110 P_HUNG_LAST=18119	# ten hung peers
 P_DOOMED_FIRST=18120 P_DOOMED_LAST=18122 # hung peers of the dependencies dropped in d
 export PGOPTIONS='-c client_min_messages=warning'
@@ -208,6 +209,7 @@ fake $P_WRONGBODY wrongbody
 fake $P_SLOW slow:300
 fake $P_FLAP flap:1.7:1.8		# up 1.7 s, refused 1.8 s: at most 2 probes in a row refused
 fake $P_HUNG_FIRST-$P_HUNG_LAST hang
+fake $P_TCP_HUNG blackhole		# drops SYNs: hangs a tcp connect
 fake $P_DOOMED_FIRST-$P_DOOMED_LAST hang
 port_open $P_REFUSED && die "the fake server's 'refuse' port $P_REFUSED accepts connections"
 
@@ -220,6 +222,7 @@ std="every => '1 s', timeout => '500 ms', fail_after => 2, recover_after => 2"
 {
 	echo "BEGIN;"
 	echo "SELECT depwatch.add_dependency('a_tcp_up', 'core', 'tcp', '127.0.0.1:$P_TCP_UP', $std);"
+	echo "SELECT depwatch.add_dependency('a_tcp_name', 'core', 'tcp', 'localhost:$P_TCP_UP', $std);"
 	echo "SELECT depwatch.add_dependency('a_http_up', 'identity', 'http', 'http://127.0.0.1:$P_HTTP_UP/health', $std,
 		options => '{\"body_contains\": \"status: ok\"}');"
 	echo "SELECT depwatch.add_dependency('a_refused', 'credit_bureau', 'tcp', '127.0.0.1:$P_REFUSED', $std);"
@@ -232,6 +235,7 @@ std="every => '1 s', timeout => '500 ms', fail_after => 2, recover_after => 2"
 	for p in $(seq $P_HUNG_FIRST $P_HUNG_LAST); do
 		echo "SELECT depwatch.add_dependency('b_hung_$p', 'other', 'http', 'http://127.0.0.1:$p/', $std);"
 	done
+	echo "SELECT depwatch.add_dependency('b_tcp_hung', 'other', 'tcp', '127.0.0.1:$P_TCP_HUNG', $std);"
 	echo "SELECT depwatch.add_dependency('c_flapping', 'datacenter', 'tcp', '127.0.0.1:$P_FLAP',
 		every => '1 s', timeout => '500 ms', fail_after => 3, recover_after => 2);"
 	for p in $(seq $P_DOOMED_FIRST $P_DOOMED_LAST); do
@@ -292,10 +296,10 @@ run_check e1 check_e_open
 # --- a. up, refused, 503, wrong body, unresolvable, slow -------------------
 check_a_up() {
 	local name got
-	for name in a_tcp_up a_http_up; do
+	for name in a_tcp_up a_tcp_name a_http_up; do
 		wait_for 6 "SELECT count(*) >= 4 FROM $(S $name) x" t "a. $name has 4 samples"
 	done
-	for name in a_tcp_up a_http_up; do
+	for name in a_tcp_up a_tcp_name a_http_up; do
 		got=$(sql "SELECT count(*) || '|' || bool_and(ok) || '|' || string_agg(DISTINCT detail, ',') || '|' ||
 				string_agg(DISTINCT vantage, ',') || '|' ||
 				round((extract(epoch FROM max(at) - min(at)) / (count(*) - 1))::numeric, 2)
@@ -450,6 +454,20 @@ check_b_hung() {
 	got=$(curl -sS -m 2 "http://127.0.0.1:$ctl/status" | awk -v a=$P_HUNG_FIRST -v b=$P_HUNG_LAST '$1 >= a && $1 <= b { n += $6; c += $4 } END { print n + 0 "|" c + 0 }')
 	[ "${got%|*}" -le 10 ] || fail "b. ${got%|*} connections to the hung peers are open (at most one probe each in flight): timed-out probes leak connections"
 	ok "b. 10 hung peers: $n samples, all 'timeout after 500 ms' ($lmin..$lmax ms), each probed every second; ${got#*|} connections made, ${got%|*} open now"
+	# a tcp probe whose SYN goes unanswered: the worker's own timeout ends it
+	got=$(sql "SELECT count(*) || '|' || bool_or(ok) || '|' || string_agg(DISTINCT detail, ',') || '|' ||
+			round(extract(epoch FROM min(latency))::numeric * 1000) || '|' || round(extract(epoch FROM max(latency))::numeric * 1000)
+		FROM $(S b_tcp_hung) x")
+	IFS='|' read -r n anyok detail lmin lmax <<<"$got"
+	[ "$n" -ge 5 ] && [ "$anyok" = false ] && [ "$detail" = "timeout after 500 ms" ] ||
+		fail "b. b_tcp_hung: $n samples, any ok = $anyok, details '$detail' (expected all 'timeout after 500 ms')"
+	[ "$lmin" -ge 500 ] && [ "$lmax" -le 600 ] || fail "b. b_tcp_hung's probes took $lmin..$lmax ms, expected 500..600 ms"
+	got=$(gaps b_tcp_hung)
+	awk "BEGIN { exit !(${got#*|} <= 1.1) }" || fail "b. b_tcp_hung's probes are up to ${got#*|} s apart"
+	# its sockets are closed at the timeout: at most one in SYN_SENT (02)
+	got=$(awk -v port="$(printf '%04X' "$P_TCP_HUNG")" '$3 ~ ":" port "$" && $4 == "02"' /proc/net/tcp | wc -l)
+	[ "$got" -le 1 ] || fail "b. b_tcp_hung: $got connection attempts still open (timed-out probes leak sockets)"
+	ok "b. a tcp peer that drops SYNs: $n samples, all 'timeout after 500 ms' ($lmin..$lmax ms), $got attempt open now"
 	kill "$sampler_pid" 2>/dev/null || true
 	rows=$(wc -l <"$dir/worker_status.log")
 	[ "$rows" -ge 10 ] || fail "b. only $rows readings of worker_status"
