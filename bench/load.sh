@@ -9,7 +9,7 @@
 #
 # Environment: DURATION (same as the argument), WINDOW (seconds of each
 # window of the throughput comparison, default 15), PAIRS (its pairs of
-# windows, default 10), CLIENTS (pgbench clients, default 8), RESULTS
+# windows, default 20), CLIENTS (pgbench clients, default 8), RESULTS
 # (markdown file to write, default bench/load_results.md; "-" for none).
 #
 # Own cluster tmp/faults_load on port 15460 (depwatch.databases = 'ledger'),
@@ -39,7 +39,7 @@ cd "$repo"
 
 DURATION=${1:-${DURATION:-600}}
 WINDOW=${WINDOW:-15}
-PAIRS=${PAIRS:-10}
+PAIRS=${PAIRS:-20}
 CLIENTS=${CLIENTS:-8}
 RESULTS=${RESULTS:-$here/load_results.md}
 port=15460
@@ -208,6 +208,14 @@ tps_on=$(tps on)
 drop=$(awk -v a="$tps_off" -v b="$tps_on_cmp" 'BEGIN { printf "%.1f", 100 * (a - b) / a }')
 pair_drops=$(paste <(list off) <(list on) | awk '{ printf "%.1f\n", 100 * ($1 - $2) / $1 }')
 pair_median=$(echo "$pair_drops" | median)
+# how sure that median is: a 95 % bootstrap interval (10,000 resamples of
+# the pairs, fixed seed), since one pair's drop swings by more than the bound
+pair_ci=$(echo "$pair_drops" | python3 -c '
+import random, statistics, sys
+d = [float(x) for x in sys.stdin.read().split()]
+r = random.Random(1)
+m = sorted(statistics.median(r.choices(d, k=len(d))) for _ in range(10000))
+print("%.1f to %.1f" % (m[249], m[9749]))')
 
 # what probing costs without pgbench: busy CPU of the machine, the worker
 # and the listeners, in % of one core
@@ -257,7 +265,7 @@ summary=$(cat <<EOF
 | comparison, $PAIRS pairs of $WINDOW s windows: tps without probing | $(list off | paste -sd, | sed 's/,/, /g') (median $tps_off) |
 | comparison: tps with 500 dependencies probed | $(list on | paste -sd, | sed 's/,/, /g') (median $tps_on_cmp) |
 | throughput drop of each pair (%) | $(echo "$pair_drops" | paste -sd, | sed 's/,/, /g') |
-| throughput drop: median of the pairs | **$pair_median %** (bound: 3 %) |
+| throughput drop: median of the pairs | **$pair_median %** (bound: 3 %); 95 % bootstrap interval $pair_ci % |
 | throughput drop: between the medians of all off and all on windows | $drop % |
 | CPU of probing without pgbench (on − off, medians of 3 pairs of 20 s, % of one core) | machine $cpu_machine: worker $cpu_worker, listeners (fake dependencies) $cpu_listener, rest (server, kernel) $cpu_rest |
 | CPU of probing without the listeners, share of the machine's $(nproc) cores | $cpu_depwatch % |
