@@ -514,6 +514,257 @@ COMMENT ON COLUMN vantage_gap.unmonitored IS 'The unmonitored window';
 COMMENT ON FUNCTION _vantage() IS 'This node''s vantage name';
 COMMENT ON FUNCTION _ships_samples() IS 'Whether this node copies its samples into vantage_sample (published, or a subscriber)';
 
+-- ---------------------------------------------------------------------------
+-- A NULL where a dependency, capability, fee policy, incident or maintenance
+-- target is named is refused as NULL (22004), rather than looked for and
+-- reported as an object that does not exist (42704, 'dependency "NULL"
+-- does not exist', which reads as if a dependency were named NULL).  Only
+-- the check at the start of each function is new.
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION _dependency_id(name text) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	result bigint;
+BEGIN
+	IF name IS NULL THEN
+		RAISE EXCEPTION 'dependency name must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass the name of a dependency; depwatch.dependencies lists them.';
+	END IF;
+	SELECT d.id INTO result FROM depwatch.dependency d WHERE d.name = _dependency_id.name;
+	IF result IS NULL THEN
+		RAISE EXCEPTION 'dependency "%" does not exist', name
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See depwatch.dependencies for the dependencies there are.';
+	END IF;
+	RETURN result;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION _capability_id(name text) RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	result bigint;
+BEGIN
+	IF name IS NULL THEN
+		RAISE EXCEPTION 'capability name must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass the name of a capability; depwatch.capability lists them.';
+	END IF;
+	SELECT c.id INTO result FROM depwatch.capability c WHERE c.name = _capability_id.name;
+	IF result IS NULL THEN
+		RAISE EXCEPTION 'capability "%" does not exist', name
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See depwatch.capability for the capabilities there are.';
+	END IF;
+	RETURN result;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION _fee_policy(policy text) RETURNS depwatch.fee_policy
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	p depwatch.fee_policy;
+BEGIN
+	IF policy IS NULL THEN
+		RAISE EXCEPTION 'fee policy must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass the name of a fee policy; depwatch.fee_policy lists them.';
+	END IF;
+	SELECT * INTO p FROM depwatch.fee_policy x WHERE x.name = policy;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'fee policy "%" does not exist', policy
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Add it with add_fee_policy(); depwatch.fee_policy lists them.';
+	END IF;
+	RETURN p;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION _incident(incident bigint) RETURNS depwatch.incident
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident;
+BEGIN
+	IF incident IS NULL THEN
+		RAISE EXCEPTION 'incident must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass the id of an incident; depwatch.incident lists them.';
+	END IF;
+	SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'incident % does not exist', incident
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See depwatch.incident for the incidents there are.';
+	END IF;
+	IF i.ended_at IS NULL THEN
+		RAISE NOTICE 'incident % is still open: reports take now as its end', i.id;
+	END IF;
+	RETURN i;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION close_incident(incident bigint, ended_at timestamptz DEFAULT now(),
+							   root_cause text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident;
+BEGIN
+	IF incident IS NULL THEN
+		RAISE EXCEPTION 'incident must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass the id of an incident; depwatch.incident lists them.';
+	END IF;
+	SELECT * INTO i FROM depwatch.incident x WHERE x.id = close_incident.incident FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'incident % does not exist', incident
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See depwatch.incident for the incidents there are.';
+	END IF;
+	IF i.ended_at IS NOT NULL THEN
+		RAISE EXCEPTION 'incident % is already closed (at %)', i.id, i.ended_at
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'An incident is closed once.';
+	END IF;
+	IF ended_at IS NULL OR NOT isfinite(ended_at) OR ended_at <= i.started_at THEN
+		RAISE EXCEPTION 'incident % started at %, so it cannot end at %', i.id, i.started_at,
+				coalesce(ended_at::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'The end must come after the start.';
+	END IF;
+	UPDATE depwatch.incident x
+	   SET ended_at = close_incident.ended_at,
+		   root_cause = coalesce(close_incident.root_cause, x.root_cause)
+	 WHERE x.id = i.id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION set_incident_facts(incident bigint, facts jsonb) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident;
+	f record;
+	t text;
+	valid boolean;
+	merged jsonb;
+BEGIN
+	IF incident IS NULL THEN
+		RAISE EXCEPTION 'incident must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass the id of an incident; depwatch.incident lists them.';
+	END IF;
+	SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'incident % does not exist', incident
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See depwatch.incident for the incidents there are.';
+	END IF;
+	IF facts IS NULL OR jsonb_typeof(facts) <> 'object' THEN
+		RAISE EXCEPTION 'facts must be a JSON object, not %', coalesce(jsonb_typeof(facts), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass facts such as ''{"critical_services_affected": true, "clients_total": 1200000}''.';
+	END IF;
+	FOR f IN SELECT e.key, e.value, k.type FROM jsonb_each(facts) e
+			 LEFT JOIN depwatch._incident_fact_types() k ON k.key = e.key ORDER BY e.key LOOP
+		IF f.type IS NULL THEN
+			RAISE EXCEPTION 'unknown incident fact "%"', f.key
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'The facts are: ' || (SELECT string_agg(k.key, ', ') FROM depwatch._incident_fact_types() k) || '.';
+		END IF;
+		CONTINUE WHEN jsonb_typeof(f.value) = 'null';
+		t := jsonb_typeof(f.value);
+		valid := CASE f.type
+			WHEN 'boolean' THEN t = 'boolean'
+			WHEN 'count' THEN t = 'number' AND f.value::text ~ '^[0-9]{1,10}$'
+							  AND f.value::text::numeric <= 2147483647
+			WHEN 'amount' THEN CASE WHEN t = 'number' THEN (f.value::text)::numeric >= 0 ELSE false END
+			WHEN 'text' THEN t = 'string' AND btrim(f.value #>> '{}') <> ''
+			WHEN 'timestamp' THEN
+				CASE WHEN t = 'string'
+						  AND (f.value #>> '{}') ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*(Z|[+-]\d{2}(:?\d{2})?)$'
+					 THEN depwatch._is_timestamptz(f.value #>> '{}') ELSE false END
+			WHEN 'reputational' THEN t = 'array' AND NOT EXISTS (
+					SELECT FROM jsonb_array_elements(f.value) r
+					WHERE jsonb_typeof(r) <> 'string'
+					   OR r #>> '{}' NOT IN ('media', 'complaints', 'regulatory', 'client_loss'))
+		END;
+		IF NOT valid THEN
+			RAISE EXCEPTION 'incident fact "%" must be %, not %', f.key,
+					CASE f.type
+						WHEN 'count' THEN 'a whole number from 0 to 2147483647'
+						WHEN 'amount' THEN 'a number of at least 0'
+						WHEN 'text' THEN 'a non-empty string'
+						WHEN 'timestamp' THEN 'a timestamp with its time zone, such as "2022-10-15T15:30:00+09:00"'
+						WHEN 'reputational' THEN 'an array of "media", "complaints", "regulatory" or "client_loss"'
+						ELSE 'a ' || f.type END,
+					depwatch._clip(f.value::text)
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Pass JSON null to remove a fact.';
+		END IF;
+	END LOOP;
+	merged := jsonb_strip_nulls(i.facts || facts);
+	UPDATE depwatch.incident x SET facts = merged WHERE x.id = i.id AND x.facts IS DISTINCT FROM merged;
+	RETURN merged;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION add_maintenance(target text, during tstzrange, note text DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	dep_id bigint;
+	cap_id bigint;
+	result bigint;
+BEGIN
+	IF target IS NULL THEN
+		RAISE EXCEPTION 'maintenance target must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass the name of a dependency or a capability.';
+	END IF;
+	SELECT d.id INTO dep_id FROM depwatch.dependency d WHERE d.name = target;
+	SELECT c.id INTO cap_id FROM depwatch.capability c WHERE c.name = target;
+	IF dep_id IS NULL AND cap_id IS NULL THEN
+		RAISE EXCEPTION 'no dependency or capability is named "%"', target
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Maintenance is planned on a dependency or a capability.';
+	END IF;
+	IF during IS NULL OR isempty(during) THEN
+		RAISE EXCEPTION 'maintenance window on "%" must not be empty, not %', target, coalesce(during::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass a window such as tstzrange(''2026-11-28 02:00+09'', ''2026-11-28 04:00+09'').';
+	END IF;
+	IF lower_inf(during) OR upper_inf(during) THEN
+		RAISE EXCEPTION 'maintenance window % on "%" is unbounded', during, target
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Planned maintenance has a start and an end.';
+	END IF;
+	INSERT INTO depwatch.maintenance (dependency_id, capability_id, during, note)
+	VALUES (dep_id, cap_id, during, note)
+	RETURNING id INTO result;
+	RETURN result;
+END
+$$;
+
 -- No JIT inside the new functions either (see the end of depwatch--0.1.sql).
 DO $$
 DECLARE
