@@ -19,7 +19,8 @@
 #   d. add_dependency is probed within one interval; enabled => false stops
 #      the samples (and loses none already taken); drop_dependency with
 #      probes in flight, once in a transaction that commits 1.6 s later,
-#      leaves no error and delays no other probe;
+#      leaves no error and delays no other probe, and closes their sockets
+#      at once (a tcp connect in flight too);
 #   e. a passive dependency's outage opens on reported failures and is closed
 #      by the worker's own evaluation once the failures leave the window;
 #   f. pg_stat_activity shows the launcher and the worker, worker_status one
@@ -112,6 +113,11 @@ run_check() {
 	rc=$?
 	set -e
 	[ $rc -eq 0 ] || failed_checks+=("$1")
+}
+
+# syn_sent PORT: our connection attempts to PORT not yet answered (state 02)
+syn_sent() {
+	awk -v port="$(printf '%04X' "$1")" '$3 ~ ":" port "$" && $4 == "02"' /proc/net/tcp | wc -l
 }
 
 # SQL fragments: samples and outages of a dependency by name
@@ -465,7 +471,7 @@ check_b_hung() {
 	got=$(gaps b_tcp_hung)
 	awk "BEGIN { exit !(${got#*|} <= 1.1) }" || fail "b. b_tcp_hung's probes are up to ${got#*|} s apart"
 	# its sockets are closed at the timeout: at most one in SYN_SENT (02)
-	got=$(awk -v port="$(printf '%04X' "$P_TCP_HUNG")" '$3 ~ ":" port "$" && $4 == "02"' /proc/net/tcp | wc -l)
+	got=$(syn_sent $P_TCP_HUNG)
 	[ "$got" -le 1 ] || fail "b. b_tcp_hung: $got connection attempts still open (timed-out probes leak sockets)"
 	ok "b. a tcp peer that drops SYNs: $n samples, all 'timeout after 500 ms' ($lmin..$lmax ms), $got attempt open now"
 	kill "$sampler_pid" 2>/dev/null || true
@@ -564,6 +570,16 @@ run_check d2 check_d_disable
 check_d_drop() {
 	local p inflight dropped got since
 	dropped=()
+	# a tcp probe to the peer that drops SYNs, dropped just after it started:
+	# its socket is closed at once, not left until its 500 ms timeout
+	for _ in $(seq 100); do [ "$(syn_sent $P_TCP_HUNG)" = 0 ] && break; sleep 0.01; done
+	for _ in $(seq 200); do [ "$(syn_sent $P_TCP_HUNG)" = 1 ] && break; sleep 0.01; done
+	[ "$(syn_sent $P_TCP_HUNG)" = 1 ] || fail "d. b_tcp_hung has no probe in flight"
+	sql "SELECT depwatch.drop_dependency('b_tcp_hung')" >/dev/null
+	sleep 0.2
+	got=$(syn_sent $P_TCP_HUNG)
+	[ "$got" = 0 ] || fail "d. 200 ms after drop_dependency('b_tcp_hung'), its probe's connection attempt is still open"
+	dropped+=("b_tcp_hung (its connect in flight)")
 	since=$(sql "SELECT clock_timestamp()")
 	echo "$since" >"$dir/drops_since"
 	for p in $(seq $P_DOOMED_FIRST $P_DOOMED_LAST); do
