@@ -7,7 +7,11 @@
 EXTENSION = depwatch
 MODULE_big = depwatch
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
-DATA = $(wildcard depwatch--*.sql)
+# The update script of the release in the making is built from its pieces
+# (src/update/FROM--TO/*.sql, in name order, one concern each); released
+# scripts are frozen files.
+DATA_built = depwatch--0.2--0.3.sql
+DATA = $(filter-out $(DATA_built),$(wildcard depwatch--*.sql))
 PGFILEDESC = "depwatch - outages of the services a bank depends on"
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -32,6 +36,9 @@ else
 all install installcheck:
 	@echo "PostgreSQL's server headers are missing: run 'make demo' or 'make test' (as root) first." >&2; exit 1
 endif
+
+depwatch--0.2--0.3.sql: $(sort $(wildcard src/update/0.2--0.3/*.sql))
+	cat $^ > $@
 
 # PGXS does not track headers: rebuild every object when any header changes
 # (the structs in them are shared between files).

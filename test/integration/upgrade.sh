@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ALTER EXTENSION depwatch UPDATE from 0.1 to 0.2 (issue 8, item 5).  A
+# ALTER EXTENSION depwatch UPDATE from 0.1 to 0.2 (issue 8, item 5), then 0.3.  A
 # database installs 0.1 and fills it: dependencies probed by the worker
 # (one up, one refused: an open outage), a capability, samples, an outage
 # by hand, maintenance, an incident, audit rows.  Then, while its worker
@@ -9,7 +9,8 @@
 #      the audit chain verifies, the open outage is the same row;
 #   c. the worker goes on probing, 0.2's tables fill (the open outage was
 #      carried over), and the reports work;
-#   d. a fresh 0.2 install has the same schema as the updated one (every
+#   d. ALTER EXTENSION depwatch UPDATE on to 0.3;
+#   e. a fresh 0.3 install has the same schema as the updated one (every
 #      member object, column, constraint, index, trigger, privilege and
 #      comment, and the tables pg_dump keeps).
 set -euo pipefail
@@ -74,7 +75,7 @@ audit_before=$(sql "SELECT ok || ' ' || checked FROM depwatch.verify_audit()")
 open_before=$(sql "SELECT id FROM depwatch.outage WHERE dependency_id = $down_id AND kind = 'down' AND upper_inf(during)")
 
 # b. the update
-sql "ALTER EXTENSION depwatch UPDATE"
+sql "ALTER EXTENSION depwatch UPDATE TO '0.2'"
 [ "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'depwatch'")" = 0.2 ] || fail "not at 0.2 after UPDATE"
 after=$(sql "$snapshot")
 [ "$before" = "$after" ] || fail "rows of 0.1 changed in the update"
@@ -114,7 +115,13 @@ got=$(sql "SELECT count(*) FROM depwatch.availability(tstzrange(now() - interval
 grep -q 'ERROR' "$dir/server.log" && { grep ERROR "$dir/server.log" | head; fail "errors in the server log"; }
 ok "on 0.2, the worker probes, vantage tables fill, consensus, vantage_status and availability work"
 
-# d. the same schema as a fresh install
+# d. on to 0.3 (the trust boundaries of SPEC section 6)
+sql "ALTER EXTENSION depwatch UPDATE"
+[ "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'depwatch'")" = 0.3 ] || fail "not at 0.3 after UPDATE"
+[ "$(sql "SELECT ok FROM depwatch.verify_audit()")" = t ] || fail "verify_audit() after the update to 0.3"
+ok "ALTER EXTENSION depwatch UPDATE to 0.3: the audit chain verifies"
+
+# e. the same schema as a fresh install
 DB=fresh sql "SET client_min_messages = warning; CREATE EXTENSION depwatch CASCADE"
 schema="WITH ext AS (SELECT oid FROM pg_extension WHERE extname = 'depwatch'),
 member AS (
@@ -145,9 +152,9 @@ DB=fresh sql "$schema" >"$dir/schema_fresh.txt"
 # the sample partitions are named after the day each database made them
 sed -i -E 's/sample_[0-9]{8}/sample_DAY/g' "$dir/schema_updated.txt" "$dir/schema_fresh.txt"
 diff "$dir/schema_fresh.txt" "$dir/schema_updated.txt" >"$dir/schema.diff" ||
-	{ head -40 "$dir/schema.diff"; fail "the updated schema differs from a fresh 0.2 install"; }
+	{ head -40 "$dir/schema.diff"; fail "the updated schema differs from a fresh 0.3 install"; }
 lines=$(wc -l <"$dir/schema_fresh.txt")
 [ "$lines" -gt 300 ] || fail "the schema listing has only $lines lines"
 grep -q 'vantage_status' "$dir/schema_fresh.txt" || fail "the schema listing misses 0.2's objects"
-ok "a fresh 0.2 install and the updated one have the same schema ($lines catalog lines compared)"
+ok "a fresh 0.3 install and the one updated from 0.1 have the same schema ($lines catalog lines compared)"
 echo "upgrade: all passed"
