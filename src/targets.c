@@ -207,6 +207,40 @@ check_http(const char *t, char *why, size_t whylen)
 	return ok;
 }
 
+/*
+ * conninfo_error says why libpq refused a conninfo in a sentence of ours.
+ * libpq's own messages quote the string around the fault (missing "="
+ * after "...", invalid URI query parameter: "..."), which may be a
+ * password, so they are never passed on: only which kind of fault it is.
+ */
+static void
+conninfo_error(const char *err, char *why, size_t whylen)
+{
+	static const struct
+	{
+		const char *libpq;		/* how libpq's message starts */
+		const char *ours;
+	}			faults[] = {
+		{"missing \"=\" after", "A keyword is not followed by \"=\"."},
+		{"invalid connection option", "It names a connection keyword libpq does not know."},
+		{"unterminated quoted string", "A quoted value is not closed."},
+		{"invalid percent-encoded token", "A percent-encoded value is not valid."},
+		{"forbidden value %00", "A percent-encoded value holds %00."},
+		{"extra key/value separator", "A URI query parameter has two \"=\"."},
+		{"missing key/value separator", "A URI query parameter has no \"=\"."},
+		{"invalid URI query parameter", "A URI query parameter names a keyword libpq does not know."},
+		{"out of memory", "Out of memory while parsing it."},
+	};
+
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		if (err != NULL && strncmp(err, faults[i].libpq, strlen(faults[i].libpq)) == 0)
+		{
+			snprintf(why, whylen, "libpq cannot parse it: %s", faults[i].ours);
+			return;
+		}
+	snprintf(why, whylen, "libpq cannot parse it as a connection string or URI.");
+}
+
 static bool
 check_conninfo(const char *t, char *why, size_t whylen)
 {
@@ -215,16 +249,7 @@ check_conninfo(const char *t, char *why, size_t whylen)
 
 	if (opts == NULL)
 	{
-		size_t		n;
-
-		snprintf(why, whylen, "libpq cannot parse it: %s",
-				 err ? err : "out of memory");
-		/* libpq's messages end in a newline; ours end in a period */
-		n = strlen(why);
-		while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == '.'))
-			why[--n] = '\0';
-		if (n + 1 < whylen)
-			strcat(why, ".");
+		conninfo_error(err, why, whylen);
 		PQfreemem(err);
 		return false;
 	}
@@ -262,110 +287,91 @@ dw_check_target(DwProbe probe, const char *target, char *why, size_t whylen)
 	return check_conninfo(target, why, whylen);
 }
 
-/* a query parameter name that usually carries a credential */
-static bool
-is_secret_param(const char *name, size_t len)
-{
-	static const char *const words[] = {"token", "key", "secret", "password",
-	"passwd", "signature", "sig", "auth", "credential"};
-	char		lower[64];
-
-	if (len >= sizeof(lower))
-		len = sizeof(lower) - 1;
-	for (size_t i = 0; i < len; i++)
-		lower[i] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] - 'A' + 'a' : name[i];
-	lower[len] = '\0';
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strstr(lower, words[i]) != NULL)
-			return true;
-	return false;
-}
-
-/* mask_query masks the values of secret-looking parameters; NULL: none */
+/*
+ * mask_query masks the value of every parameter of a URL's query
+ * ("a=1&b" becomes "a=********&********"): which names carry a credential
+ * cannot be told from the name, so none is trusted.
+ */
 static char *
 mask_query(const char *query)
 {
-	size_t		len = strlen(query);
 	size_t		params = 1;
 	char	   *out;
 	char	   *w;
-	bool		masked = false;
 	const char *p = query;
 
-	/* each parameter may grow by the mask's length, at most */
 	for (const char *c = query; *c; c++)
 		params += *c == '&';
-	out = malloc(len + params * strlen(DW_MASK) + 1);
-	w = out;
-
+	out = malloc(strlen(query) + params * strlen(DW_MASK) + 1);
 	if (out == NULL)
 		return NULL;
+	w = out;
 	while (*p)
 	{
 		const char *end = p + strcspn(p, "&");
 		const char *eq = memchr(p, '=', end - p);
 
-		if (eq != NULL && is_secret_param(p, eq - p))
+		/* keep the name of "name=value"; a bare parameter is all value */
+		if (eq != NULL)
 		{
 			memcpy(w, p, eq - p + 1);
 			w += eq - p + 1;
+		}
+		if (end > (eq ? eq + 1 : p))
 			w += sprintf(w, "%s", DW_MASK);
-			masked = true;
-		}
-		else
-		{
-			memcpy(w, p, end - p);
-			w += end - p;
-		}
 		p = end;
 		if (*p == '&')
 			*w++ = *p++;
 	}
 	*w = '\0';
-	if (!masked)
-	{
-		free(out);
-		return NULL;
-	}
 	return out;
 }
 
 /*
- * mask_url replaces the password and secret-looking query parameters of a
- * URL; NULL if it has none.
+ * mask_url masks the user info of a URL (its password; or its user when
+ * there is no password, as tokens are often passed as the user), the value
+ * of every query parameter and the fragment.  *parsed says whether libcurl
+ * could parse it; NULL when it has nothing to hide or does not parse.
  */
 static char *
-mask_url(const char *t)
+mask_url(const char *t, bool *parsed)
 {
 	CURLU	   *u = curl_url();
-	char	   *pw = NULL;
-	char	   *query = NULL;
+	char	   *part = NULL;
 	char	   *masked_query = NULL;
 	char	   *out = NULL;
 	char	   *masked = NULL;
+	bool		ok = true;
 	bool		changed = false;
 
-	if (u == NULL || curl_url_set(u, CURLUPART_URL, t, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
+	*parsed = u != NULL &&
+		curl_url_set(u, CURLUPART_URL, t, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK;
+	if (!*parsed)
 		goto done;
-	if (curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK)
-	{
-		if (curl_url_set(u, CURLUPART_PASSWORD, DW_MASK, 0) != CURLUE_OK)
-			goto done;
-		changed = true;
-	}
-	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK &&
-		(masked_query = mask_query(query)) != NULL)
-	{
-		if (curl_url_set(u, CURLUPART_QUERY, masked_query, 0) != CURLUE_OK)
-			goto done;
-		changed = true;
-	}
-	if (changed && curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK)
+	if (curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK)
+		ok = curl_url_set(u, CURLUPART_PASSWORD, DW_MASK, 0) == CURLUE_OK;
+	else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
+		ok = curl_url_set(u, CURLUPART_USER, DW_MASK, 0) == CURLUE_OK;
+	changed |= part != NULL;
+	curl_free(part);
+	part = NULL;
+	if (ok && curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK)
+		ok = (masked_query = mask_query(part)) != NULL &&
+			curl_url_set(u, CURLUPART_QUERY, masked_query, 0) == CURLUE_OK;
+	changed |= part != NULL;
+	curl_free(part);
+	part = NULL;
+	if (ok && curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK)
+		ok = curl_url_set(u, CURLUPART_FRAGMENT, DW_MASK, 0) == CURLUE_OK;
+	changed |= part != NULL;
+	if (ok && changed && curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK)
 		masked = strdup(out);
+	/* a secret found but not masked: the caller redacts instead */
+	if (changed && masked == NULL)
+		*parsed = false;
 done:
 	free(masked_query);
-	curl_free(pw);
-	curl_free(query);
+	curl_free(part);
 	curl_free(out);
 	curl_url_cleanup(u);
 	return masked;
@@ -379,11 +385,13 @@ is_secret_keyword(const char *keyword)
 }
 
 /*
- * mask_conninfo rebuilds a conninfo as key=value pairs with the password
- * masked; NULL if it has no password.  Values are quoted as libpq expects.
+ * mask_conninfo rebuilds a conninfo (key=value or a postgresql:// URI, as
+ * libpq reads it) as key=value pairs with its passwords masked.  *parsed
+ * says whether libpq could parse it; NULL when it has no password or does
+ * not parse.  Values are quoted as libpq expects.
  */
 static char *
-mask_conninfo(const char *t)
+mask_conninfo(const char *t, bool *parsed)
 {
 	PQconninfoOption *opts = PQconninfoParse(t, NULL);
 	PQconninfoOption *o;
@@ -392,6 +400,7 @@ mask_conninfo(const char *t)
 	char	   *out;
 	char	   *w;
 
+	*parsed = opts != NULL;
 	if (opts == NULL)
 		return NULL;
 	for (o = opts; o->keyword != NULL; o++)
@@ -404,6 +413,8 @@ mask_conninfo(const char *t)
 	}
 	if (!has_password || (out = malloc(cap)) == NULL)
 	{
+		/* out of memory: say it did not parse, so that it is redacted */
+		*parsed = !has_password;
 		PQconninfoFree(opts);
 		return NULL;
 	}
@@ -433,22 +444,39 @@ mask_conninfo(const char *t)
 }
 
 /*
- * dw_mask_target returns a malloc'd copy of target with its secrets (URL
- * and conninfo passwords, secret-looking URL query parameters) replaced by
- * DW_MASK, or NULL when there is nothing to hide.  Free the
- * result with dw_free_masked.
+ * dw_mask_target returns a malloc'd copy of target with its secrets
+ * replaced by DW_MASK, or NULL when there is nothing to hide.  The
+ * structure decides, not the probe: a target is often kept while its probe
+ * changes (a postgres target switched to probe none keeps its password),
+ * so whatever libpq parses as a conninfo has its passwords masked, whatever
+ * libcurl parses as a URL its user info, query values and fragment, and
+ * anything else is redacted as error messages are (dw_redact_target).
+ * Free the result with dw_free_masked.
  */
 char *
 dw_mask_target(DwProbe probe, const char *target)
 {
+	char	   *masked;
+	bool		parsed;
+
 	if (target == NULL)
 		return NULL;
-	if (probe == DW_PROBE_POSTGRES)
-		return mask_conninfo(target);
-	/* passive and none targets are free text, but often a URL */
+	masked = mask_conninfo(target, &parsed);
+	if (parsed || masked != NULL)
+		return masked;
 	if (strstr(target, "://") != NULL)
-		return mask_url(target);
-	return NULL;
+	{
+		masked = mask_url(target, &parsed);
+		if (parsed || masked != NULL)
+			return masked;
+	}
+	masked = dw_redact_target(target);
+	if (masked != NULL && strcmp(masked, target) == 0)
+	{
+		free(masked);
+		return NULL;
+	}
+	return masked;
 }
 
 /*
@@ -498,33 +526,66 @@ authority_start(const char *t, bool *has_scheme)
 }
 
 /*
- * redact_once returns a malloc'd copy of target with the password of a
- * URL's user part ("//user:pw@", "user:pw@") and the value of any
- * "password=" replaced by DW_MASK.
+ * redact_once returns a malloc'd copy of target with the user info of a
+ * URL ("//user:pw@" and "user:pw@" lose the password, "//token@" the
+ * user), every value of a URL's query and its fragment, and the value of
+ * any "password=" (or "password value", which libpq refuses but an error
+ * message would quote) replaced by DW_MASK.
  */
 static char *
 redact_once(const char *target)
 {
 	size_t		len = strlen(target);
-	char	   *out = malloc(len + strlen(DW_MASK) * (len / 8 + 2) + 1);
+
+	/* at worst every other byte starts a masked value */
+	char	   *out = malloc(len + strlen(DW_MASK) * (len / 2 + 2) + 1);
 	char	   *w = out;
 	const char *p = target;
 	bool		in_url;
 	const char *auth = authority_start(target, &in_url);
-	/* libpq's URIs, unlike libcurl's URLs, end the user part at '/' only */
+
+	/*
+	 * libpq's URIs end the user part at the first '/', libcurl's URLs at the
+	 * first '/', '?' or '#'; a URL that parses with neither may mean either,
+	 * so its user part runs to the last '@'.
+	 */
 	const char *end = auth + strcspn(auth, "/");
-	const char *at = memchr(auth, '@', end - auth);
+	const char *at = in_url ? strrchr(auth, '@') : memchr(auth, '@', end - auth);
 	const char *colon = at ? memchr(auth, ':', at - auth) : NULL;
+	const char *query = in_url ? strpbrk(at ? at : auth, "?#") : NULL;
 
 	if (out == NULL)
 		return NULL;
 	while (*p)
 	{
-		if (p == colon)
+		if (p == colon || (in_url && at != NULL && colon == NULL && p == auth))
 		{
-			w += sprintf(w, ":%s", DW_MASK);
+			w += sprintf(w, "%s%s", p == colon ? ":" : "", DW_MASK);
 			p = at;
 			continue;
+		}
+		if (p == query)
+		{
+			size_t		qlen = strcspn(p, "#");
+
+			if (*p == '?')
+			{
+				char	   *q = strndup(p + 1, qlen - 1);
+				char	   *masked = q ? mask_query(q) : NULL;
+
+				if (masked == NULL)
+				{
+					free(q);
+					free(out);
+					return NULL;
+				}
+				w += sprintf(w, "?%s", masked);
+				free(q);
+				free(masked);
+			}
+			if (p[qlen] == '#')
+				w += sprintf(w, "#%s", DW_MASK);
+			break;
 		}
 		if (strncasecmp(p, "password", 8) == 0)
 		{
@@ -538,6 +599,12 @@ redact_once(const char *target)
 					;
 				w += sprintf(w, "password=%s", DW_MASK);
 				p = value_end(q, in_url);
+				continue;
+			}
+			if (q > p + 8 && *q != '\0' && !in_url)
+			{
+				w += sprintf(w, "password %s", DW_MASK);
+				p = value_end(q, false);
 				continue;
 			}
 		}

@@ -200,6 +200,7 @@ dw_check_probe_target(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errhidestmt(true),
 				 errmsg("probe must not be NULL"),
 				 errhint("Use one of tcp, http, postgres, passive or none.")));
 	probe_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -208,11 +209,13 @@ dw_check_probe_target(PG_FUNCTION_ARGS)
 	if (probe == DW_PROBE_INVALID)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errhidestmt(true),
 				 errmsg("unknown probe \"%s\"", shown(probe_name)),
 				 errhint("Use one of tcp, http, postgres, passive or none.")));
 	if (target && strlen(target) > DW_MAX_TARGET)
 		ereport(ERROR,
 				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errhidestmt(true),
 				 errmsg("target for probe \"%s\" is longer than %d bytes", probe_name, DW_MAX_TARGET),
 				 errhint("A target is a host:port, a URL or a connection string, none of them that long.")));
 	if (!dw_check_target(probe, target, why, sizeof(why)))
@@ -224,6 +227,7 @@ dw_check_probe_target(PG_FUNCTION_ARGS)
 		dw_free_masked(redacted);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errhidestmt(true),
 				 errmsg("invalid target \"%s\" for probe \"%s\"", quoted, probe_name),
 				 errdetail_internal("%s", why),
 				 probe == DW_PROBE_TCP ?
@@ -238,8 +242,8 @@ dw_check_probe_target(PG_FUNCTION_ARGS)
 /*
  * depwatch._mask_probe_target(probe text, target text) RETURNS text
  *
- * The target with any password replaced by asterisks, for readers and for
- * the audit log.
+ * The target with its secrets replaced by asterisks, for readers and for
+ * the audit log, whatever its probe: see dw_mask_target.
  */
 Datum
 dw_mask_probe_target(PG_FUNCTION_ARGS)
@@ -248,14 +252,12 @@ dw_mask_probe_target(PG_FUNCTION_ARGS)
 	char	   *masked;
 	text	   *result;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(1))
-			PG_RETURN_NULL();
-		PG_RETURN_TEXT_P(PG_GETARG_TEXT_PP(1));
-	}
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
 	target = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	masked = dw_mask_target(dw_probe_from_name(text_to_cstring(PG_GETARG_TEXT_PP(0))),
+	/* the structure decides: a NULL or unknown probe masks all the same */
+	masked = dw_mask_target(PG_ARGISNULL(0) ? DW_PROBE_INVALID :
+							dw_probe_from_name(text_to_cstring(PG_GETARG_TEXT_PP(0))),
 							target);
 	if (masked == NULL)
 		PG_RETURN_TEXT_P(PG_GETARG_TEXT_PP(1));
