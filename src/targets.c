@@ -526,20 +526,68 @@ authority_start(const char *t, bool *has_scheme)
 }
 
 /*
+ * redact_conninfo returns a malloc'd copy of a key=value text that libpq
+ * refused, keeping its keywords and masking everything else: every value,
+ * and every word not followed by "=" (libpq refuses it, and it may be a
+ * value whose keyword was mistyped or left out).
+ */
+static char *
+redact_conninfo(const char *t)
+{
+	size_t		len = strlen(t);
+
+	/* at worst every other byte starts a masked value */
+	char	   *out = malloc(len + strlen(DW_MASK) * (len / 2 + 2) + 1);
+	char	   *w = out;
+	const char *p = t;
+
+	if (out == NULL)
+		return NULL;
+	while (*p)
+	{
+		const char *word = p;
+		const char *q;
+		bool		has_value;
+
+		if (isspace((unsigned char) *p))
+		{
+			*w++ = *p++;
+			continue;
+		}
+		while (*p && *p != '=' && !isspace((unsigned char) *p))
+			p++;
+		for (q = p; isspace((unsigned char) *q); q++)
+			;
+		has_value = *q == '=';
+		if (has_value && p > word)
+		{
+			memcpy(w, word, p - word);
+			w += p - word;
+			for (q++; isspace((unsigned char) *q); q++)
+				;
+			p = value_end(q, false);
+		}
+		else if (has_value)
+			p = value_end(q + 1, false);	/* "=value" with no keyword */
+		w += sprintf(w, "%s%s", has_value ? "=" : "", DW_MASK);
+	}
+	*w = '\0';
+	return out;
+}
+
+/*
  * redact_once returns a malloc'd copy of target with the user info of a
  * URL ("//user:pw@" and "user:pw@" lose the password, "//token@" the
  * user), every value of a URL's query and its fragment, and the value of
- * any "password=" (or "password value", which libpq refuses but an error
- * message would quote) replaced by DW_MASK.
+ * any "password=" replaced by DW_MASK.  A text with "=" that is not a URL
+ * is read as a conninfo: see redact_conninfo.
  */
 static char *
 redact_once(const char *target)
 {
 	size_t		len = strlen(target);
-
-	/* at worst every other byte starts a masked value */
-	char	   *out = malloc(len + strlen(DW_MASK) * (len / 2 + 2) + 1);
-	char	   *w = out;
+	char	   *out;
+	char	   *w;
 	const char *p = target;
 	bool		in_url;
 	const char *auth = authority_start(target, &in_url);
@@ -554,8 +602,13 @@ redact_once(const char *target)
 	const char *colon = at ? memchr(auth, ':', at - auth) : NULL;
 	const char *query = in_url ? strpbrk(at ? at : auth, "?#") : NULL;
 
+	if (!in_url && strchr(target, '=') != NULL)
+		return redact_conninfo(target);
+	/* at worst every other byte starts a masked value */
+	out = malloc(len + strlen(DW_MASK) * (len / 2 + 2) + 1);
 	if (out == NULL)
 		return NULL;
+	w = out;
 	while (*p)
 	{
 		if (p == colon || (in_url && at != NULL && colon == NULL && p == auth))
@@ -599,12 +652,6 @@ redact_once(const char *target)
 					;
 				w += sprintf(w, "password=%s", DW_MASK);
 				p = value_end(q, in_url);
-				continue;
-			}
-			if (q > p + 8 && *q != '\0' && !in_url)
-			{
-				w += sprintf(w, "password %s", DW_MASK);
-				p = value_end(q, false);
 				continue;
 			}
 		}
