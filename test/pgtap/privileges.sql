@@ -118,8 +118,8 @@ SELECT results_eq($$SELECT dependency || ' ' || kind || ' ' || started_at || ' '
 
 -- What the view dependencies shows a reader
 SELECT results_eq($$SELECT * FROM pg_temp.run('SELECT target FROM depwatch.dependencies WHERE name = ''idv''')$$,
-				  ARRAY['https://alice:********@idv.example.com:8443/health?check=1'],
-				  'the password of an http URL is shown as ********, the rest of the URL as it is');
+				  ARRAY['https://alice:********@idv.example.com:8443/health?check=********'],
+				  'the password of an http URL is shown as ********, every query value too, the rest of the URL as it is');
 SELECT results_eq($$SELECT * FROM pg_temp.run('SELECT options::text FROM depwatch.dependencies WHERE name = ''idv''')$$,
 				  ARRAY['{"headers": {"X-Api-Key": "********", "Authorization": "********"}, "expect_status": [200, 204]}'],
 				  'header values of options are shown as ********, other options as they are');
@@ -278,7 +278,7 @@ SELECT results_eq($$SELECT target FROM depwatch.dependency WHERE name = 'ledger'
 				  ARRAY['host=10.0.0.5 port=5432 user=monitor password=Sup3rS3cret-conninfo dbname=ledger'],
 				  'an admin reads targets unmasked from the table');
 SELECT results_eq($$SELECT * FROM pg_temp.run('SELECT target FROM depwatch.dependencies WHERE name = ''idv''')$$,
-				  ARRAY['https://alice:********@idv.example.com:8443/health?check=1'],
+				  ARRAY['https://alice:********@idv.example.com:8443/health?check=********'],
 				  'an admin sees targets masked through the view');
 SELECT throws_ok($$UPDATE depwatch.dependency SET fail_after = 1$$, '42501', 'permission denied for table dependency',
 				 'an admin writes dependencies only through the API');
@@ -317,8 +317,8 @@ SELECT is_empty($$SELECT id, table_name, action FROM depwatch.audit_log
 SELECT results_eq($$SELECT action, coalesce(new, old)->>'target' FROM depwatch.audit_log
 					WHERE table_name = 'dependency' AND coalesce(new, old)->>'name' IN ('idv', 'scratch')
 					ORDER BY id$$,
-				  $$VALUES ('INSERT', 'https://alice:********@idv.example.com:8443/health?check=1'),
-						   ('UPDATE', 'https://alice:********@idv.example.com:8443/health?check=1'),
+				  $$VALUES ('INSERT', 'https://alice:********@idv.example.com:8443/health?check=********'),
+						   ('UPDATE', 'https://alice:********@idv.example.com:8443/health?check=********'),
 						   ('INSERT', 'http://bob:********@scratch.example.com/'),
 						   ('DELETE', 'http://bob:********@scratch.example.com/')$$,
 				  'the audit log holds the targets of inserted, updated and deleted dependencies masked');
