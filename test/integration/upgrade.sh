@@ -9,7 +9,13 @@
 #      the audit chain verifies, the open outage is the same row;
 #   c. the worker goes on probing, 0.2's tables fill (the open outage was
 #      carried over), and the reports work;
-#   d. ALTER EXTENSION depwatch UPDATE on to 0.3;
+#   d. secrets are stored as 0.2 kept them (a postgres target with a
+#      password switched to probe none, a URL with user info and a token,
+#      a secret header, a key=value passive target), in the tables and the
+#      audit log; ALTER EXTENSION depwatch UPDATE on to 0.3: a reader finds
+#      them in no relation it can read, the log is re-chained, verifies and
+#      says so in a RECHAIN row; a refused target keeps its statement out of
+#      the server log;
 #   e. a fresh 0.3 install has the same schema as the updated one (every
 #      member object, column, constraint, index, trigger, privilege and
 #      comment, and the tables pg_dump keeps).
@@ -115,11 +121,110 @@ got=$(sql "SELECT count(*) FROM depwatch.availability(tstzrange(now() - interval
 grep -q 'ERROR' "$dir/server.log" && { grep ERROR "$dir/server.log" | head; fail "errors in the server log"; }
 ok "on 0.2, the worker probes, vantage tables fill, consensus, vantage_status and availability work"
 
+# Secrets stored on 0.2 (issue 16, item 5): a postgres target with a
+# password, probed, then switched to probe none; a URL with user info and a
+# token in its query, probed, with a secret header; a key=value target of a
+# passive dependency.  They are spelled UpgSecret<n>.
+sql "SELECT depwatch.add_dependency('pgsec', 'core', 'postgres',
+	'host=127.0.0.1 port=9 user=monitor password=UpgSecret1 connect_timeout=1', every => '500 ms', timeout => '400 ms')" >/dev/null
+sql "SELECT depwatch.add_dependency('httpsec', 'other', 'http', 'http://svc:UpgSecret2@127.0.0.1:9/health?token=UpgSecret3',
+	every => '500 ms', timeout => '400 ms', options => '{\"headers\": {\"X-Api-Key\": \"UpgSecret4\"}}')" >/dev/null
+sql "SELECT depwatch.add_dependency('kvsec', 'other', 'passive', 'host=10.1.1.1 password=UpgSecret5')" >/dev/null
+# the worker's failed probes of both write samples (and their details)
+wait_for 10 "SELECT count(DISTINCT s.dependency_id) FROM depwatch.sample s JOIN depwatch.dependency d ON d.id = s.dependency_id
+	WHERE d.name IN ('pgsec', 'httpsec') AND NOT s.ok" 2
+sql "SELECT depwatch.alter_dependency('pgsec', probe => 'none')" >/dev/null
+# This build's library masks already, so the log is made as 0.2's library
+# wrote it (its mask knew no password under probe none or passive, and no
+# query value under a name like "token"... but masked user info and
+# headers: the clear target and options are put back in whole, the harder
+# case) and chained as 0.2 chained it.
+psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d bank <<'SQL'
+SET session_replication_role = replica;
+UPDATE depwatch.audit_log a
+   SET new = CASE WHEN a.new IS NOT NULL THEN a.new || jsonb_build_object('target', d.target, 'options', d.options) END,
+	   old = CASE WHEN a.old IS NOT NULL THEN a.old || jsonb_build_object('target', d.target, 'options', d.options) END
+  FROM depwatch.dependency d
+ WHERE a.table_name = 'dependency' AND a.row_id = d.id AND d.name IN ('pgsec', 'httpsec', 'kvsec');
+DO $$
+DECLARE
+	r depwatch.audit_log;
+	prev bytea;
+	h bytea;
+BEGIN
+	FOR r IN SELECT * FROM depwatch.audit_log ORDER BY id LOOP
+		h := depwatch._audit_hash(prev, r.id, r.at, r.actor, r.action, r.table_name, r.row_id, r.old, r.new);
+		UPDATE depwatch.audit_log SET prev_hash = prev, hash = h WHERE id = r.id;
+		prev := h;
+	END LOOP;
+	UPDATE depwatch.audit_head SET last_id = (SELECT max(id) FROM depwatch.audit_log), last_hash = prev;
+END
+$$;
+SQL
+[ "$(sql "SELECT ok FROM depwatch.verify_audit()")" = t ] || fail "verify_audit() on 0.2 with the secrets"
+
+# leaks: as depwatch_reader, every relation it may SELECT (whole or column
+# by column), every column it may read cast to text: 'relation.column' for
+# each that holds a secret
+leaks() {
+	psql -X -A -t -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d bank <<'SQL'
+CREATE FUNCTION pg_temp.leaks() RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+	c record;
+	hit boolean;
+BEGIN
+	FOR c IN
+		SELECT r.oid::regclass AS rel, a.attname
+		FROM pg_class r
+		JOIN pg_namespace n ON n.oid = r.relnamespace
+		JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+		WHERE r.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname <> 'pg_toast' AND n.nspname NOT LIKE 'pg_temp%'
+		  AND (has_table_privilege(r.oid, 'SELECT') OR has_column_privilege(r.oid, a.attnum, 'SELECT'))
+		ORDER BY 1, 2
+	LOOP
+		BEGIN
+			EXECUTE format('SELECT EXISTS (SELECT FROM %2$s WHERE %1$I::text ~ %3$L)', c.attname, c.rel,
+						   'UpgSecret[0-9]') INTO hit;
+		EXCEPTION WHEN insufficient_privilege OR feature_not_supported OR object_not_in_prerequisite_state THEN
+			hit := false;
+		END;
+		IF hit THEN
+			RETURN NEXT c.rel || '.' || c.attname;
+		END IF;
+	END LOOP;
+END
+$$;
+GRANT EXECUTE ON FUNCTION pg_temp.leaks() TO depwatch_reader;
+SET ROLE depwatch_reader;
+SELECT string_agg(l, ' ') FROM pg_temp.leaks() l;
+SQL
+}
+found=$(leaks)
+case "$found" in *depwatch.audit_log.new*) ;; *) fail "the secrets are not in the log as 0.2 left it: '$found'" ;; esac
+ok "on 0.2, a reader finds the secrets stored before 0.3 in: $found"
+
 # d. on to 0.3 (the trust boundaries of SPEC section 6)
+rows_before=$(sql "SELECT count(*) FROM depwatch.audit_log")
 sql "ALTER EXTENSION depwatch UPDATE"
 [ "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'depwatch'")" = 0.3 ] || fail "not at 0.3 after UPDATE"
 [ "$(sql "SELECT ok FROM depwatch.verify_audit()")" = t ] || fail "verify_audit() after the update to 0.3"
 ok "ALTER EXTENSION depwatch UPDATE to 0.3: the audit chain verifies"
+found=$(leaks)
+[ -z "$found" ] || fail "after the update to 0.3, a reader finds secrets in: $found"
+ok "after the update, a reader finds no secret in any relation it can read"
+got=$(sql "SELECT (new->>'rows')::bigint = $rows_before AND (new->>'remasked')::int >= 4 AND (new->>'rehashed')::int >= 4
+	AND (new->'chain_before'->>'ok')::boolean AND session_actor = 'postgres'
+	FROM depwatch.audit_log WHERE action = 'RECHAIN' AND table_name = 'audit_log'")
+[ "$got" = t ] || fail "the audit log has no RECHAIN row with its counts: '$got' ($(sql "SELECT new FROM depwatch.audit_log WHERE action = 'RECHAIN'"))"
+[ "$(sql "SELECT max(id) = (SELECT last_id FROM depwatch.audit_head) FROM depwatch.audit_log WHERE action = 'RECHAIN'")" = t ] ||
+	fail "the RECHAIN row is not the head of the chain"
+ok "the update re-masked and re-chained the log, and logged it: $(sql "SELECT new - 'chain_before' FROM depwatch.audit_log WHERE action = 'RECHAIN'")"
+# a failed check of a target keeps it out of the server log (no STATEMENT line)
+if sql "SELECT depwatch.add_dependency('bad', 'core', 'postgres', 'host=db pass=UpgSecret6')" 2>/dev/null; then
+	fail "a conninfo with an unknown keyword was accepted"
+fi
+grep -q 'UpgSecret' "$dir/server.log" && { grep 'UpgSecret' "$dir/server.log" | head -3; fail "a secret reached the server log"; }
+ok "a refused target reaches the server log masked, without its statement"
 
 # e. the same schema as a fresh install
 DB=fresh sql "SET client_min_messages = warning; CREATE EXTENSION depwatch CASCADE"
