@@ -453,28 +453,47 @@ mask_conninfo(const char *t, bool *parsed)
  * anything else is redacted as error messages are (dw_redact_target).
  * Free the result with dw_free_masked.
  */
+/*
+ * mask_parsed masks target as a conninfo or a URL when libpq or libcurl
+ * parses it (*parsed); NULL when it has nothing to hide or does not parse.
+ */
+static char *
+mask_parsed(const char *target, bool *parsed)
+{
+	char	   *masked = mask_conninfo(target, parsed);
+
+	if (*parsed || masked != NULL || strstr(target, "://") == NULL)
+		return masked;
+	return mask_url(target, parsed);
+}
+
 char *
 dw_mask_target(DwProbe probe, const char *target)
 {
 	char	   *masked;
+	char	   *again;
 	bool		parsed;
 
 	if (target == NULL)
 		return NULL;
-	masked = mask_conninfo(target, &parsed);
+	masked = mask_parsed(target, &parsed);
 	if (parsed || masked != NULL)
 		return masked;
-	if (strstr(target, "://") != NULL)
-	{
-		masked = mask_url(target, &parsed);
-		if (parsed || masked != NULL)
-			return masked;
-	}
 	masked = dw_redact_target(target);
 	if (masked != NULL && strcmp(masked, target) == 0)
 	{
 		free(masked);
 		return NULL;
+	}
+	/*
+	 * Redaction may make it parse ("password='abc" becomes
+	 * "password=********"): shown as it would then be masked, so that
+	 * masking what is masked changes nothing.
+	 */
+	if (masked != NULL && (again = mask_parsed(masked, &parsed)) != NULL)
+	{
+		free(masked);
+		masked = again;
 	}
 	return masked;
 }
@@ -611,7 +630,7 @@ redact_once(const char *target)
 	w = out;
 	while (*p)
 	{
-		if (p == colon || (in_url && at != NULL && colon == NULL && p == auth))
+		if (p == colon || (in_url && at > auth && colon == NULL && p == auth))
 		{
 			w += sprintf(w, "%s%s", p == colon ? ":" : "", DW_MASK);
 			p = at;

@@ -15,14 +15,18 @@
  *     finds the same port (tcp) or scheme (http);
  *   - a tcp target given by address is connected to without libcurl, at
  *     the address and port libcurl would have used;
- *   - a masked conninfo parses to the same options as the original, with
- *     every password replaced by the mask, and is only masked when it has a
- *     password; masking is idempotent (a masked URL masks to itself, so no
- *     secret survives the first pass);
+ *   - masking goes by structure, whatever the probe: a target libpq parses
+ *     is masked as a conninfo, which parses to the same options as the
+ *     original with every password replaced by the mask, and is only masked
+ *     when it has a password; what a reader is shown (the masked target, or
+ *     the target when there is nothing to mask) gives libpq and libcurl no
+ *     password but the mask; masking is idempotent (what is masked masks to
+ *     itself or has nothing left to hide, so no secret survives the first
+ *     pass);
  *   - a redacted target shows no value after any "password=" but the mask,
  *     libpq and libcurl read no password from it but the mask, redacting
  *     it again changes nothing, and it is the target itself when there is
- *     nothing to redact.
+ *     nothing to redact (no "password", "@", "=", "?" or "#").
  *
  *-------------------------------------------------------------------------
  */
@@ -168,11 +172,7 @@ check_masked_conninfo(const char *target, const char *masked)
 	PQconninfoOption *after;
 	bool		has_secret = false;
 
-	if (before == NULL)
-	{
-		FUZZ_CHECK(masked == NULL, "a conninfo libpq rejects was masked");
-		return;
-	}
+	FUZZ_CHECK(before != NULL, "not a conninfo");
 	for (PQconninfoOption *o = before; o->keyword != NULL; o++)
 		has_secret |= o->val != NULL && is_secret_keyword(o->keyword);
 	FUZZ_CHECK(has_secret == (masked != NULL),
@@ -211,7 +211,7 @@ check_mask_idempotent(DwProbe probe, const char *masked)
 {
 	char	   *again = dw_mask_target(probe, masked);
 
-	FUZZ_CHECK(again != NULL && strcmp(again, masked) == 0,
+	FUZZ_CHECK(again == NULL || strcmp(again, masked) == 0,
 			   "masking \"%s\" again gives \"%s\"", masked,
 			   again ? again : "(null)");
 	dw_free_masked(again);
@@ -223,17 +223,41 @@ check_mask_idempotent(DwProbe probe, const char *masked)
  * mask follows; redacting again changes nothing.
  */
 static void
+check_no_password(const char *target, const char *shown)
+{
+	PQconninfoOption *opts = PQconninfoParse(shown, NULL);
+
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+		FUZZ_CHECK(o->val == NULL || !is_secret_keyword(o->keyword) ||
+				   strcmp(o->val, DW_MASK) == 0,
+				   "\"%s\" shown as \"%s\": libpq reads %s \"%s\"",
+				   target, shown, o->keyword, o->val);
+	PQconninfoFree(opts);
+	/* as check_http reads a URL, and as the probe does */
+	for (int i = 0; i < 2; i++)
+	{
+		CURLU	   *u = curl_url();
+		char	   *pw = NULL;
+
+		if (curl_url_set(u, CURLUPART_URL, shown,
+						 i == 0 ? CURLU_NON_SUPPORT_SCHEME : PROBE_URL_FLAGS) == CURLUE_OK &&
+			curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK)
+			FUZZ_CHECK(strcmp(pw, DW_MASK) == 0,
+					   "\"%s\" shown as \"%s\": libcurl reads password \"%s\"",
+					   target, shown, pw);
+		curl_free(pw);
+		curl_url_cleanup(u);
+	}
+}
+
+static void
 check_redacted(const char *target, const char *redacted)
 {
 	PQconninfoOption *opts = PQconninfoParse(redacted, NULL);
 	PQconninfoOption *before = PQconninfoParse(target, NULL);
 	char	   *again;
 
-	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
-		FUZZ_CHECK(o->val == NULL || !is_secret_keyword(o->keyword) ||
-				   strcmp(o->val, DW_MASK) == 0,
-				   "\"%s\" redacted as \"%s\": libpq reads %s \"%s\"",
-				   target, redacted, o->keyword, o->val);
+	check_no_password(target, redacted);
 	/*
 	 * A key=value conninfo whose only "password"s are its secret keywords
 	 * still parses: no part of a password was left behind.
@@ -253,21 +277,6 @@ check_redacted(const char *target, const char *redacted)
 	}
 	PQconninfoFree(before);
 	PQconninfoFree(opts);
-	/* as check_http reads a URL, and as the probe does */
-	for (int i = 0; i < 2; i++)
-	{
-		CURLU	   *u = curl_url();
-		char	   *pw = NULL;
-
-		if (curl_url_set(u, CURLUPART_URL, redacted,
-						 i == 0 ? CURLU_NON_SUPPORT_SCHEME : PROBE_URL_FLAGS) == CURLUE_OK &&
-			curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK)
-			FUZZ_CHECK(strcmp(pw, DW_MASK) == 0,
-					   "\"%s\" redacted as \"%s\": libcurl reads password \"%s\"",
-					   target, redacted, pw);
-		curl_free(pw);
-		curl_url_cleanup(u);
-	}
 
 	for (const char *p = redacted; *p; p++)
 	{
@@ -289,7 +298,7 @@ check_redacted(const char *target, const char *redacted)
 			   "\"%s\" redacted as \"%s\", which redacts to \"%s\"",
 			   target, redacted, again ? again : "(null)");
 	dw_free_masked(again);
-	if (strcasestr(target, "password") == NULL && strchr(target, '@') == NULL)
+	if (strcasestr(target, "password") == NULL && strpbrk(target, "@=?#") == NULL)
 		FUZZ_CHECK(strcmp(target, redacted) == 0,
 				   "\"%s\" redacted as \"%s\" with nothing to hide", target, redacted);
 }
@@ -340,11 +349,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	masked = dw_mask_target(probe, target);
 	if (target == NULL)
 		FUZZ_CHECK(masked == NULL, "a NULL target was masked");
-	else if (probe == DW_PROBE_POSTGRES)
-		check_masked_conninfo(target, masked);
 	else
-		FUZZ_CHECK(masked == NULL || strstr(target, "://") != NULL,
-				   "\"%s\" is no URL but was masked", target);
+	{
+		PQconninfoOption *opts = PQconninfoParse(target, NULL);
+
+		if (opts != NULL)
+			check_masked_conninfo(target, masked);
+		PQconninfoFree(opts);
+		check_no_password(target, masked ? masked : target);
+	}
 	if (masked != NULL)
 		check_mask_idempotent(probe, masked);
 	dw_free_masked(masked);
