@@ -311,13 +311,16 @@ mask_query(const char *query)
 		const char *end = p + strcspn(p, "&");
 		const char *eq = memchr(p, '=', end - p);
 
-		/* keep the name of "name=value"; a bare parameter is all value */
+		/*
+		 * keep the name of "name=value" (an empty value is masked too, so
+		 * that no "name=" tells it apart); a bare parameter is all value
+		 */
 		if (eq != NULL)
 		{
 			memcpy(w, p, eq - p + 1);
 			w += eq - p + 1;
 		}
-		if (end > (eq ? eq + 1 : p))
+		if (eq != NULL || end > p)
 			w += sprintf(w, "%s", DW_MASK);
 		p = end;
 		if (*p == '&')
@@ -453,6 +456,9 @@ mask_conninfo(const char *t, bool *parsed)
  * anything else is redacted as error messages are (dw_redact_target).
  * Free the result with dw_free_masked.
  */
+/* passes of mask_parsed that dw_mask_target allows itself */
+#define DW_MASK_PASSES 4
+
 /*
  * mask_parsed masks target as a conninfo or a URL when libpq or libcurl
  * parses it (*parsed); NULL when it has nothing to hide or does not parse.
@@ -477,21 +483,30 @@ dw_mask_target(DwProbe probe, const char *target)
 	if (target == NULL)
 		return NULL;
 	masked = mask_parsed(target, &parsed);
-	if (parsed || masked != NULL)
-		return masked;
-	masked = dw_redact_target(target);
-	if (masked != NULL && strcmp(masked, target) == 0)
+	if (!parsed && masked == NULL)
 	{
-		free(masked);
-		return NULL;
+		masked = dw_redact_target(target);
+		if (masked != NULL && strcmp(masked, target) == 0)
+		{
+			free(masked);
+			return NULL;
+		}
 	}
+
 	/*
-	 * Redaction may make it parse ("password='abc" becomes
-	 * "password=********"): shown as it would then be masked, so that
-	 * masking what is masked changes nothing.
+	 * Masking may make it parse otherwise ("password='abc" redacted is
+	 * "password=********", a URI with a bad query value masked is one libpq
+	 * reads): it is shown as it would then be masked, so that masking what
+	 * is masked changes nothing.
 	 */
-	if (masked != NULL && (again = mask_parsed(masked, &parsed)) != NULL)
+	for (int pass = 1; masked != NULL && pass < DW_MASK_PASSES; pass++)
 	{
+		again = mask_parsed(masked, &parsed);
+		if (again == NULL || strcmp(again, masked) == 0)
+		{
+			free(again);
+			break;
+		}
 		free(masked);
 		masked = again;
 	}
@@ -544,19 +559,30 @@ authority_start(const char *t, bool *has_scheme)
 	return p;
 }
 
+/* is_keyword: what may be a conninfo keyword, letters, digits and '_' */
+static bool
+is_keyword(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char) s[i]) && s[i] != '_')
+			return false;
+	return len > 0;
+}
+
 /*
  * redact_conninfo returns a malloc'd copy of a key=value text that libpq
  * refused, keeping its keywords and masking everything else: every value,
- * and every word not followed by "=" (libpq refuses it, and it may be a
- * value whose keyword was mistyped or left out).
+ * every word not followed by "=" (libpq refuses it, and it may be a value
+ * whose keyword was mistyped or left out), and every "keyword" that could
+ * not be one (it may be a URL's user info).
  */
 static char *
 redact_conninfo(const char *t)
 {
 	size_t		len = strlen(t);
 
-	/* at worst every other byte starts a masked value */
-	char	   *out = malloc(len + strlen(DW_MASK) * (len / 2 + 2) + 1);
+	/* at worst each byte becomes "mask=mask" */
+	char	   *out = malloc((len + 1) * (2 * strlen(DW_MASK) + 2));
 	char	   *w = out;
 	const char *p = t;
 
@@ -578,17 +604,21 @@ redact_conninfo(const char *t)
 		for (q = p; isspace((unsigned char) *q); q++)
 			;
 		has_value = *q == '=';
-		if (has_value && p > word)
+		/* a keyword is kept; no keyword, or one that is none ("u:pw@h=x"), is not */
+		if (has_value && is_keyword(word, p - word))
 		{
 			memcpy(w, word, p - word);
 			w += p - word;
+		}
+		else
+			w += sprintf(w, "%s", DW_MASK);
+		if (has_value)
+		{
 			for (q++; isspace((unsigned char) *q); q++)
 				;
 			p = value_end(q, false);
+			w += sprintf(w, "=%s", DW_MASK);
 		}
-		else if (has_value)
-			p = value_end(q + 1, false);	/* "=value" with no keyword */
-		w += sprintf(w, "%s%s", has_value ? "=" : "", DW_MASK);
 	}
 	*w = '\0';
 	return out;
