@@ -8,7 +8,9 @@
  * http(s) URLs, checked with libcurl's URL parser, which the HTTP probe uses
  * too; postgres targets are anything libpq's conninfo parser accepts (URI
  * or key=value).  passive and none dependencies are not probed, so their
- * target is free text.
+ * target is free text.  Secrets are masked by the structure libpq or
+ * libcurl finds in a target, whatever its probe (dw_mask_target), and
+ * redacted from targets that do not parse (dw_redact_target).
  *
  *-------------------------------------------------------------------------
  */
@@ -446,16 +448,6 @@ mask_conninfo(const char *t, bool *parsed)
 	return out;
 }
 
-/*
- * dw_mask_target returns a malloc'd copy of target with its secrets
- * replaced by DW_MASK, or NULL when there is nothing to hide.  The
- * structure decides, not the probe: a target is often kept while its probe
- * changes (a postgres target switched to probe none keeps its password),
- * so whatever libpq parses as a conninfo has its passwords masked, whatever
- * libcurl parses as a URL its user info, query values and fragment, and
- * anything else is redacted as error messages are (dw_redact_target).
- * Free the result with dw_free_masked.
- */
 /* passes of mask_parsed that dw_mask_target allows itself */
 #define DW_MASK_PASSES 4
 
@@ -473,6 +465,16 @@ mask_parsed(const char *target, bool *parsed)
 	return mask_url(target, parsed);
 }
 
+/*
+ * dw_mask_target returns a malloc'd copy of target with its secrets
+ * replaced by DW_MASK, or NULL when there is nothing to hide.  The
+ * structure decides, not the probe: a target is often kept while its probe
+ * changes (a postgres target switched to probe none keeps its password),
+ * so whatever libpq parses as a conninfo has its passwords masked, whatever
+ * libcurl parses as a URL its user info, query values and fragment, and
+ * anything else is redacted as error messages are (dw_redact_target).
+ * Free the result with dw_free_masked.
+ */
 char *
 dw_mask_target(DwProbe probe, const char *target)
 {
