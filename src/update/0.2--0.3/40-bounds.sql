@@ -403,7 +403,9 @@ END
 $$;
 
 -- Rows stored before 0.3 that break a bound above are left for the admin,
--- and listed here: one NOTICE per kind, with the count and the first ids.
+-- and listed here: one message per kind, with the count and the first ids.
+-- They are WARNINGs: PostgreSQL raises client_min_messages to WARNING while
+-- it runs an extension script, so a NOTICE would never be seen.
 -- Samples are checked for their times only (a scan of every sample's text
 -- would make the update take minutes on a large history; their texts come
 -- from the worker and from report_sample, and expire with the retention).
@@ -424,26 +426,27 @@ DECLARE
 		FROM (%s) q(x)$q$;
 BEGIN
 	EXECUTE format(shown, $q$
-		SELECT format('%s (%s samples)', d.name, count(*))
-		FROM depwatch.sample s JOIN depwatch.dependency d ON d.id = s.dependency_id
-		WHERE s.at > now() + $1 OR s.at < $2
-		GROUP BY d.name
-		UNION
-		SELECT format('%s (last sample at %s)', d.name, p.last_at)
-		FROM depwatch.probe_state p JOIN depwatch.dependency d ON d.id = p.dependency_id
-		WHERE p.last_at > now() + $1$q$) INTO r USING skew, earliest;
+		SELECT format('%s (%s samples%s)', d.name, b.n,
+					  CASE WHEN p.last_at > now() + $1 THEN ', the last one ahead of the clock' ELSE '' END)
+		FROM depwatch.dependency d
+		LEFT JOIN depwatch.probe_state p ON p.dependency_id = d.id
+		CROSS JOIN LATERAL (SELECT count(*) AS n FROM depwatch.sample s
+							WHERE s.dependency_id = d.id AND (s.at > now() + $1 OR s.at < $2)) b
+		WHERE b.n > 0 OR p.last_at > now() + $1$q$) INTO r USING skew, earliest;
 	IF r.n > 0 THEN
-		RAISE NOTICE 'depwatch 0.3: % dependencies have samples from the future or before 1990, left as they are: %', r.n, r.ids
+		RAISE WARNING 'depwatch 0.3: % dependencies have samples from the future or before 1990, left as they are: %', r.n, r.ids
 			USING HINT = 'The worker ignores its samples older than a dependency''s last one: delete the future samples, and set probe_state.last_at back.';
 	END IF;
 
 	EXECUTE format(shown, $q$
 		SELECT m.id FROM depwatch.maintenance m
-		WHERE lower(m.during) < $1 OR upper(m.during) >= $2 OR NOT isfinite(lower(m.during))
-		   OR NOT isfinite(upper(m.during)) OR upper(m.during) - lower(m.during) > interval '31 days'$q$)
+		WHERE CASE WHEN isfinite(lower(m.during)) AND isfinite(upper(m.during))
+				   THEN lower(m.during) < $1 OR upper(m.during) >= $2
+						OR upper(m.during) - lower(m.during) > interval '31 days'
+				   ELSE true END$q$)
 		INTO r USING earliest, latest;
 	IF r.n > 0 THEN
-		RAISE NOTICE 'depwatch 0.3: % maintenance windows are infinite, outside 1990-01-01 to now() + 10 years, or longer than 31 days, left as they are: ids %', r.n, r.ids
+		RAISE WARNING 'depwatch 0.3: % maintenance windows are infinite, outside 1990-01-01 to now() + 10 years, or longer than 31 days, left as they are: ids %', r.n, r.ids
 			USING HINT = 'Delete them from depwatch.maintenance, and plan the work again with add_maintenance().';
 	END IF;
 
@@ -454,7 +457,7 @@ BEGIN
 		   OR o.detected_at < $1 OR o.detected_at >= $2 OR NOT isfinite(o.detected_at)$q$)
 		INTO r USING earliest, latest;
 	IF r.n > 0 THEN
-		RAISE NOTICE 'depwatch 0.3: % outages lie outside 1990-01-01 to now() + 10 years, left as they are: ids %', r.n, r.ids
+		RAISE WARNING 'depwatch 0.3: % outages lie outside 1990-01-01 to now() + 10 years, left as they are: ids %', r.n, r.ids
 			USING HINT = 'Correct or delete them in depwatch.outage.';
 	END IF;
 
@@ -464,7 +467,7 @@ BEGIN
 		   OR i.ended_at >= $2 OR NOT isfinite(i.ended_at)$q$)
 		INTO r USING earliest, latest;
 	IF r.n > 0 THEN
-		RAISE NOTICE 'depwatch 0.3: % incidents lie outside 1990-01-01 to now() + 10 years, left as they are: ids %', r.n, r.ids
+		RAISE WARNING 'depwatch 0.3: % incidents lie outside 1990-01-01 to now() + 10 years, left as they are: ids %', r.n, r.ids
 			USING HINT = 'Correct or delete them in depwatch.incident.';
 	END IF;
 
@@ -480,7 +483,7 @@ BEGIN
 		SELECT format('maintenance %s', m.id) FROM depwatch.maintenance m WHERE length(m.note) > 4000$q$)
 		INTO r;
 	IF r.n > 0 THEN
-		RAISE NOTICE 'depwatch 0.3: % rows hold a text longer than 4,000 characters, left as they are: %', r.n, r.ids
+		RAISE WARNING 'depwatch 0.3: % rows hold a text longer than 4,000 characters, left as they are: %', r.n, r.ids
 			USING HINT = 'Shorten the text by hand if it should not stay (the audit log keeps it either way).';
 	END IF;
 
@@ -498,12 +501,12 @@ BEGIN
 		END;
 	END LOOP;
 	IF cardinality(cycles) > 0 THEN
-		RAISE NOTICE 'depwatch 0.3: % capabilities require themselves or a cycle, left as they are: %',
+		RAISE WARNING 'depwatch 0.3: % capabilities require themselves or a cycle, left as they are: %',
 				cardinality(cycles), depwatch._clip(array_to_string(cycles, ', '))
 			USING HINT = 'Break each cycle with alter_capability(); capability reports fail until then.';
 	END IF;
 	IF cardinality(deep) > 0 THEN
-		RAISE NOTICE 'depwatch 0.3: % capabilities are on requirement chains deeper than 32 capabilities, left as they are: %',
+		RAISE WARNING 'depwatch 0.3: % capabilities are on requirement chains deeper than 32 capabilities, left as they are: %',
 				cardinality(deep), depwatch._clip(array_to_string(deep, ', '))
 			USING HINT = 'Let them require the dependencies of deeper capabilities directly, with alter_capability().';
 	END IF;
