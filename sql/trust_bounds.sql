@@ -22,27 +22,28 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
--- try(call) runs one call in a subtransaction and says how it failed (a
--- call that does not fail is rolled back too), and whether the reports
--- work afterwards; messages are shown up to 160 characters, with their
--- full length.
+-- try(call) runs one call in a subtransaction and says how it failed,
+-- and whether the reports work afterwards: with what the call wrote when
+-- it did not fail (rolled back after the reports ran).  Messages are shown
+-- up to 160 characters, with their full length.
 CREATE FUNCTION try(call text, OUT state text, OUT message text, OUT message_length int,
 					OUT hint text, OUT reports text)
 LANGUAGE plpgsql AS $$
 BEGIN
 	BEGIN
 		EXECUTE call;
-		RAISE EXCEPTION 'no error' USING ERRCODE = 'DWNOE';
+		state := 'no error';
+		reports := reports();
+		RAISE EXCEPTION 'undo' USING ERRCODE = 'DWNOE';
 	EXCEPTION WHEN OTHERS THEN
-		GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
-		IF state = 'DWNOE' THEN
-			state := 'no error';
-			message := NULL;
+		IF SQLSTATE <> 'DWNOE' THEN
+			GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+									hint = PG_EXCEPTION_HINT;
 		END IF;
 	END;
 	message_length := length(message);
 	message := left(message, 160);
-	reports := reports();
+	reports := coalesce(reports, reports());
 END
 $$;
 GRANT EXECUTE ON FUNCTION reports(), try(text) TO PUBLIC;
