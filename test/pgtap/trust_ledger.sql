@@ -4,7 +4,7 @@
 -- and a superuser does not run them over a schema a non-superuser owns.
 -- test/integration/trust_ledger.sh swaps a view in while a report runs.
 BEGIN;
-SELECT plan(23);
+SELECT plan(24);
 SET client_min_messages = warning;
 
 CREATE ROLE depwatch_tl_analyst IN ROLE depwatch_reader;
@@ -76,6 +76,13 @@ SET ROLE depwatch_tl_analyst;
 SELECT lives_ok('SELECT * FROM depwatch.impact((SELECT max(id) FROM depwatch.incident))',
 				'a reader still runs it, with the reader''s rights');
 RESET ROLE;
+
+-- schema public belongs to pg_database_owner, which acts for the
+-- database's owner: a superuser here (1)
+CREATE TABLE public.tl_transfers AS SELECT * FROM bank.transfers;
+SELECT depwatch.bind_ledger('public.tl_transfers');
+SELECT lives_ok('SELECT * FROM depwatch.impact((SELECT max(id) FROM depwatch.incident))',
+				'a superuser runs a report over schema public of a database a superuser owns');
 
 -- the lock helper is no way around privileges (2)
 CREATE TABLE bank.salaries (amount numeric);

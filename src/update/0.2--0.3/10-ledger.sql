@@ -137,8 +137,15 @@ BEGIN
 				  HINT = 'Run the report again: it checks the relation now under that name.';
 	END IF;
 	IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
-		SELECT n.nspowner::regrole INTO schema_owner
-		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = n.nspowner
+		-- pg_database_owner (the owner of schema public) acts for the
+		-- database's owner
+		SELECT o.owner::regrole INTO schema_owner
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		CROSS JOIN LATERAL (
+			SELECT CASE WHEN n.nspowner = 'pg_database_owner'::regrole
+						THEN (SELECT d.datdba FROM pg_database d WHERE d.datname = current_database())
+						ELSE n.nspowner END AS owner) o
+		JOIN pg_roles r ON r.oid = o.owner
 		WHERE c.oid = rel AND NOT r.rolsuper;
 		IF schema_owner IS NOT NULL THEN
 			RAISE EXCEPTION 'a superuser does not run ledger reports over %: its schema belongs to %, who is not a superuser',
