@@ -105,11 +105,11 @@ refused_for_mallory "... over loopback" \
 refused_for_mallory "... by the name localhost" \
 	"SELECT depwatch.add_dependency('local_name', 'core', 'postgres', 'host=localhost port=$port dbname=bank user=postgres')"
 refused_for_mallory "load a library through options" \
-	"SELECT depwatch.add_dependency('preload', 'core', 'postgres', 'host=10.9.9.9 dbname=bank options=''-c session_preload_libraries=$abs/lib/marker.so''')"
+	"SELECT depwatch.add_dependency('preload', 'core', 'postgres', 'host=127.0.0.9 dbname=bank options=''-c session_preload_libraries=$abs/lib/marker.so''')"
 refused_for_mallory "... in URI form" \
-	"SELECT depwatch.add_dependency('preload', 'core', 'postgres', 'postgresql://10.9.9.9/bank?options=-c%20session_preload_libraries%3D$abs/lib/marker.so')"
+	"SELECT depwatch.add_dependency('preload', 'core', 'postgres', 'postgresql://127.0.0.9/bank?options=-c%20session_preload_libraries%3D$abs/lib/marker.so')"
 refused_for_mallory "use the server's password file" \
-	"SELECT depwatch.add_dependency('pass', 'core', 'postgres', 'host=10.9.9.9 dbname=x passfile=$abs/server.pgpass')"
+	"SELECT depwatch.add_dependency('pass', 'core', 'postgres', 'host=127.0.0.9 dbname=x passfile=$abs/server.pgpass')"
 refused_for_mallory "http to a loopback address" \
 	"SELECT depwatch.add_dependency('internal', 'other', 'http', 'http://127.0.0.5:$P_HTTP/', options => '{\"body_contains\": \"ok\"}')"
 refused_for_mallory "tcp to a loopback address" \
@@ -129,7 +129,7 @@ add_restricted pg_sock postgres "host=$abs port=$port dbname=bank user=postgres 
 add_restricted pg_default postgres "dbname=bank user=postgres"
 add_restricted pg_local postgres "host=localhost port=$port dbname=bank user=postgres"
 add_restricted pg_fake postgres "host=127.0.0.5 port=$P_PG dbname=x user=bob"
-add_restricted pg_passfile postgres "host=10.9.9.9 dbname=x user=bob passfile=$abs/server.pgpass"
+add_restricted pg_passfile postgres "host=127.0.0.9 dbname=x user=bob passfile=$abs/server.pgpass"
 add_restricted http_int http "http://127.0.0.5:$P_HTTP/"
 add_restricted tcp_int tcp "127.0.0.5:$P_HTTP"
 add_restricted http_name http "http://localhost:$P_HTTP_LOCAL/"
