@@ -15,7 +15,8 @@
 #      samples saying why, the fake peers see no connection, the server
 #      logs no probe login, and the planted library's marker never
 #      appears;
-#   c. once a superuser allows 127.0.0.5/32 (ALTER SYSTEM + reload) those
+#   c. a bad depwatch.allowed_addresses is refused with the reason; once
+#      a superuser allows 127.0.0.5/32 (ALTER SYSTEM + reload) those
 #      probes reach 127.0.0.5, still not 127.0.0.1; mallory may now add
 #      one; a restricted postgres probe to a fake server sends no password
 #      from the server's password file;
@@ -167,6 +168,16 @@ ok "the planted library was never loaded"
 # ---------------------------------------------------------------------------
 # c. a superuser allows 127.0.0.5
 # ---------------------------------------------------------------------------
+for bad in '10.0.0.1/8' '127.0.0.5/32, !bank.example' '127.0.0.5/32,'; do
+	if out=$(psql -X -q -v VERBOSITY=verbose -h 127.0.0.1 -p "$port" -U postgres -d bank \
+		-c "ALTER SYSTEM SET depwatch.allowed_addresses = '$bad'" 2>&1); then
+		fail "depwatch.allowed_addresses = '$bad' was accepted"
+	fi
+	case $out in
+	*22023*DETAIL*) ok "depwatch.allowed_addresses = '$bad' is refused: $(echo "$out" | sed -n 's/^DETAIL:  //p')" ;;
+	*) fail "depwatch.allowed_addresses = '$bad': $out" ;;
+	esac
+done
 sql "ALTER SYSTEM SET depwatch.allowed_addresses = '127.0.0.5/32'" >/dev/null
 sql "SELECT pg_reload_conf()" >/dev/null
 for n in http_int tcp_int; do
