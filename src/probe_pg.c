@@ -564,7 +564,11 @@ dw_pg_init(void)
 		if (strncmp(*e, "PG", 2) == 0 && strchr(*e, '=') != NULL)
 			names[n++] = pnstrdup(*e, strchr(*e, '=') - *e);
 	for (int i = 0; i < n; i++)
+	{
 		unsetenv(names[i]);
+		pfree(names[i]);
+	}
+	pfree(names);
 
 	empty_passfile = MemoryContextStrdup(TopMemoryContext,
 										 psprintf("%s/%s", DataDir, EMPTY_PASSFILE));
