@@ -77,6 +77,8 @@ typedef struct PgProbe
 
 static char *empty_passfile = NULL;
 static char *no_client_cert = NULL;
+/* libpq was built with GSSAPI: it takes krbsrvname */
+static bool has_krbsrvname = false;
 
 static int	epoll_fd = -1;
 static PgProbe **probes = NULL;	/* in flight */
@@ -192,8 +194,8 @@ conn_error(PGconn *conn)
 static void
 start_connect(PgProbe *p, const char *hostaddr)
 {
-	const char *keywords[10];
-	const char *values[10];
+	const char *keywords[11];
+	const char *values[11];
 	int			n = 0;
 
 	/* dbname is expanded as a conninfo; later keywords override it */
@@ -223,9 +225,18 @@ start_connect(PgProbe *p, const char *hostaddr)
 	}
 	if (p->target->restricted)
 	{
-		/* no GSSAPI encryption with the server's own Kerberos credentials */
+		/*
+		 * No GSSAPI with the server's own Kerberos credentials: no
+		 * encryption, and authentication only to a service no realm has,
+		 * so that no ticket is ever sent on the server's behalf.
+		 */
 		keywords[n] = "gssencmode";
 		values[n++] = "disable";
+		if (has_krbsrvname)
+		{
+			keywords[n] = "krbsrvname";
+			values[n++] = "depwatch-restricted-probe-no-kerberos";
+		}
 	}
 	keywords[n] = "application_name";
 	values[n++] = "depwatch probe";
@@ -546,7 +557,8 @@ advance(PgProbe *p)
  * environment variables (PGPASSFILE, PGSERVICE, PGSSLCERT, PGOPTIONS,
  * PGHOST...) would be defaults for every probe: they are cleared here, in
  * the worker's process only.  The empty password file replaces
- * ~/.pgpass for every probe whose conninfo names none.
+ * ~/.pgpass for every probe whose conninfo names none.  Whether libpq
+ * knows krbsrvname (it was built with GSSAPI) is read once.
  */
 void
 dw_pg_init(void)
@@ -555,6 +567,7 @@ dw_pg_init(void)
 	int			fd;
 	int			n = 0;
 	char	  **names;
+	PQconninfoOption *defaults;
 
 	for (char **e = environ; *e; e++)
 		n++;
@@ -570,6 +583,10 @@ dw_pg_init(void)
 	}
 	pfree(names);
 
+	defaults = PQconndefaults();
+	for (PQconninfoOption *o = defaults; o && o->keyword; o++)
+		has_krbsrvname |= strcmp(o->keyword, "krbsrvname") == 0;
+	PQconninfoFree(defaults);
 	empty_passfile = MemoryContextStrdup(TopMemoryContext,
 										 psprintf("%s/%s", DataDir, EMPTY_PASSFILE));
 	no_client_cert = MemoryContextStrdup(TopMemoryContext,
