@@ -14,7 +14,7 @@
 
 -- Rows written under 0.2 are restricted: 0.2 let any admin set every probe
 -- setting but a postgres query, so whether a superuser chose a target
--- cannot be told now.  The NOTICE below lists the probed ones; a
+-- cannot be told now.  The WARNING below lists the probed ones; a
 -- superuser confirms one by setting it again (alter_dependency(name,
 -- target => ...)).
 ALTER TABLE dependency ADD COLUMN probe_set_by_superuser boolean NOT NULL DEFAULT false;
@@ -22,15 +22,16 @@ COMMENT ON COLUMN dependency.probe_set_by_superuser IS
 	'A superuser set probe, target and options last: the probe is not held to depwatch.allowed_addresses and the rules for others';
 GRANT SELECT (probe_set_by_superuser) ON dependency TO depwatch_reader;
 
+-- A WARNING, not a NOTICE: ALTER EXTENSION hides NOTICEs of its script.
 DO $$
 DECLARE
-	names text;
+	r record;
 BEGIN
-	SELECT string_agg(d.name, ', ' ORDER BY d.name) INTO names
+	SELECT count(*) AS n, string_agg(d.name, ', ' ORDER BY d.name) AS names INTO r
 	FROM depwatch.dependency d WHERE d.probe IN ('tcp', 'http', 'postgres');
-	IF names IS NOT NULL THEN
-		RAISE NOTICE 'these probed dependencies are now restricted to depwatch.allowed_addresses and plain settings: %', names
-			USING HINT = 'A superuser keeps one as it was by setting it again: SELECT depwatch.alter_dependency(name, target => target) FROM depwatch.dependency WHERE ...';
+	IF r.n > 0 THEN
+		RAISE WARNING 'depwatch 0.3: % probed dependencies are now restricted to depwatch.allowed_addresses and plain probe settings: %', r.n, r.names
+			USING HINT = 'A superuser keeps one as it was by setting it again: SELECT depwatch.alter_dependency(name, target => target) FROM depwatch.dependency WHERE name IN (...).';
 	END IF;
 END
 $$;
