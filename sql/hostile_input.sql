@@ -90,7 +90,7 @@ SELECT count(*) AS audit_rows FROM depwatch.audit_log \gset
 -- ---------------------------------------------------------------------------
 CREATE TABLE null_calls (fn text, args text[], optional text[]);
 INSERT INTO null_calls VALUES
-	('add_dependency', ARRAY['name => ''x''', 'kind => ''core''', 'probe => ''tcp''', 'target => ''127.0.0.1:5432''',
+	('add_dependency', ARRAY['name => ''x''', 'kind => ''core''', 'probe => ''tcp''', 'target => ''192.0.2.1:5432''',
 		'every => ''10 s''', 'timeout => ''2 s''', 'fail_after => 3', 'recover_after => 2',
 		'degraded_after => ''1 s''', 'options => ''{}''', 'site => ''dc''', 'vendor => ''acme'''],
 		ARRAY['degraded_after', 'site', 'vendor']),

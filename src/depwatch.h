@@ -18,6 +18,9 @@ extern int	dw_max_concurrency;
 extern char *dw_source_address;
 extern int	dw_quorum;
 extern bool dw_consensus;
+extern char *dw_allowed_addresses;
+/* depwatch.allowed_addresses, parsed (address_policy.h) */
+extern const struct DwAddressPolicy *dw_address_policy;
 
 extern void dw_define_gucs(void);
 extern const char *dw_vantage(void);

@@ -18,6 +18,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "address_policy.h"
 #include "depwatch.h"
 #include "shmem.h"
 #include "utility_hook.h"
@@ -41,6 +42,8 @@ int			dw_max_concurrency = 1000;
 char	   *dw_source_address = NULL;
 int			dw_quorum = 0;
 bool		dw_consensus = false;
+char	   *dw_allowed_addresses = NULL;
+const DwAddressPolicy *dw_address_policy = NULL;
 
 /*
  * _PG_init defines the settings (all of them can change at SIGHUP, so they
@@ -71,6 +74,39 @@ check_source_address(char **newval, void **extra, GucSource source)
 	GUC_check_errdetail("\"%s\" is not an IPv4 or IPv6 address.", *newval);
 	GUC_check_errhint("Give an address of this host, such as 127.0.0.2, or an empty string.");
 	return false;
+}
+
+/*
+ * depwatch.allowed_addresses is parsed once, here: the probe worker checks
+ * addresses against the parsed form before every connect of a restricted
+ * probe.
+ */
+static bool
+check_allowed_addresses(char **newval, void **extra, GucSource source)
+{
+	DwAddressPolicy *policy = malloc(sizeof(DwAddressPolicy));
+	char		why[256];
+
+	if (policy == NULL)
+	{
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		return false;
+	}
+	if (!dw_policy_parse(*newval, policy, why, sizeof(why)))
+	{
+		free(policy);
+		GUC_check_errdetail("%s", why);
+		GUC_check_errhint("List networks such as '10.20.0.0/16, !10.20.9.0/24, 2001:db8::/32'; a leading '!' refuses, the first entry that contains an address decides.");
+		return false;
+	}
+	*extra = policy;
+	return true;
+}
+
+static void
+assign_allowed_addresses(const char *newval, void *extra)
+{
+	dw_address_policy = extra;
 }
 
 void
@@ -169,6 +205,19 @@ dw_define_gucs(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("depwatch.allowed_addresses",
+							   "Addresses that probes not set by a superuser may connect to.",
+							   "Comma-separated IPv4 and IPv6 networks, each refused "
+							   "with a leading '!'; the first that contains an address "
+							   "decides, and an address none contains is refused.  "
+							   "Unix sockets are always refused.  Probes whose settings "
+							   "a superuser made last are not restricted.",
+							   &dw_allowed_addresses,
+							   DW_POLICY_DEFAULT,
+							   PGC_SIGHUP,
+							   GUC_LIST_INPUT,
+							   check_allowed_addresses, assign_allowed_addresses, NULL);
 
 	MarkGUCPrefixReserved("depwatch");
 }

@@ -26,6 +26,8 @@ typedef struct DwTarget
 	int64		every;			/* microseconds */
 	int64		timeout;
 	char	   *signature;		/* changes when anything that matters does */
+	/* its probe settings were not made by a superuser: outbound.h's rules */
+	bool		restricted;
 
 	/* http */
 	char	   *method;
@@ -52,6 +54,7 @@ typedef struct DwTarget
 	TimestampTz started_at;
 	void	   *handle;			/* CURL * */
 	void	   *header_list;	/* struct curl_slist * given to the handle */
+	char		refused[80];	/* libcurl: why an address was refused, or "" */
 	char	   *body;			/* the start of the response, for body_contains */
 	size_t		body_len;
 	int			sock;			/* probe_tcp.c: the socket, its deadline and */
@@ -88,6 +91,7 @@ extern void dw_curl_sockets_ready(void);
 extern void dw_curl_timer_fired(void);
 
 /* probe_pg.c: postgres probes through libpq's asynchronous API */
+extern void dw_pg_init(void);
 extern bool dw_pg_start(DwTarget *t, TimestampTz now, char *why, size_t whylen);
 extern void dw_pg_cancel(DwTarget *t);
 extern pgsocket dw_pg_fd(void);

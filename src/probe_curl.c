@@ -18,6 +18,7 @@
  */
 #include "postgres.h"
 
+#include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,7 +33,9 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "address_policy.h"
 #include "depwatch.h"
+#include "outbound.h"
 #include "probe.h"
 
 static CURLM *multi = NULL;
@@ -133,6 +136,53 @@ sockopt_callback(void *clientp, curl_socket_t fd, curlsocktype purpose)
 	return CURL_SOCKOPT_OK;
 }
 
+/*
+ * libcurl: open the socket of one connection attempt, after resolution
+ * and for every address tried (a name's other addresses, a redirect's).
+ * A restricted probe's address that depwatch.allowed_addresses refuses
+ * gets no socket, so not a packet goes to it; libcurl then tries the next
+ * address, or fails with CURLE_COULDNT_CONNECT and judge() says why.
+ */
+static curl_socket_t
+opensocket_callback(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	DwTarget   *t = clientp;
+
+	if (t->restricted && !dw_policy_allows(dw_address_policy, &address->addr))
+	{
+		char		addr[INET6_ADDRSTRLEN];
+
+		dw_address_text(&address->addr, addr, sizeof(addr));
+		if (t->refused[0] == '\0')
+			snprintf(t->refused, sizeof(t->refused),
+					 "address %s is not allowed by depwatch.allowed_addresses", addr);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/*
+ * restricted_request: what a restricted http probe may not send (a 0.2
+ * dependency may still hold it; the SQL functions refuse it when set).
+ */
+static const char *
+restricted_request(DwTarget *t, char *why, size_t whylen)
+{
+	if (!dw_restricted_http_method(t->method))
+	{
+		snprintf(why, whylen, "method %s is not allowed for a probe not set by a superuser", t->method);
+		return why;
+	}
+	for (const char *line = t->headers; line != NULL && *line; line += strcspn(line, "\n"), line += *line == '\n')
+		if (!dw_restricted_http_header(line, strcspn(line, ":")))
+		{
+			snprintf(why, whylen, "header \"%.*s\" is not allowed for a probe not set by a superuser",
+					 (int) Min(strcspn(line, ":"), 40), line);
+			return why;
+		}
+	return NULL;
+}
+
 #define SETOPT(h, opt, val) \
 	do { if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) goto fail; } while (0)
 
@@ -143,10 +193,14 @@ sockopt_callback(void *clientp, curl_socket_t fd, curlsocktype purpose)
 bool
 dw_curl_start(DwTarget *t, char *why, size_t whylen)
 {
-	CURL	   *h = curl_easy_init();
+	CURL	   *h;
 	struct curl_slist *headers = NULL;
 	char	   *url;
 
+	if (t->restricted && t->dep.probe == DW_PROBE_HTTP &&
+		restricted_request(t, why, whylen) != NULL)
+		return false;
+	h = curl_easy_init();
 	if (h == NULL)
 	{
 		snprintf(why, whylen, "could not create a libcurl handle");
@@ -163,6 +217,15 @@ dw_curl_start(DwTarget *t, char *why, size_t whylen)
 	SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
 	SETOPT(h, CURLOPT_SOCKOPTFUNCTION, sockopt_callback);
 	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* never a proxy from the server's environment (http_proxy, ALL_PROXY...) */
+	SETOPT(h, CURLOPT_PROXY, "");
+	t->refused[0] = '\0';
+	if (t->restricted)
+	{
+		SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, opensocket_callback);
+		SETOPT(h, CURLOPT_OPENSOCKETDATA, t);
+	}
 	/* a probe that times out while resolving must not wait for the resolver */
 	SETOPT(h, CURLOPT_QUICK_EXIT, 1L);
 	/* "host!" binds to that address, never to an interface of that name */
@@ -246,7 +309,9 @@ judge(DwTarget *t, CURL *h, CURLcode rc, char *detail, size_t len)
 
 	if (rc != CURLE_OK)
 	{
-		if (rc == CURLE_OPERATION_TIMEDOUT)
+		if (t->refused[0] != '\0' && rc == CURLE_COULDNT_CONNECT)
+			snprintf(detail, len, "%s", t->refused);
+		else if (rc == CURLE_OPERATION_TIMEDOUT)
 			snprintf(detail, len, "timeout after %ld ms", (long) (t->timeout / 1000));
 		else
 			snprintf(detail, len, "%s", curl_easy_strerror(rc));

@@ -14,19 +14,35 @@
  * probe is good when it returns at least one row and its first column is
  * not false.
  *
+ * The probe connects with no credential of the server's own: the PG*
+ * environment variables are cleared in the worker at start, the password
+ * file is pinned to an empty file and the client certificate to none,
+ * unless a superuser set them in the conninfo.  The session is bounded on
+ * the server's side too (statement, lock and idle-in-transaction timeouts
+ * of the probe's timeout, no deferrable snapshot wait), so a probe that the
+ * worker gave up on leaves no backend waiting.  A restricted probe
+ * (outbound.c) is checked before libpq sees its conninfo, and its address
+ * again after resolution.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <sys/epoll.h>
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include "catalog/pg_type.h"
 #include "libpq-fe.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "address_policy.h"
+#include "depwatch.h"
+#include "outbound.h"
 #include "probe.h"
 
 /* while a name is being resolved, look again this often */
@@ -49,7 +65,20 @@ typedef struct PgProbe
 	pgsocket	fd;				/* the socket in our epoll set, or -1 */
 	PostgresPollingStatusType poll;
 	char	   *host;			/* the host name being resolved */
+	char	   *options;		/* the session's options: the target's and ours */
+	bool		pin_passfile;	/* the target names no passfile */
+	bool		pin_sslcert;	/* nor sslcert */
+	bool		pin_sslkey;		/* nor sslkey */
 } PgProbe;
+
+/* in the data directory: an empty password file, and no client certificate */
+#define EMPTY_PASSFILE	"depwatch_empty_passfile"
+#define NO_CLIENT_CERT	"depwatch_no_client_certificate/none"
+
+static char *empty_passfile = NULL;
+static char *no_client_cert = NULL;
+/* libpq was built with GSSAPI: it takes krbsrvname */
+static bool has_krbsrvname = false;
 
 static int	epoll_fd = -1;
 static PgProbe **probes = NULL;	/* in flight */
@@ -136,6 +165,8 @@ end_probe(PgProbe *p, bool ok, const char *detail)
 	}
 	if (p->host)
 		pfree(p->host);
+	if (p->options)
+		pfree(p->options);
 	t->handle = NULL;
 	t->in_flight = false;
 	pfree(p);
@@ -158,13 +189,13 @@ conn_error(PGconn *conn)
 
 /*
  * start_connect hands libpq the conninfo, with hostaddr set when we
- * resolved the host ourselves.
+ * resolved the host ourselves, and what every probe connects with.
  */
 static void
 start_connect(PgProbe *p, const char *hostaddr)
 {
-	const char *keywords[4];
-	const char *values[4];
+	const char *keywords[11];
+	const char *values[11];
 	int			n = 0;
 
 	/* dbname is expanded as a conninfo; later keywords override it */
@@ -174,6 +205,38 @@ start_connect(PgProbe *p, const char *hostaddr)
 	{
 		keywords[n] = "hostaddr";
 		values[n++] = hostaddr;
+	}
+	keywords[n] = "options";
+	values[n++] = p->options;
+	if (p->pin_passfile)
+	{
+		keywords[n] = "passfile";
+		values[n++] = empty_passfile;
+	}
+	if (p->pin_sslcert)
+	{
+		keywords[n] = "sslcert";
+		values[n++] = no_client_cert;
+	}
+	if (p->pin_sslkey)
+	{
+		keywords[n] = "sslkey";
+		values[n++] = no_client_cert;
+	}
+	if (p->target->restricted)
+	{
+		/*
+		 * No GSSAPI with the server's own Kerberos credentials: no
+		 * encryption, and authentication only to a service no realm has,
+		 * so that no ticket is ever sent on the server's behalf.
+		 */
+		keywords[n] = "gssencmode";
+		values[n++] = "disable";
+		if (has_krbsrvname)
+		{
+			keywords[n] = "krbsrvname";
+			values[n++] = "depwatch-restricted-probe-no-kerberos";
+		}
 	}
 	keywords[n] = "application_name";
 	values[n++] = "depwatch probe";
@@ -207,27 +270,16 @@ is_literal(const char *host)
  * several host names, which we do not resolve (libpq would, blocking).
  */
 static char *
-host_to_resolve(const char *conninfo, bool *several)
+host_to_resolve(const char *host, const char *hostaddr, bool *several)
 {
-	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-	char	   *hosts = NULL;
+	char	   *hosts;
 	char	   *name = NULL;
-	bool		has_hostaddr = false;
 	char	   *save = NULL;
 
 	*several = false;
-	if (opts == NULL)
+	if ((hostaddr != NULL && hostaddr[0]) || host == NULL || host[0] == '\0')
 		return NULL;
-	for (PQconninfoOption *o = opts; o->keyword; o++)
-	{
-		if (strcmp(o->keyword, "hostaddr") == 0 && o->val && o->val[0])
-			has_hostaddr = true;
-		if (strcmp(o->keyword, "host") == 0 && o->val && o->val[0])
-			hosts = pstrdup(o->val);
-	}
-	PQconninfoFree(opts);
-	if (has_hostaddr || hosts == NULL)
-		return NULL;
+	hosts = pstrdup(host);
 	for (char *h = strtok_r(hosts, ",", &save); h; h = strtok_r(NULL, ",", &save))
 	{
 		if (is_literal(h))
@@ -240,11 +292,84 @@ host_to_resolve(const char *conninfo, bool *several)
 		name = h;
 	}
 	/* the probe keeps the name until it ends, across turns of the loop */
-	if (name != NULL && strchr(hosts, ',') == NULL)
+	if (name != NULL && strchr(host, ',') == NULL)
 		return MemoryContextStrdup(TopMemoryContext, name);
 	if (name != NULL)
 		*several = true;		/* a name among several hosts */
 	return NULL;
+}
+
+/*
+ * read_conninfo parses the target once: the restricted probe's rules, the
+ * host to resolve, what to pin and the session's options.  Returns false,
+ * with the reason in why[], when the probe must not connect.
+ */
+static bool
+read_conninfo(PgProbe *p, char *why, size_t whylen)
+{
+	DwTarget   *t = p->target;
+	PQconninfoOption *opts = PQconninfoParse(t->target, NULL);
+	const char *host = NULL;
+	const char *hostaddr = NULL;
+	const char *options = "";
+	long		ms = Max(t->timeout / 1000, 1);
+	bool		several;
+
+	if (opts == NULL)
+	{
+		snprintf(why, whylen, "the connection string does not parse");
+		return false;
+	}
+	if (t->restricted)
+	{
+		DwOutbound	v = dw_restricted_conninfo(opts, dw_address_policy, why, whylen);
+
+		if (v != DW_OUTBOUND_OK)
+		{
+			if (v != DW_OUTBOUND_ADDRESS)
+				strlcat(why, " for a probe not set by a superuser", whylen);
+			PQconninfoFree(opts);
+			return false;
+		}
+	}
+	p->pin_passfile = p->pin_sslcert = p->pin_sslkey = true;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+	{
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = o->val;
+		else if (strcmp(o->keyword, "options") == 0)
+			options = o->val;
+		else if (strcmp(o->keyword, "passfile") == 0)
+			p->pin_passfile = false;
+		else if (strcmp(o->keyword, "sslcert") == 0)
+			p->pin_sslcert = false;
+		else if (strcmp(o->keyword, "sslkey") == 0)
+			p->pin_sslkey = false;
+	}
+
+	/*
+	 * Ours come last, so they win over the target's (a superuser's): the
+	 * server ends the probe's statement, lock wait or open transaction
+	 * when the worker gives up on it, and a default of deferrable
+	 * serializable transactions cannot make it wait for a safe snapshot.
+	 */
+	p->options = MemoryContextStrdup(TopMemoryContext,
+									 psprintf("%s%s-c statement_timeout=%ld -c lock_timeout=%ld "
+											  "-c idle_in_transaction_session_timeout=%ld "
+											  "-c default_transaction_deferrable=off",
+											  options, options[0] ? " " : "", ms, ms, ms));
+	p->host = host_to_resolve(host, hostaddr, &several);
+	PQconninfoFree(opts);
+	if (several)
+	{
+		snprintf(why, whylen, "several host names: list their addresses in hostaddr");
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -254,7 +379,6 @@ bool
 dw_pg_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 {
 	PgProbe    *p;
-	bool		several;
 
 	if (epoll_fd < 0 && (epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 	{
@@ -276,11 +400,9 @@ dw_pg_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 	t->handle = p;
 	t->in_flight = true;
 
-	p->host = host_to_resolve(t->target, &several);
-	if (several)
+	if (!read_conninfo(p, why, whylen))
 	{
 		end_probe(p, false, NULL);
-		snprintf(why, whylen, "several host names: list their addresses in hostaddr");
 		return false;
 	}
 	if (p->host == NULL)
@@ -323,6 +445,15 @@ advance_resolving(PgProbe *p)
 		return;
 	}
 	ai = p->gai->ar_result;
+	if (p->target->restricted && !dw_policy_allows(dw_address_policy, ai->ai_addr))
+	{
+		char		detail[160];
+
+		dw_address_text(ai->ai_addr, addr, sizeof(addr));
+		snprintf(detail, sizeof(detail), "address %s is not allowed by depwatch.allowed_addresses", addr);
+		end_probe(p, false, detail);
+		return;
+	}
 	if (ai->ai_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *) ai->ai_addr)->sin_addr, addr, sizeof(addr));
 	else
@@ -418,6 +549,55 @@ advance(PgProbe *p)
 	}
 	if (!PQisBusy(p->conn))
 		finish_query(p);
+}
+
+/*
+ * dw_pg_init readies the worker's process for postgres probes: libpq must
+ * find none of the server's own settings or credentials.  The PG*
+ * environment variables (PGPASSFILE, PGSERVICE, PGSSLCERT, PGOPTIONS,
+ * PGHOST...) would be defaults for every probe: they are cleared here, in
+ * the worker's process only.  The empty password file replaces
+ * ~/.pgpass for every probe whose conninfo names none.  Whether libpq
+ * knows krbsrvname (it was built with GSSAPI) is read once.
+ */
+void
+dw_pg_init(void)
+{
+	extern char **environ;
+	int			fd;
+	int			n = 0;
+	char	  **names;
+	PQconninfoOption *defaults;
+
+	for (char **e = environ; *e; e++)
+		n++;
+	names = palloc(sizeof(char *) * (n + 1));
+	n = 0;
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "PG", 2) == 0 && strchr(*e, '=') != NULL)
+			names[n++] = pnstrdup(*e, strchr(*e, '=') - *e);
+	for (int i = 0; i < n; i++)
+	{
+		unsetenv(names[i]);
+		pfree(names[i]);
+	}
+	pfree(names);
+
+	defaults = PQconndefaults();
+	for (PQconninfoOption *o = defaults; o && o->keyword; o++)
+		has_krbsrvname |= strcmp(o->keyword, "krbsrvname") == 0;
+	PQconninfoFree(defaults);
+	empty_passfile = MemoryContextStrdup(TopMemoryContext,
+										 psprintf("%s/%s", DataDir, EMPTY_PASSFILE));
+	no_client_cert = MemoryContextStrdup(TopMemoryContext,
+										 psprintf("%s/%s", DataDir, NO_CLIENT_CERT));
+	/* libpq reads no password from a file that does not exist either */
+	fd = open(empty_passfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		ereport(LOG,
+				(errmsg("depwatch worker: could not create \"%s\": %m", empty_passfile)));
+	else
+		close(fd);
 }
 
 pgsocket

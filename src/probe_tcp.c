@@ -32,6 +32,7 @@
 #include "lib/ilist.h"
 #include "utils/timestamp.h"
 
+#include "address_policy.h"
 #include "depwatch.h"
 #include "probe.h"
 
@@ -102,6 +103,15 @@ dw_tcp_start(DwTarget *t, char *why, size_t whylen)
 	dlist_node *after = NULL;
 	int			fd;
 
+	/* a restricted probe never sends a packet to an address not allowed */
+	if (t->restricted && !dw_policy_allows(dw_address_policy, (struct sockaddr *) &t->addr))
+	{
+		char		addr[INET6_ADDRSTRLEN];
+
+		dw_address_text((struct sockaddr *) &t->addr, addr, sizeof(addr));
+		snprintf(why, whylen, "address %s is not allowed by depwatch.allowed_addresses", addr);
+		return false;
+	}
 	fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 	{

@@ -394,8 +394,12 @@ load_config(void *arg)
 				"       coalesce((d.options->>'verify_tls')::boolean, true),"
 				"       d.options->>'query',"
 				"       md5(row(d.probe, d.target, d.every, d.timeout, d.fail_after, d.recover_after,"
-				"               d.degraded_after, d.options)::text)"
-				"  FROM depwatch.dependency d JOIN depwatch._machine_rules r ON r.id = d.id"
+				"               d.degraded_after, d.options, su.by_superuser)::text),"
+				"       su.by_superuser"
+				"  FROM depwatch.dependency d JOIN depwatch._machine_rules r ON r.id = d.id,"
+				/* read by name: a 0.2 catalog not yet updated has no such column */
+				"       LATERAL (SELECT coalesce((to_jsonb(d)->>'probe_set_by_superuser')::boolean,"
+				"                                false) AS by_superuser) su"
 				" WHERE d.enabled AND d.probe IN ('tcp', 'http', 'postgres', 'passive')"
 				" ORDER BY d.id", true, 0);
 
@@ -438,6 +442,7 @@ load_config(void *arg)
 		t->verify_tls = DatumGetBool(SPI_getbinval(tup, desc, 17, &isnull));
 		t->query = col_text(tup, desc, 18);
 		t->signature = MemoryContextStrdup(config_context, signature);
+		t->restricted = !DatumGetBool(SPI_getbinval(tup, desc, 20, &isnull));
 		if (expect != NULL)
 		{
 			char	   *save = NULL;
@@ -984,6 +989,7 @@ dw_worker_main(Datum arg)
 										 ALLOCSET_DEFAULT_SIZES);
 	dw_curl_init();
 	dw_tcp_init();
+	dw_pg_init();
 	reserve_descriptors();
 	wait_for_extension(dbname);
 	ereport(LOG, (errmsg("depwatch worker started for database \"%s\"", dbname)));
