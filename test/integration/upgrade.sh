@@ -32,7 +32,11 @@ trap cleanup EXIT
 
 scripts/cluster.sh stop "$dir" "$port"
 rm -rf "$dir"
-scripts/cluster.sh start "$dir" "$port" "depwatch.databases = 'bank'" "depwatch.vantage = 'seoul'"
+# loopback, where this test's peers live, is allowed to every dependency:
+# a 0.2 catalog under this build's worker has no probe_set_by_superuser
+# yet, and every one of its dependencies is restricted until the update
+scripts/cluster.sh start "$dir" "$port" "depwatch.databases = 'bank'" "depwatch.vantage = 'seoul'" \
+	"depwatch.allowed_addresses = '127.0.0.0/8, 0.0.0.0/0, ::/0'"
 DB=postgres sql "CREATE DATABASE bank"
 DB=postgres sql "CREATE DATABASE fresh"
 sql "SET client_min_messages = warning; CREATE EXTENSION depwatch VERSION '0.1' CASCADE"
@@ -42,6 +46,9 @@ sql "SELECT depwatch.add_dependency('core', 'core', 'tcp', '127.0.0.1:$port', ev
 down_id=$(sql "SELECT depwatch.add_dependency('bureau', 'credit_bureau', 'tcp', '127.0.0.1:9',
 	every => '200 ms', timeout => '150 ms', fail_after => 2)")
 sql "SELECT depwatch.add_dependency('msg', 'messaging', 'none')" >/dev/null
+# one added by an admin who is no superuser
+DB=postgres sql "CREATE ROLE upg_admin IN ROLE depwatch_admin"
+sql "SET ROLE upg_admin; SELECT depwatch.add_dependency('feed', 'other', 'none', 'https://feed.example/status')" >/dev/null
 psql -X -q -o /dev/null -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d bank <<'SQL'
 SELECT depwatch.add_capability('account_opening', ARRAY['core', 'bureau|msg'], slo => 99.5);
 SELECT depwatch.record_outage('msg', '2022-10-15 06:30+00', '2022-10-15 17:00+00', note => 'fire');
@@ -209,12 +216,18 @@ sql "ALTER EXTENSION depwatch UPDATE"
 [ "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'depwatch'")" = 0.3 ] || fail "not at 0.3 after UPDATE"
 [ "$(sql "SELECT ok FROM depwatch.verify_audit()")" = t ] || fail "verify_audit() after the update to 0.3"
 ok "ALTER EXTENSION depwatch UPDATE to 0.3: the audit chain verifies"
+got=$(sql "SELECT string_agg(name || ':' || probe_set_by_superuser, ' ' ORDER BY name) FROM depwatch.dependency")
+[ "$got" = "bureau:true core:true feed:false httpsec:true kvsec:true msg:true pgsec:true" ] ||
+	fail "probe_set_by_superuser after the update, from the audit log's actors: $got"
+ok "the update takes probe_set_by_superuser from the audit log: $got"
 found=$(leaks)
 [ -z "$found" ] || fail "after the update to 0.3, a reader finds secrets in: $found"
 ok "after the update, a reader finds no secret in any relation it can read"
-got=$(sql "SELECT (new->>'rows')::bigint = $rows_before AND (new->>'remasked')::int >= 4 AND (new->>'rehashed')::int >= 4
+# rows: those of 0.2 and those of the update's own changes before it
+got=$(sql "SELECT (new->>'rows')::bigint = (SELECT count(*) FROM depwatch.audit_log b WHERE b.id < a.id)
+	AND (new->>'rows')::bigint >= $rows_before AND (new->>'remasked')::int >= 4 AND (new->>'rehashed')::int >= 4
 	AND (new->'chain_before'->>'ok')::boolean AND session_actor = 'postgres'
-	FROM depwatch.audit_log WHERE action = 'RECHAIN' AND table_name = 'audit_log'")
+	FROM depwatch.audit_log a WHERE action = 'RECHAIN' AND table_name = 'audit_log'")
 [ "$got" = t ] || fail "the audit log has no RECHAIN row with its counts: '$got' ($(sql "SELECT new FROM depwatch.audit_log WHERE action = 'RECHAIN'"))"
 [ "$(sql "SELECT max(id) = (SELECT last_id FROM depwatch.audit_head) FROM depwatch.audit_log WHERE action = 'RECHAIN'")" = t ] ||
 	fail "the RECHAIN row is not the head of the chain"
