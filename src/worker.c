@@ -368,6 +368,42 @@ col_text(HeapTuple tup, TupleDesc desc, int col)
 }
 
 /*
+ * The rows the last load skipped because their options break the rules
+ * of src/options.c (stored before 0.3, or written around the API): each is
+ * warned about once, not at every load, until its settings change.
+ */
+typedef struct SkippedRow
+{
+	int64		id;
+	char		signature[33];	/* md5 of its settings */
+} SkippedRow;
+
+#define MAX_SKIPPED_REMEMBERED 64
+static SkippedRow skipped[MAX_SKIPPED_REMEMBERED];
+static int	nskipped = 0;
+static SkippedRow skipped_now[MAX_SKIPPED_REMEMBERED];
+static int	nskipped_now = 0;
+
+static void
+skip_row(int64 id, const char *name, const char *signature, const char *problem)
+{
+	bool		known = false;
+
+	for (int i = 0; i < nskipped && !known; i++)
+		known = skipped[i].id == id && strcmp(skipped[i].signature, signature) == 0;
+	if (!known)
+		ereport(WARNING,
+				(errmsg("depwatch worker: dependency \"%s\" is skipped: %s", name, problem),
+				 errhint("Fix its options with depwatch.alter_dependency().")));
+	if (nskipped_now < MAX_SKIPPED_REMEMBERED)
+	{
+		skipped_now[nskipped_now].id = id;
+		strlcpy(skipped_now[nskipped_now].signature, signature, sizeof(skipped_now[0].signature));
+		nskipped_now++;
+	}
+}
+
+/*
  * load_config reads the enabled dependencies and merges them into targets:
  * unchanged ones keep their schedule and any probe in flight, changed ones
  * start afresh, removed ones are cancelled.
@@ -382,6 +418,7 @@ load_config(void *arg)
 	/* an earlier load may have failed halfway */
 	for (int i = 0; i < ntargets; i++)
 		targets[i]->keep = false;
+	nskipped_now = 0;
 
 	SPI_execute("SELECT r.*, d.target,"
 				"       (extract(epoch FROM d.every) * 1000000)::int8,"
@@ -394,9 +431,14 @@ load_config(void *arg)
 				"       coalesce((d.options->>'verify_tls')::boolean, true),"
 				"       d.options->>'query',"
 				"       md5(row(d.probe, d.target, d.every, d.timeout, d.fail_after, d.recover_after,"
-				"               d.degraded_after, d.options)::text)"
-				"  FROM depwatch.dependency d JOIN depwatch._machine_rules r ON r.id = d.id"
-				" WHERE d.enabled AND d.probe IN ('tcp', 'http', 'postgres', 'passive')"
+				"               d.degraded_after, d.options)::text),"
+				"       d.problem, d.id, d.name"
+				"  FROM (SELECT d.*, depwatch._options_problem(d.options) AS problem"
+				"          FROM depwatch.dependency d"
+				"         WHERE d.enabled AND d.probe IN ('tcp', 'http', 'postgres', 'passive')) d"
+	/* a row with bad options is never given to the view, whose parse would fail */
+				"  LEFT JOIN LATERAL (SELECT * FROM depwatch._machine_rules r"
+				"                      WHERE r.id = d.id AND d.problem IS NULL OFFSET 0) r ON true"
 				" ORDER BY d.id", true, 0);
 
 	fresh = MemoryContextAllocZero(config_context, sizeof(DwTarget *) * (SPI_processed + 1));
@@ -407,10 +449,18 @@ load_config(void *arg)
 		bool		isnull;
 		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		char	   *signature = SPI_getvalue(tup, desc, 19);
-		DwTarget   *old = find_target(id);
+		char	   *problem = SPI_getvalue(tup, desc, 20);
+		DwTarget   *old;
 		DwTarget   *t;
 		char	   *expect;
 
+		if (problem != NULL)
+		{
+			id = DatumGetInt64(SPI_getbinval(tup, desc, 21, &isnull));
+			skip_row(id, SPI_getvalue(tup, desc, 22), signature, problem);
+			continue;
+		}
+		old = find_target(id);
 		if (old != NULL && strcmp(old->signature, signature) == 0)
 		{
 			old->keep = true;
@@ -465,6 +515,8 @@ load_config(void *arg)
 	targets = fresh;
 	ntargets = nfresh;
 	heap_rebuild();
+	memcpy(skipped, skipped_now, sizeof(SkippedRow) * nskipped_now);
+	nskipped = nskipped_now;
 
 	SpinLockAcquire(&dw_shared->mutex);
 	slot->dependencies = ntargets;
