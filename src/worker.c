@@ -42,6 +42,7 @@
 #include "utils/timestamp.h"
 
 #include "depwatch.h"
+#include "peer_text.h"
 #include "probe.h"
 #include "shmem.h"
 #include "worker.h"
@@ -552,7 +553,8 @@ dw_probe_finished(DwTarget *t, bool ok, const char *detail)
 	p->ok = ok;
 	p->latency = now - t->started_at;
 	p->deferred = false;
-	strlcpy(p->detail, detail, sizeof(p->detail));
+	/* the detail may quote the peer: valid text, cut between characters */
+	dw_peer_text(p->detail, sizeof(p->detail), detail);
 	heap_push(t);				/* idle again, due at t->next_due */
 	finished_since_stats++;
 	probes_total++;
