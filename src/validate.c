@@ -305,12 +305,11 @@ dw_option_number_sql(PG_FUNCTION_ARGS)
 				 errhint(DW_OPTION_RANGES_HINT)));
 	numtext = DatumGetCString(DirectFunctionCall1(numeric_out,
 											   NumericGetDatum(scalar.val.numeric)));
+	/* too big, too small to tell from zero, or outside the documented range */
 	if (!dw_option_number(key, numtext, &d, why, sizeof(why)))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a finite number inside its range, not %s",
-						shown(key), shown(numtext)),
-				 errdetail_internal("%s", why),
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("option \"%s\" is out of range: %s", shown(key), shown(numtext)),
 				 errhint(DW_OPTION_RANGES_HINT)));
 	PG_RETURN_FLOAT8(d);
 }
@@ -332,9 +331,9 @@ dw_check_option_values(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid options: %s", why),
-				 errhint("%s Send at most %d request headers of %d bytes in all.",
-						 DW_OPTION_RANGES_HINT, DW_MAX_REQUEST_HEADERS,
-						 DW_MAX_REQUEST_HEADER_BYTES)));
+				 errhint("Send at most %d request headers of %d bytes in all; %s",
+						 DW_MAX_REQUEST_HEADERS, DW_MAX_REQUEST_HEADER_BYTES,
+						 DW_OPTION_RANGES_HINT)));
 	PG_RETURN_VOID();
 }
 

@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -35,6 +36,7 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -234,12 +236,24 @@ in_subtransaction(void (*fn) (void *), void *arg, const char *name)
  * ---------------------------------------------------------------------
  */
 
+/* find_target: binary search, targets being in id order (see load_config) */
 static DwTarget *
 find_target(int64 id)
 {
-	for (int i = 0; i < ntargets; i++)
-		if (targets[i]->dep.id == id)
-			return targets[i];
+	int			lo = 0;
+	int			hi = ntargets - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (targets[mid]->dep.id == id)
+			return targets[mid];
+		if (targets[mid]->dep.id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return NULL;
 }
 
@@ -811,7 +825,16 @@ flush_pending(void)
 	npending = kept;
 }
 
-/* evaluate_passive applies each passive dependency's error-rate rule now */
+/*
+ * Passive dependencies.  report_sample() feeds each call to the machine as
+ * it comes; what is left for the worker is the instants calls leave the
+ * trailing window, where the error-rate rule can start or stop holding
+ * with no call at all.  Once a second one statement finds the passive
+ * dependencies that have such instants since their machine last moved
+ * (one index probe each), and only those are evaluated: idle ones cost
+ * no statement of their own, so the cost follows the calls, not the
+ * number of passive dependencies.
+ */
 static void
 evaluate_one_passive(void *arg)
 {
@@ -830,19 +853,80 @@ evaluate_one_passive(void *arg)
 	dw_save_machine(dep, &m, now);
 }
 
+/*
+ * passive_due returns the passive targets with calls that left their window
+ * after their machine's last step (in id order), and their number in *n.
+ */
+static DwTarget **
+passive_due(TimestampTz now, int *n)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {INT8ARRAYOID, INTERVALARRAYOID, TIMESTAMPTZOID};
+	Datum		values[3];
+	Datum	   *ids = palloc(sizeof(Datum) * ntargets);
+	Datum	   *windows = palloc(sizeof(Datum) * ntargets);
+	DwTarget  **due;
+	int			npassive = 0;
+
+	*n = 0;
+	for (int i = 0; i < ntargets; i++)
+	{
+		Interval   *w;
+
+		if (targets[i]->dep.probe != DW_PROBE_PASSIVE)
+			continue;
+		w = palloc0(sizeof(Interval));
+		w->time = targets[i]->dep.window;
+		ids[npassive] = Int64GetDatum(targets[i]->dep.id);
+		windows[npassive++] = IntervalPGetDatum(w);
+	}
+	if (npassive == 0)
+		return NULL;
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("SELECT v.id FROM unnest($1::int8[], $2::interval[]) AS v(id, win)"
+						   "  JOIN depwatch.probe_state s ON s.dependency_id = v.id"
+						   " WHERE s.last_at < $3"
+						   "   AND EXISTS (SELECT FROM depwatch.sample x"
+						   "                WHERE x.dependency_id = v.id"
+						   "                  AND x.at > s.last_at - v.win AND x.at <= $3 - v.win)"
+						   " ORDER BY v.id", 3, types);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the passive evaluation: %s",
+				 SPI_result_code_string(SPI_result));
+	}
+	values[0] = PointerGetDatum(construct_array(ids, npassive, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(windows, npassive, INTERVALOID, sizeof(Interval),
+												false, TYPALIGN_DOUBLE));
+	values[2] = TimestampTzGetDatum(now);
+	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not find the passive dependencies to evaluate");
+	due = palloc(sizeof(DwTarget *) * Max(SPI_processed, 1));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		DwTarget   *t = find_target(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+																	SPI_tuptable->tupdesc, 1, &isnull)));
+
+		if (t != NULL)
+			due[(*n)++] = t;
+	}
+	return due;
+}
+
 static void
 evaluate_passive(void *arg)
 {
 	bool		isolated = *(bool *) arg;
+	int			n;
+	DwTarget  **due = passive_due(GetCurrentTimestamp(), &n);
 
-	for (int i = 0; i < ntargets; i++)
+	for (int i = 0; i < n; i++)
 	{
-		if (targets[i]->dep.probe != DW_PROBE_PASSIVE)
-			continue;
 		if (isolated)
-			in_subtransaction(evaluate_one_passive, &targets[i]->dep, targets[i]->dep.name);
+			in_subtransaction(evaluate_one_passive, &due[i]->dep, due[i]->dep.name);
 		else
-			evaluate_one_passive(&targets[i]->dep);
+			evaluate_one_passive(&due[i]->dep);
 	}
 }
 

@@ -67,11 +67,6 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass options such as ''{"slo": 99.95}''.';
 	END IF;
-	-- request headers are bounded (count and bytes, by the C rule the worker
-	-- applies too) before any loop over them
-	IF jsonb_typeof(options->'headers') = 'object' THEN
-		PERFORM depwatch._check_option_values(jsonb_build_object('headers', options->'headers'));
-	END IF;
 	FOR e IN SELECT * FROM jsonb_each(options) LOOP
 		IF NOT (allowed->probe) ? e.key THEN
 			RAISE EXCEPTION 'unknown option "%" for probe "%"', e.key, probe
@@ -127,6 +122,9 @@ BEGIN
 					  HINT = 'Most health checks use GET or HEAD.';
 		END IF;
 	END LOOP;
+	-- request headers are bounded (count and bytes), by the C rule the
+	-- worker applies too
+	PERFORM depwatch._check_option_values(options);
 END
 $$;
 
