@@ -51,6 +51,7 @@
 
 #define TICK_MS				500		/* how often samples are written */
 #define PASSIVE_EVERY_MS	1000	/* how often passive rules are evaluated */
+#define PASSIVE_BATCH		32		/* passive dependencies evaluated per turn */
 #define STATS_EVERY_MS		1000
 #define PARTITIONS_EVERY_MS (3600 * 1000)
 #define EXTENSION_POLL_MS	10000
@@ -854,21 +855,30 @@ evaluate_one_passive(void *arg)
 }
 
 /*
- * passive_due returns the passive targets with calls that left their window
- * after their machine's last step (in id order), and their number in *n.
+ * The passive dependencies found due, evaluated PASSIVE_BATCH per turn of
+ * the loop: a thousand windows emptying at once must not hold up the
+ * probes for the time a thousand evaluations take.
  */
-static DwTarget **
-passive_due(TimestampTz now, int *n)
+static int64 *passive_queue = NULL;
+static int	passive_queued = 0;
+static int	passive_next = 0;		/* the first not yet evaluated */
+static int	passive_batch_end = 0;	/* where the batch being run ends */
+
+/*
+ * queue_passive_due queues the passive dependencies with calls that left
+ * their window after their machine's last step, in id order.
+ */
+static void
+queue_passive_due(TimestampTz now)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			types[3] = {INT8ARRAYOID, INTERVALARRAYOID, TIMESTAMPTZOID};
 	Datum		values[3];
-	Datum	   *ids = palloc(sizeof(Datum) * ntargets);
-	Datum	   *windows = palloc(sizeof(Datum) * ntargets);
-	DwTarget  **due;
+	Datum	   *ids = palloc(sizeof(Datum) * Max(ntargets, 1));
+	Datum	   *windows = palloc(sizeof(Datum) * Max(ntargets, 1));
 	int			npassive = 0;
 
-	*n = 0;
+	passive_queued = passive_next = passive_batch_end = 0;
 	for (int i = 0; i < ntargets; i++)
 	{
 		Interval   *w;
@@ -881,7 +891,7 @@ passive_due(TimestampTz now, int *n)
 		windows[npassive++] = IntervalPGetDatum(w);
 	}
 	if (npassive == 0)
-		return NULL;
+		return;
 	if (plan == NULL)
 	{
 		plan = SPI_prepare("SELECT v.id FROM unnest($1::int8[], $2::interval[]) AS v(id, win)"
@@ -901,32 +911,42 @@ passive_due(TimestampTz now, int *n)
 	values[2] = TimestampTzGetDatum(now);
 	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not find the passive dependencies to evaluate");
-	due = palloc(sizeof(DwTarget *) * Max(SPI_processed, 1));
+	passive_queue = passive_queue ?
+		repalloc(passive_queue, sizeof(int64) * Max(SPI_processed, 1)) :
+		MemoryContextAlloc(TopMemoryContext, sizeof(int64) * Max(SPI_processed, 1));
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		bool		isnull;
-		DwTarget   *t = find_target(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
-																	SPI_tuptable->tupdesc, 1, &isnull)));
 
-		if (t != NULL)
-			due[(*n)++] = t;
+		passive_queue[passive_queued++] =
+			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	return due;
 }
 
+/*
+ * evaluate_passive evaluates the next batch of the queue (filling it first
+ * when it is empty); the caller moves passive_next to passive_batch_end once
+ * the batch is written.
+ */
 static void
 evaluate_passive(void *arg)
 {
 	bool		isolated = *(bool *) arg;
-	int			n;
-	DwTarget  **due = passive_due(GetCurrentTimestamp(), &n);
 
-	for (int i = 0; i < n; i++)
+	if (passive_next >= passive_queued)
+		queue_passive_due(GetCurrentTimestamp());
+	passive_batch_end = Min(passive_queued, passive_next + PASSIVE_BATCH);
+	for (int i = passive_next; i < passive_batch_end; i++)
 	{
+		DwTarget   *t = find_target(passive_queue[i]);
+
+		/* dropped, or no longer passive, since it was queued */
+		if (t == NULL || t->dep.probe != DW_PROBE_PASSIVE)
+			continue;
 		if (isolated)
-			in_subtransaction(evaluate_one_passive, &due[i]->dep, due[i]->dep.name);
+			in_subtransaction(evaluate_one_passive, &t->dep, t->dep.name);
 		else
-			evaluate_one_passive(&due[i]->dep);
+			evaluate_one_passive(&t->dep);
 	}
 }
 
@@ -1196,9 +1216,11 @@ dw_worker_main(Datum arg)
 
 			for (int i = 0; i < ntargets && !any; i++)
 				any = targets[i]->dep.probe == DW_PROBE_PASSIVE;
-			if (any)
-				run_isolating(evaluate_passive, "depwatch: evaluating passive dependencies");
-			next_passive = TimestampTzPlusMilliseconds(now, PASSIVE_EVERY_MS);
+			if (any && run_isolating(evaluate_passive, "depwatch: evaluating passive dependencies"))
+				passive_next = passive_batch_end;
+			/* the rest of the queue at the next turn, after the probes */
+			next_passive = any && passive_next < passive_queued ? now :
+				TimestampTzPlusMilliseconds(now, PASSIVE_EVERY_MS);
 		}
 		if (now >= next_partitions)
 		{

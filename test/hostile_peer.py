@@ -8,6 +8,7 @@ Listens on 127.0.0.1:PORT for each pair, one thread per connection, and
 prints "hostile_peer: ready" once every port listens.  Python 3 standard
 library only.  Modes:
 
+  http_ok         answers 200 "ok" at once (a well-behaved neighbour)
   http_headers    answers "HTTP/1.1 200 OK" then 20,000 header lines, slowly
                   enough to go on for the whole probe
   http_endless    200 with a chunked body that never ends
@@ -109,7 +110,9 @@ def serve_http(conn, mode):
         if not chunk:
             return
         data += chunk
-    if mode == "http_headers":
+    if mode == "http_ok":
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+    elif mode == "http_headers":
         conn.sendall(b"HTTP/1.1 200 OK\r\n")
         for i in range(20000):
             conn.sendall(b"X-Hostile-%d: %s\r\n" % (i, b"v" * 100))
