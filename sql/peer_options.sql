@@ -75,3 +75,7 @@ SELECT d.name, depwatch._options_problem(d.options) FROM depwatch.dependency d
 WHERE depwatch._options_problem(d.options) IS NOT NULL;
 SELECT * FROM try($$SELECT depwatch.report_sample('whole_rate', false)$$);
 SELECT * FROM try($$SELECT depwatch.report_sample('tiny_rate', false)$$);
+
+DROP FUNCTION try(text);
+DROP EXTENSION depwatch;
+DROP EXTENSION btree_gist;

@@ -19,6 +19,7 @@
 #include <math.h>
 
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -99,11 +100,46 @@ dw_option_number(const char *key, const char *text, double *value,
 }
 
 /*
+ * window_ok: is text an interval in (0, 1 day], as _check_options wants
+ * the passive window?  Parsed as interval_in parses it, without raising.
+ */
+static bool
+window_ok(const char *text)
+{
+	char	   *copy = pstrdup(text);
+	char		workbuf[256];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype;
+	struct pg_itm_in itm_in;
+	Interval	span;
+	int			dterr;
+	double		usecs;
+
+	memset(&itm_in, 0, sizeof(itm_in));
+	dterr = ParseDateTime(copy, workbuf, sizeof(workbuf), field, ftype,
+						  MAXDATEFIELDS, &nf);
+	if (dterr == 0)
+		dterr = DecodeInterval(field, ftype, nf, INTERVAL_FULL_RANGE, &dtype, &itm_in);
+	if (dterr == DTERR_BAD_FORMAT)
+		dterr = DecodeISO8601Interval(copy, &dtype, &itm_in);
+	if (dterr != 0 || dtype != DTK_DELTA || itmin2interval(&itm_in, &span) != 0)
+		return false;
+	/* compared as interval values compare: a month is 30 days */
+	usecs = (double) span.time + ((double) span.day + (double) span.month * DAYS_PER_MONTH) *
+		(double) USECS_PER_DAY;
+	return usecs > 0 && usecs <= (double) USECS_PER_DAY;
+}
+
+/*
  * dw_options_ok checks what the probe worker relies on in a dependency's
  * options: every numeric option a JSON number that dw_option_number
- * accepts, and "headers" an object of at most DW_MAX_REQUEST_HEADERS string
- * values of DW_MAX_REQUEST_HEADER_BYTES in all.  Names and types of other
- * options are _check_options()'s business.  The reason never quotes a
+ * accepts, "headers" an object of at most DW_MAX_REQUEST_HEADERS string
+ * values of DW_MAX_REQUEST_HEADER_BYTES in all, "window" an interval in
+ * (0, 1 day], "verify_tls" a boolean, "expect_status" an array: whatever
+ * the worker's loader would cast or expand.  Unknown names are
+ * _check_options()'s business.  The reason never quotes a
  * value: a header value may be a secret.
  */
 bool
@@ -138,6 +174,12 @@ dw_options_ok(Jsonb *options, char *why, size_t whylen)
 					return false;
 				}
 				in_headers = depth == 2 && strcmp(key, "headers") == 0;
+				if (depth == 2 && (strcmp(key, "window") == 0 || strcmp(key, "verify_tls") == 0 ||
+								   (strcmp(key, "expect_status") == 0 && tok != WJB_BEGIN_ARRAY)))
+				{
+					snprintf(why, whylen, "option \"%s\" has the wrong type", key);
+					return false;
+				}
 				if (depth == 2 && dw_is_number_option(key))
 				{
 					snprintf(why, whylen, "option \"%s\" is not a JSON number", key);
@@ -178,6 +220,23 @@ dw_options_ok(Jsonb *options, char *why, size_t whylen)
 															   NumericGetDatum(v.val.numeric)));
 					if (!dw_option_number(key, text, &d, why, whylen))
 						return false;
+				}
+				else if (depth == 1 && strcmp(key, "window") == 0 &&
+						 (v.type != jbvString ||
+						  !window_ok(pnstrdup(v.val.string.val, v.val.string.len))))
+				{
+					snprintf(why, whylen, "option \"window\" is not an interval in (0, 1 day]");
+					return false;
+				}
+				else if (depth == 1 && strcmp(key, "verify_tls") == 0 && v.type != jbvBool)
+				{
+					snprintf(why, whylen, "option \"verify_tls\" is not a JSON boolean");
+					return false;
+				}
+				else if (depth == 1 && strcmp(key, "expect_status") == 0)
+				{
+					snprintf(why, whylen, "option \"expect_status\" is not an array");
+					return false;
 				}
 				else if (depth == 1 && strcmp(key, "headers") == 0)
 				{
