@@ -130,7 +130,9 @@ $$;
 
 -- Rows stored before these rules that break them: listed for the admin and
 -- left as they are (the worker skips them, report_sample refuses them, until
--- alter_dependency() fixes their options).
+-- alter_dependency() fixes their options).  A WARNING, not a NOTICE: an
+-- extension script runs with client_min_messages at least warning, so a
+-- NOTICE would never reach the admin.
 DO $$
 DECLARE
 	r record;
@@ -140,7 +142,7 @@ BEGIN
 			 WHERE depwatch._options_problem(d.options) IS NOT NULL
 			 ORDER BY d.name
 	LOOP
-		RAISE NOTICE 'dependency "%" breaks the option rules of 0.3: %', r.name, r.problem
+		RAISE WARNING 'dependency "%" breaks the option rules of 0.3: %', r.name, r.problem
 			USING HINT = 'Fix its options with alter_dependency(); the probe worker skips it until then.';
 	END LOOP;
 END
