@@ -25,4 +25,11 @@ extern const char *dw_vantage(void);
 /* interval -> microseconds, months counted as 30 days */
 extern int64 dw_interval_usecs(const Interval *iv);
 
+/* Time and size bounds on input (bounds.c; the GUC in guc.c) */
+#define DW_MAX_TEXT_CHARS 4000
+extern int	dw_max_clock_skew_ms;
+extern void dw_check_text(const char *argname, const text *value);
+extern void dw_check_event_time(const char *argname, TimestampTz t);
+extern void dw_check_sample_time(TimestampTz at);
+
 #endif							/* DEPWATCH_H */

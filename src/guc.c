@@ -32,6 +32,10 @@ void		_PG_init(void);
 
 char	   *dw_vantage_setting = NULL;
 int			dw_sample_retention_min = 90 * 24 * 60;
+
+/* how far ahead of the server's clock a reported sample may be (bounds.c) */
+int			dw_max_clock_skew_ms = 5000;
+
 char	   *dw_databases = NULL;
 int			dw_max_concurrency = 1000;
 char	   *dw_source_address = NULL;
@@ -91,6 +95,23 @@ dw_define_gucs(void)
 							INT_MAX,
 							PGC_SIGHUP,
 							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	/*
+	 * Superuser-only to change: the operators whose samples it bounds must
+	 * not lift it.  A superuser may raise it for one session (an import
+	 * from a node whose clock runs ahead).
+	 */
+	DefineCustomIntVariable("depwatch.max_clock_skew",
+							"How far ahead of the server's clock a reported sample may be.",
+							"report_sample() refuses samples later than the server's "
+							"clock plus this.",
+							&dw_max_clock_skew_ms,
+							5000,
+							0,
+							60 * 60 * 1000,
+							PGC_SUSET,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("depwatch.databases",

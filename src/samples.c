@@ -59,11 +59,12 @@ dw_report_sample(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	ok = PG_GETARG_BOOL(1);
 	at = PG_GETARG_TIMESTAMPTZ(3);
-	if (TIMESTAMP_NOT_FINITE(at))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("sample time must be finite"),
-				 errhint("Pass the time the call or probe was made.")));
+	/* time and size bounds (bounds.c) */
+	dw_check_sample_time(at);
+	if (!PG_ARGISNULL(4))
+		dw_check_text("vantage", PG_GETARG_TEXT_PP(4));
+	if (!PG_ARGISNULL(5))
+		dw_check_text("detail", PG_GETARG_TEXT_PP(5));
 	if (latency && dw_interval_usecs(latency) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

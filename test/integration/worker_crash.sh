@@ -150,6 +150,8 @@ got=$(sql "SELECT count(*) FROM depwatch.monitor_gap WHERE dependency_id = $up_i
 	AND unmonitored = tstzrange('$before'::timestamptz + 3 * interval '1 s', '$after')")
 [ "$got" = 1 ] || fail "no monitor gap [$before + 3 s, $after) recorded for 'listening': $(sql "SELECT string_agg(unmonitored::text, ',') FROM depwatch.monitor_gap WHERE dependency_id = $up_id")"
 period="tstzrange('$before'::timestamptz - interval '1 s', '$after'::timestamptz + interval '1 s')"
+# time after now is unmonitored: wait for the clock to pass the period's end
+wait_for 10 "SELECT now() > '$after'::timestamptz + interval '1 s'" t
 got=$(sql "SELECT string_agg(target || ':' || state, ',' ORDER BY target, started_at) FROM depwatch.state_timeline($period, ARRAY['listening', 'refused'])")
 [ "$got" = "listening:up,listening:unmonitored,listening:up,refused:down" ] ||
 	fail "state_timeline around the shutdown says '$got', expected listening up, unmonitored, up and refused down throughout"

@@ -1,0 +1,151 @@
+/*-------------------------------------------------------------------------
+ *
+ * bounds.c
+ *	  The time and size bounds on every value a role hands depwatch
+ *	  (SPEC section 6, "Time and size bounds on every input").
+ *
+ * A time far in the future or the past, or a text of megabytes, stored by
+ * one operator breaks reports for everyone (timestamp arithmetic overflows)
+ * or blinds monitoring (the worker drops its samples older than the last
+ * one), and lands in the append-only audit log for good.  So every SQL
+ * entry point checks its times and texts here, where they enter, with one
+ * rule each:
+ *
+ *	- samples (report_sample): at from 1990-01-01 to the server's clock plus
+ *	  depwatch.max_clock_skew;
+ *	- outages, maintenance and incidents: from 1990-01-01 to now() plus 10
+ *	  years (maintenance windows also at most 31 days, checked in SQL);
+ *	- free text: at most 4,000 characters.
+ *
+ * The probe worker stamps its samples with its own clock and does not come
+ * through here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
+
+#include "depwatch.h"
+
+PG_FUNCTION_INFO_V1(dw_check_text_sql);
+PG_FUNCTION_INFO_V1(dw_check_time_sql);
+
+/*
+ * The earliest time depwatch stores: 1990-01-01 00:00 UTC.  Nothing it
+ * monitors is older, and a lower bound keeps "4713 BC" out of the reports'
+ * arithmetic.
+ */
+#define DW_EARLIEST ((TimestampTz) (date2j(1990, 1, 1) - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY)
+
+/*
+ * dw_check_text refuses a free text (a title, note, root cause, detail,
+ * vantage name) longer than DW_MAX_TEXT_CHARS characters.  The value is
+ * never quoted back: only its length.  Its encoding needs no check: the
+ * server validated it in the database encoding when it arrived (UTF-8 in
+ * a UTF8 database, which depwatch expects).
+ */
+void
+dw_check_text(const char *argname, const text *value)
+{
+	int			bytes = VARSIZE_ANY_EXHDR(value);
+
+	/* a character is at least one byte, and at most max_length bytes */
+	if (bytes <= DW_MAX_TEXT_CHARS)
+		return;
+	if (bytes <= DW_MAX_TEXT_CHARS * pg_database_encoding_max_length() &&
+		pg_mbstrlen_with_len(VARDATA_ANY(value), bytes) <= DW_MAX_TEXT_CHARS)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+			 errmsg("%s must be at most %d characters long", argname, DW_MAX_TEXT_CHARS),
+			 errdetail("It is %d bytes long.", bytes),
+			 errhint("Keep the text short and put long material elsewhere, with a reference to it here.")));
+}
+
+/*
+ * dw_check_event_time refuses a time of an outage, a maintenance window or
+ * an incident that is not from 1990-01-01 to now() plus 10 years (now() is
+ * the transaction's start, as SQL's now()).
+ */
+void
+dw_check_event_time(const char *argname, TimestampTz t)
+{
+	Interval	ten_years = {0, 0, 120};
+	TimestampTz latest;
+
+	latest = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													 TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+													 IntervalPGetDatum(&ten_years)));
+	if (!TIMESTAMP_NOT_FINITE(t) && t >= DW_EARLIEST && t < latest)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
+			 errmsg("%s must be from 1990-01-01 to 10 years from now, not %s",
+					argname, timestamptz_to_str(t)),
+			 errdetail("Outages, maintenance and incidents lie from 1990-01-01 00:00 UTC to now() + 10 years, so that every report can compute with their times."),
+			 errhint("Pass the time it happened, or is planned, such as '2026-11-28 02:00+09'.")));
+}
+
+/*
+ * dw_check_sample_time refuses a sample time before 1990-01-01 or more
+ * than depwatch.max_clock_skew after the server's clock: a sample from the
+ * future would hide the dependency's later samples (taken in time order)
+ * until then.  The server's clock is read now, not at the transaction's
+ * start, so that a long transaction may report what it has just seen.
+ */
+void
+dw_check_sample_time(TimestampTz at)
+{
+	TimestampTz clock = GetCurrentTimestamp();
+	TimestampTz latest = clock + (TimestampTz) dw_max_clock_skew_ms * 1000;
+
+	/* the lower bound moves to the dependency's tracked_since (section 7) */
+	if (TIMESTAMP_NOT_FINITE(at) || at < DW_EARLIEST)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
+				 errmsg("at must be from 1990-01-01 to depwatch.max_clock_skew after the server's clock, not %s",
+						timestamptz_to_str(at)),
+				 errhint("Pass the time the call or probe was made.")));
+	if (at > latest)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
+				 errmsg("at is more than depwatch.max_clock_skew ahead of the server's clock"),
+				 errdetail("at is %s, the server's clock %s, and depwatch.max_clock_skew %d ms.",
+						   pstrdup(timestamptz_to_str(at)), timestamptz_to_str(clock),
+						   dw_max_clock_skew_ms),
+				 errhint("Pass the time the call was made, from a clock in step with the server's.")));
+}
+
+/*
+ * depwatch._check_text(argument text, value text) RETURNS void
+ *
+ * dw_check_text for the PL/pgSQL API; NULL passes.
+ */
+Datum
+dw_check_text_sql(PG_FUNCTION_ARGS)
+{
+	if (!PG_ARGISNULL(1))
+		dw_check_text(PG_ARGISNULL(0) ? "text" : text_to_cstring(PG_GETARG_TEXT_PP(0)),
+					  PG_GETARG_TEXT_PP(1));
+	PG_RETURN_VOID();
+}
+
+/*
+ * depwatch._check_time(argument text, value timestamptz) RETURNS void
+ *
+ * dw_check_event_time for the PL/pgSQL API; NULL passes.
+ */
+Datum
+dw_check_time_sql(PG_FUNCTION_ARGS)
+{
+	if (!PG_ARGISNULL(1))
+		dw_check_event_time(PG_ARGISNULL(0) ? "time" : text_to_cstring(PG_GETARG_TEXT_PP(0)),
+							PG_GETARG_TIMESTAMPTZ(1));
+	PG_RETURN_VOID();
+}
