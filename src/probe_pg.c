@@ -417,12 +417,12 @@ finish_query(PgProbe *p)
 
 /*
  * read_too_much: has this probe's connection received more than
- * PG_READ_MAX bytes?  Looked at before libpq reads.  TCP tells exactly how
- * much arrived (tcpi_bytes_received); on a unix socket, what waits to be
- * read is added up instead.
+ * PG_READ_MAX bytes?  TCP tells exactly how much arrived
+ * (tcpi_bytes_received); on a unix socket, what waits to be read is added
+ * up each time libpq is about to read (about_to_read), so counted once.
  */
 static bool
-read_too_much(PgProbe *p)
+read_too_much(PgProbe *p, bool about_to_read)
 {
 	pgsocket	fd = PQsocket(p->conn);
 	struct tcp_info info;
@@ -444,7 +444,7 @@ read_too_much(PgProbe *p)
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &infolen) == 0 &&
 		infolen >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(info.tcpi_bytes_received))
 		p->bytes_in = info.tcpi_bytes_received;
-	else if (ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0)
+	else if (about_to_read && ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0)
 		p->bytes_in += waiting;
 	return p->bytes_before + p->bytes_in > PG_READ_MAX;
 }
@@ -465,7 +465,7 @@ too_much(PgProbe *p)
 static void
 advance(PgProbe *p)
 {
-	if (read_too_much(p))
+	if (read_too_much(p, true))
 	{
 		too_much(p);
 		return;
@@ -510,7 +510,7 @@ advance(PgProbe *p)
 		return;
 	}
 	/* what libpq just read may already be past the bound: do not parse it */
-	if (read_too_much(p))
+	if (read_too_much(p, false))
 	{
 		too_much(p);
 		return;

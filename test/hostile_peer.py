@@ -4,7 +4,8 @@ depwatch's tests of SPEC section 6 ("Peers are hostile").
 
     hostile_peer.py [--pidfile FILE] PORT=MODE [PORT=MODE ...]
 
-Listens on 127.0.0.1:PORT for each pair, one thread per connection, and
+Listens on 127.0.0.1:PORT for each pair (or on a unix socket when PORT is
+an absolute path), one thread per connection, and
 prints "hostile_peer: ready" once every port listens.  Python 3 standard
 library only.  Modes:
 
@@ -142,10 +143,18 @@ def handle(conn, mode):
         conn.close()
 
 
-def listen(port, mode):
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", port))
+def listen(where, mode):
+    if where.startswith("/"):
+        # a unix socket path, such as DIR/.s.PGSQL.PORT for libpq's host=DIR
+        if os.path.exists(where):
+            os.unlink(where)
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(where)
+        os.chmod(where, 0o777)  # the server's OS user connects to it
+    else:
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", int(where)))
     srv.listen(64)
 
     def loop():
@@ -165,8 +174,8 @@ def main():
         with open(pidfile, "w") as f:
             f.write("%d\n" % os.getpid())
     for pair in args:
-        port, mode = pair.split("=", 1)
-        listen(int(port), mode)
+        where, mode = pair.split("=", 1)
+        listen(where, mode)
     print("hostile_peer: ready", flush=True)
     try:
         while True:

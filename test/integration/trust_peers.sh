@@ -5,7 +5,8 @@
 #   a. 20,000 request headers in the options are refused at SQL time (22023);
 #   b. http peers answering 20,000 headers, an endless body or 30 MB, and a
 #      postgres peer sending one 400 MB DataRow: the failed samples say why
-#      (the 30 MB answer is judged on its first 64 KB), the probe worker's
+#      (the 30 MB answer is judged on its first 64 KB; the 400 MB row also
+#      over a unix socket, where the bytes are counted another way), the probe worker's
 #      anonymous memory (RssAnon) stays under 64 MB, and the neighbour's
 #      samples stay 200 ms apart;
 #   c. postgres login errors in EUC-KR, in bytes valid in no encoding, and a
@@ -52,7 +53,10 @@ neighbour_since() {
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+sockdir=$(cd "$dir" && pwd)/hostile_sockets
+mkdir -p "$sockdir" && chmod 777 "$sockdir"
 python3 test/hostile_peer.py --pidfile "$dir/hostile_peer.pid" \
+	"$sockdir/.s.PGSQL.$P_PG_HUGE=pg_huge_row" \
 	$P_HEADERS=http_headers $P_ENDLESS=http_endless $P_BIG=http_big $P_PG_HUGE=pg_huge_row \
 	$P_PG_EUCKR=pg_error_euckr $P_PG_BAD=pg_error_bad $P_PG_LONG=pg_error_long $P_OK=http_ok \
 	>"$dir/hostile_peer.log" 2>&1 &
@@ -90,6 +94,8 @@ sql "SELECT count(*) FROM (VALUES
 	(depwatch.add_dependency('h_big', 'other', 'http', 'http://127.0.0.1:$P_BIG/', every => '1 s', timeout => '800 ms')),
 	(depwatch.add_dependency('pg_huge', 'other', 'postgres',
 							 'host=127.0.0.1 port=$P_PG_HUGE dbname=x user=x sslmode=disable', every => '1 s', timeout => '800 ms')),
+	(depwatch.add_dependency('pg_huge_unix', 'other', 'postgres',
+							 'host=$sockdir port=$P_PG_HUGE dbname=x user=x', every => '1 s', timeout => '800 ms')),
 	(depwatch.add_dependency('pg_euckr', 'other', 'postgres',
 							 'host=127.0.0.1 port=$P_PG_EUCKR dbname=x user=x sslmode=disable', every => '1 s', timeout => '800 ms')),
 	(depwatch.add_dependency('pg_bad', 'other', 'postgres',
@@ -109,7 +115,7 @@ while [ "$(now_ms)" -lt $deadline ]; do
 	sleep 0.1
 done
 [ "$(worker_pid)" = "$pid" ] || fail "b. the worker restarted (pid $pid -> $(worker_pid))"
-for d in h_headers h_endless h_big pg_huge pg_euckr pg_bad pg_long; do
+for d in h_headers h_endless h_big pg_huge pg_huge_unix pg_euckr pg_bad pg_long; do
 	n=$(sql "SELECT count(*) FROM $(S $d) x")
 	[ "$n" -ge 3 ] || fail "b. $d: only $n samples in 6 s"
 done
@@ -130,6 +136,7 @@ check_detail h_headers 0 'response headers longer than 32768 bytes'
 check_detail h_endless 0 'without "healthy" in the first 64 KB of the body'
 check_detail h_big 1 'HTTP 200, body read up to 65536 bytes'
 check_detail pg_huge 0 'the server sent more than 65536 bytes while answering; connection abandoned'
+check_detail pg_huge_unix 0 'the server sent more than 65536 bytes while answering; connection abandoned'
 
 read -r n gap <<<"$(neighbour_since "$t0" | tr '|' ' ')"
 [ "$n" -ge 27 ] || fail "b. the neighbour got $n samples in about 6.5 s next to the hostile peers (expected ~32)"
