@@ -29,6 +29,7 @@
 #error "depwatch needs libcurl 7.87 or later"
 #endif
 
+#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -313,7 +314,9 @@ judge(DwTarget *t, CURL *h, CURLcode rc, char *detail, size_t len)
 	if (t->body_contains != NULL &&
 		(t->body == NULL || strstr(t->body, t->body_contains) == NULL))
 	{
-		snprintf(detail, len, "HTTP %ld without \"%.40s\" in the %sbody", status, t->body_contains,
+		/* quote at most 40 bytes of it, whole characters */
+		snprintf(detail, len, "HTTP %ld without \"%.*s\" in the %sbody", status,
+				 pg_mbcliplen(t->body_contains, strlen(t->body_contains), 40), t->body_contains,
 				 capped ? "first 64 KB of the " : "");
 		return false;
 	}
