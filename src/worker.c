@@ -14,9 +14,11 @@
  * open outage instead of opening it again.
  *
  * The configuration is read at start and again whenever the dependency
- * table changes (a trigger wakes the worker at commit), never polled.  An
- * error in one dependency's writes is logged and rolled back alone; an
- * error in a tick is logged and survived.
+ * table changes (a trigger wakes the worker at commit), never polled; a row
+ * whose options break the rules of options.c is skipped with one WARNING,
+ * never allowed to fail the reading of the others.  An error in one
+ * dependency's writes is logged and rolled back alone; an error in a tick
+ * is logged and survived.
  *
  *-------------------------------------------------------------------------
  */
