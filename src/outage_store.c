@@ -539,44 +539,95 @@ dw_advance(const DwDependency *dep, DwMachine *m, TimestampTz at,
  * instants in (since, until] at which calls leave the trailing window: the
  * error-rate rule can stop (or start) holding then, between two calls.
  * Calls of one instant leave together.
+ *
+ * The window is counted once, as it stood at "since"; then the instants
+ * calls enter it or leave it in (since, until] are read in time order and
+ * the counts moved along.  The cost is the calls in the window plus those
+ * that move, whatever the number of instants (counting the window again at
+ * each instant would cost their product).
  */
 void
 dw_passive_expiries(const DwDependency *dep, DwMachine *m, TimestampTz since,
 					TimestampTz until)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			types[4] = {INT8OID, TIMESTAMPTZOID, INTERVALOID, TIMESTAMPTZOID};
-	Datum		values[4];
+	static SPIPlanPtr count_plan = NULL;
+	static SPIPlanPtr moves_plan = NULL;
+	Oid			types[5] = {INT8OID, TIMESTAMPTZOID, INTERVALOID, INTERVALOID, TIMESTAMPTZOID};
+	Datum		values[5];
+	char		nulls[5] = "     ";
 	Interval   *window = palloc0(sizeof(Interval));
-	TimestampTz *expiries;
+	Interval   *slow = palloc0(sizeof(Interval));
+	int64		calls;
+	int64		bad;
+	int64		slows;
+	bool		isnull;
 	uint64		n;
+	TimestampTz *at;
+	int64	   *moved;
+	bool	   *leaves;
 
 	if (since == DT_NOBEGIN || since >= until)
 		return;
 	window->time = dep->window;
+	slow->time = dep->degraded_after;
 	values[0] = Int64GetDatum(dep->id);
 	values[1] = TimestampTzGetDatum(since);
 	values[2] = IntervalPGetDatum(window);
-	values[3] = TimestampTzGetDatum(until);
-	run_plan(&plan,
-			 "SELECT DISTINCT at + $3 FROM depwatch.sample"
-			 " WHERE dependency_id = $1 AND at > $2 - $3 AND at <= $4 - $3"
-			 " ORDER BY 1",
-			 4, types, values, NULL);
+	values[3] = IntervalPGetDatum(slow);
+	values[4] = TimestampTzGetDatum(until);
+	if (dep->degraded_after < 0)
+		nulls[3] = 'n';
 
-	/* copy them out: the verdicts below run queries of their own */
+	run_plan(&count_plan,
+			 "SELECT count(*), count(*) FILTER (WHERE NOT ok),"
+			 "       count(*) FILTER (WHERE ok AND latency > $4)"
+			 "  FROM depwatch.sample"
+			 " WHERE dependency_id = $1 AND at > $2 - $3 AND at <= $2",
+			 4, types, values, nulls);
+	calls = DatumGetInt64(get_col(1, &isnull));
+	bad = DatumGetInt64(get_col(2, &isnull));
+	slows = DatumGetInt64(get_col(3, &isnull));
+
+	run_plan(&moves_plan,
+			 "SELECT t, sum(n)::int8, sum(bad)::int8, sum(slow)::int8, bool_or(n < 0) FROM ("
+			 "  SELECT at AS t, 1 AS n, (NOT ok)::int AS bad,"
+			 "         coalesce(ok AND latency > $4, false)::int AS slow"
+			 "    FROM depwatch.sample"
+			 "   WHERE dependency_id = $1 AND at > $2 AND at <= $5"
+			 "  UNION ALL"
+			 "  SELECT at + $3, -1, -(NOT ok)::int, -coalesce(ok AND latency > $4, false)::int"
+			 "    FROM depwatch.sample"
+			 "   WHERE dependency_id = $1 AND at > $2 - $3 AND at <= $5 - $3) e"
+			 " GROUP BY t ORDER BY t",
+			 5, types, values, nulls);
+
+	/* copy them out: the steps below run queries of their own */
 	n = SPI_processed;
-	expiries = palloc(sizeof(TimestampTz) * Max(n, 1));
+	at = palloc(sizeof(TimestampTz) * Max(n, 1));
+	moved = palloc(sizeof(int64) * 3 * Max(n, 1));
+	leaves = palloc(sizeof(bool) * Max(n, 1));
 	for (uint64 i = 0; i < n; i++)
 	{
-		bool		isnull;
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 
-		expiries[i] = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
-														SPI_tuptable->tupdesc, 1, &isnull));
+		at[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &isnull));
+		for (int c = 0; c < 3; c++)
+			moved[3 * i + c] = DatumGetInt64(SPI_getbinval(tup, desc, 2 + c, &isnull));
+		leaves[i] = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
 	}
 	for (uint64 i = 0; i < n; i++)
-		dw_advance(dep, m, expiries[i], dw_passive_verdict(dep, expiries[i]));
-	pfree(expiries);
+	{
+		calls += moved[3 * i];
+		bad += moved[3 * i + 1];
+		slows += moved[3 * i + 2];
+		/* a call coming in was fed by its own report_sample */
+		if (leaves[i])
+			dw_advance(dep, m, at[i], dw_rate_verdict(&dep->rate, calls, bad, slows));
+	}
+	pfree(at);
+	pfree(moved);
+	pfree(leaves);
 }
 
 /*

@@ -17,6 +17,11 @@
 
 #include "outage_store.h"
 
+/*
+ * What an http probe reads of an answer, at most: headers (status line
+ * included), then body; past either it stops reading (SPEC section 6).
+ */
+#define DW_HEADERS_MAX (32 * 1024)
 #define DW_BODY_MAX (64 * 1024)
 
 typedef struct DwTarget
@@ -57,6 +62,8 @@ typedef struct DwTarget
 	char		refused[80];	/* libcurl: why an address was refused, or "" */
 	char	   *body;			/* the start of the response, for body_contains */
 	size_t		body_len;
+	size_t		body_seen;		/* bytes of body read, kept or not */
+	size_t		headers_seen;	/* bytes of headers read */
 	int			sock;			/* probe_tcp.c: the socket, its deadline and */
 	TimestampTz deadline;		/* its place among the probes in flight */
 	dlist_node	tcp_node;

@@ -30,6 +30,7 @@
 #error "depwatch needs libcurl 7.87 or later"
 #endif
 
+#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -82,7 +83,12 @@ timer_callback(CURLM *m, long timeout_ms, void *userp)
 	return 0;
 }
 
-/* keep the start of the body when body_contains asks for it */
+/*
+ * libcurl: a piece of the body.  Keep the start of it when body_contains
+ * asks for it, and stop the transfer (by refusing the piece) once
+ * DW_BODY_MAX bytes came: a peer's endless or huge body costs neither
+ * memory nor the rest of the timeout.  judge() knows a transfer stopped so.
+ */
 static size_t
 write_callback(char *data, size_t size, size_t nmemb, void *userp)
 {
@@ -99,6 +105,22 @@ write_callback(char *data, size_t size, size_t nmemb, void *userp)
 		t->body_len += keep;
 		t->body[t->body_len] = '\0';
 	}
+	t->body_seen += n;
+	if (t->body_seen >= DW_BODY_MAX)
+		return 0;
+	return n;
+}
+
+/* libcurl: one header line; more than DW_HEADERS_MAX in all stops the probe */
+static size_t
+header_callback(char *data, size_t size, size_t nmemb, void *userp)
+{
+	DwTarget   *t = userp;
+	size_t		n = size * nmemb;
+
+	t->headers_seen += n;
+	if (t->headers_seen > DW_HEADERS_MAX)
+		return 0;
 	return n;
 }
 
@@ -241,6 +263,8 @@ dw_curl_start(DwTarget *t, char *why, size_t whylen)
 		SETOPT(h, CURLOPT_SSL_VERIFYHOST, t->verify_tls ? 2L : 0L);
 		SETOPT(h, CURLOPT_WRITEFUNCTION, write_callback);
 		SETOPT(h, CURLOPT_WRITEDATA, t);
+		SETOPT(h, CURLOPT_HEADERFUNCTION, header_callback);
+		SETOPT(h, CURLOPT_HEADERDATA, t);
 		if (t->method == NULL || strcmp(t->method, "GET") == 0)
 			;
 		else if (strcmp(t->method, "HEAD") == 0)
@@ -269,6 +293,8 @@ dw_curl_start(DwTarget *t, char *why, size_t whylen)
 	if (curl_multi_add_handle(multi, h) != CURLM_OK)
 		goto fail;
 	t->body_len = 0;
+	t->body_seen = 0;
+	t->headers_seen = 0;
 	t->handle = h;
 	t->header_list = headers;	/* libcurl uses it until the probe ends */
 	t->in_flight = true;
@@ -306,7 +332,19 @@ static bool
 judge(DwTarget *t, CURL *h, CURLcode rc, char *detail, size_t len)
 {
 	long		status = 0;
+	bool		capped = false;
 
+	/* we stopped reading: too many headers, or enough of the body */
+	if (rc == CURLE_WRITE_ERROR && t->headers_seen > DW_HEADERS_MAX)
+	{
+		snprintf(detail, len, "response headers longer than %d bytes", DW_HEADERS_MAX);
+		return false;
+	}
+	if (rc == CURLE_WRITE_ERROR && t->body_seen >= DW_BODY_MAX)
+	{
+		rc = CURLE_OK;
+		capped = true;
+	}
 	if (rc != CURLE_OK)
 	{
 		if (t->refused[0] != '\0' && rc == CURLE_COULDNT_CONNECT)
@@ -323,7 +361,10 @@ judge(DwTarget *t, CURL *h, CURLcode rc, char *detail, size_t len)
 		return true;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	snprintf(detail, len, "HTTP %ld", status);
+	if (capped)
+		snprintf(detail, len, "HTTP %ld, body read up to %d bytes", status, DW_BODY_MAX);
+	else
+		snprintf(detail, len, "HTTP %ld", status);
 	if (t->expect_status != NULL)
 	{
 		bool		expected = false;
@@ -338,7 +379,10 @@ judge(DwTarget *t, CURL *h, CURLcode rc, char *detail, size_t len)
 	if (t->body_contains != NULL &&
 		(t->body == NULL || strstr(t->body, t->body_contains) == NULL))
 	{
-		snprintf(detail, len, "HTTP %ld without \"%.40s\" in the body", status, t->body_contains);
+		/* quote at most 40 bytes of it, whole characters */
+		snprintf(detail, len, "HTTP %ld without \"%.*s\" in the %sbody", status,
+				 pg_mbcliplen(t->body_contains, strlen(t->body_contains), 40), t->body_contains,
+				 capped ? "first 64 KB of the " : "");
 		return false;
 	}
 	return true;

@@ -31,8 +31,11 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <arpa/inet.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>			/* tcp_info with tcpi_bytes_received */
 
 #include "catalog/pg_type.h"
 #include "libpq-fe.h"
@@ -47,6 +50,20 @@
 
 /* while a name is being resolved, look again this often */
 #define RESOLVE_POLL_MS 10
+
+/*
+ * A peer is hostile (SPEC section 6): it may answer with a row of 400 MB,
+ * or an error message as long.  libpq keeps a whole message in memory
+ * before it hands it over, so the bound is kept on the socket: a probe
+ * whose connection has received more than PG_READ_MAX bytes (handshake,
+ * authentication and answer together) is abandoned, and the kernel's
+ * receive buffer is kept small so that libpq can never read much past
+ * that bound between two looks.  The row itself must be at most
+ * PG_ROW_MAX bytes.
+ */
+#define PG_READ_MAX		(64 * 1024)
+#define PG_ROW_MAX		8192
+#define PG_RCVBUF		(32 * 1024)
 
 typedef enum PgPhase
 {
@@ -69,6 +86,9 @@ typedef struct PgProbe
 	bool		pin_passfile;	/* the target names no passfile */
 	bool		pin_sslcert;	/* nor sslcert */
 	bool		pin_sslkey;		/* nor sslkey */
+	pgsocket	counted_fd;		/* the socket bytes_in counts, or -1 */
+	uint64		bytes_before;	/* received on earlier sockets of this probe */
+	uint64		bytes_in;		/* received on counted_fd */
 } PgProbe;
 
 /* in the data directory: an empty password file, and no client certificate */
@@ -174,11 +194,15 @@ end_probe(PgProbe *p, bool ok, const char *detail)
 		dw_probe_finished(t, ok, detail);
 }
 
-/* libpq's error message, on one line, without its trailing newline */
+/*
+ * libpq's error message, on one line, without its trailing newline.  It may
+ * quote the server in any encoding: dw_probe_finished makes it valid text
+ * and cuts it, so keep more of it than a sample's detail holds.
+ */
 static const char *
 conn_error(PGconn *conn)
 {
-	static char buf[160];
+	static char buf[1024];
 	char	   *nl;
 
 	strlcpy(buf, conn ? PQerrorMessage(conn) : "out of memory", sizeof(buf));
@@ -396,6 +420,7 @@ dw_pg_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 	p->target = t;
 	p->deadline = now + t->timeout;
 	p->fd = -1;
+	p->counted_fd = -1;
 	probes[nprobes++] = p;
 	t->handle = p;
 	t->in_flight = true;
@@ -463,13 +488,24 @@ advance_resolving(PgProbe *p)
 	start_connect(p, addr);
 }
 
+/* row_bytes: the size of the first row of res */
+static int64
+row_bytes(const PGresult *res)
+{
+	int64		n = 0;
+
+	for (int f = 0; f < PQnfields(res); f++)
+		n += PQgetlength(res, 0, f);
+	return n;
+}
+
 /* finish_query: good when at least one row came, its first column not false */
 static void
 finish_query(PgProbe *p)
 {
 	PGresult   *res;
 	bool		ok = false;
-	char		detail[160] = "query returned no result";
+	char		detail[1024] = "query returned no result";
 
 	while ((res = PQgetResult(p->conn)) != NULL)
 	{
@@ -481,6 +517,12 @@ finish_query(PgProbe *p)
 			{
 				ok = false;
 				snprintf(detail, sizeof(detail), "query returned no row");
+			}
+			else if (row_bytes(res) > PG_ROW_MAX)
+			{
+				ok = false;
+				snprintf(detail, sizeof(detail), "query returned a row of more than %d bytes",
+						 PG_ROW_MAX);
 			}
 			else if (PQnfields(res) > 0 && !PQgetisnull(res, 0, 0) &&
 					 strcmp(PQgetvalue(res, 0, 0), "f") == 0 && PQftype(res, 0) == BOOLOID)
@@ -504,10 +546,61 @@ finish_query(PgProbe *p)
 	end_probe(p, ok, detail);
 }
 
+/*
+ * read_too_much: has this probe's connection received more than
+ * PG_READ_MAX bytes?  TCP tells exactly how much arrived
+ * (tcpi_bytes_received); on a unix socket, what waits to be read is added
+ * up each time libpq is about to read (about_to_read), so counted once.
+ */
+static bool
+read_too_much(PgProbe *p, bool about_to_read)
+{
+	pgsocket	fd = PQsocket(p->conn);
+	struct tcp_info info;
+	socklen_t	infolen = sizeof(info);
+	int			waiting = 0;
+
+	if (fd < 0)
+		return false;
+	if (fd != p->counted_fd)
+	{
+		int			rcvbuf = PG_RCVBUF;
+
+		/* libpq tries another address or host: count on */
+		p->bytes_before += p->bytes_in;
+		p->bytes_in = 0;
+		p->counted_fd = fd;
+		(void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	}
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &infolen) == 0 &&
+		infolen >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(info.tcpi_bytes_received))
+		p->bytes_in = info.tcpi_bytes_received;
+	else if (about_to_read && ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0)
+		p->bytes_in += waiting;
+	return p->bytes_before + p->bytes_in > PG_READ_MAX;
+}
+
+/* too_much ends a probe whose peer sent more than PG_READ_MAX bytes */
+static void
+too_much(PgProbe *p)
+{
+	char		detail[160];
+
+	snprintf(detail, sizeof(detail),
+			 "the server sent more than %d bytes while %s; connection abandoned",
+			 PG_READ_MAX, p->phase == PG_CONNECTING ? "connecting" : "answering");
+	end_probe(p, false, detail);
+}
+
 /* advance moves one probe on after its socket became ready */
 static void
 advance(PgProbe *p)
 {
+	if (read_too_much(p, true))
+	{
+		too_much(p);
+		return;
+	}
 	if (p->phase == PG_CONNECTING)
 	{
 		p->poll = PQconnectPoll(p->conn);
@@ -545,6 +638,12 @@ advance(PgProbe *p)
 	if (!PQconsumeInput(p->conn))
 	{
 		end_probe(p, false, conn_error(p->conn));
+		return;
+	}
+	/* what libpq just read may already be past the bound: do not parse it */
+	if (read_too_much(p, false))
+	{
+		too_much(p);
 		return;
 	}
 	if (!PQisBusy(p->conn))

@@ -2,7 +2,8 @@
  *
  * validate.c
  *	  SQL-callable checks over the pure C parsers: requirement groups,
- *	  probe targets, and the masking of secrets in targets.
+ *	  probe targets, the masking of secrets in targets, and the values of
+ *	  options.
  *
  * The configuration API (PL/pgSQL in the install script) calls these, so
  * every syntax rule lives here once.
@@ -17,14 +18,20 @@
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 
+#include "options.h"
 #include "requirements.h"
 #include "targets.h"
 
 PG_FUNCTION_INFO_V1(dw_parse_requirements);
 PG_FUNCTION_INFO_V1(dw_check_probe_target);
 PG_FUNCTION_INFO_V1(dw_mask_probe_target);
+PG_FUNCTION_INFO_V1(dw_option_number_sql);
+PG_FUNCTION_INFO_V1(dw_check_option_values);
+PG_FUNCTION_INFO_V1(dw_options_problem);
 
 /* the longest target accepted: a host:port, a URL or a conninfo */
 #define DW_MAX_TARGET 2048
@@ -264,4 +271,88 @@ dw_mask_probe_target(PG_FUNCTION_ARGS)
 	result = cstring_to_text(masked);
 	dw_free_masked(masked);
 	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * depwatch._option_number(key text, value jsonb, dflt float8) RETURNS float8
+ *
+ * The value of numeric option "key" (dflt when value is NULL), parsed by
+ * dw_option_number as the worker parses it; raises an error for a value
+ * that is not a finite number inside the option's range.
+ */
+Datum
+dw_option_number_sql(PG_FUNCTION_ARGS)
+{
+	char	   *key;
+	Jsonb	   *value;
+	JsonbValue	scalar;
+	char	   *numtext;
+	double		d;
+	char		why[128];
+
+	if (PG_ARGISNULL(0))
+		elog(ERROR, "option name must not be NULL");
+	key = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(2))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(2));
+	}
+	value = PG_GETARG_JSONB_P(1);
+	if (!JsonbExtractScalar(&value->root, &scalar) || scalar.type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a JSON number", shown(key)),
+				 errhint(DW_OPTION_RANGES_HINT)));
+	numtext = DatumGetCString(DirectFunctionCall1(numeric_out,
+											   NumericGetDatum(scalar.val.numeric)));
+	/* too big, too small to tell from zero, or outside the documented range */
+	if (!dw_option_number(key, numtext, &d, why, sizeof(why)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("option \"%s\" is out of range: %s", shown(key), shown(numtext)),
+				 errhint(DW_OPTION_RANGES_HINT)));
+	PG_RETURN_FLOAT8(d);
+}
+
+/*
+ * depwatch._check_option_values(options jsonb) RETURNS void
+ *
+ * Raises an error unless dw_options_ok accepts the options: what the
+ * configuration API stores, the probe worker can load.
+ */
+Datum
+dw_check_option_values(PG_FUNCTION_ARGS)
+{
+	char		why[128];
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_VOID();
+	if (!dw_options_ok(PG_GETARG_JSONB_P(0), why, sizeof(why)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid options: %s", why),
+				 errhint("Send at most %d request headers of %d bytes in all; %s",
+						 DW_MAX_REQUEST_HEADERS, DW_MAX_REQUEST_HEADER_BYTES,
+						 DW_OPTION_RANGES_HINT)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * depwatch._options_problem(options jsonb) RETURNS text
+ *
+ * What dw_options_ok finds wrong with the options, or NULL; never raises,
+ * so that the worker can skip one bad row and load the others.
+ */
+Datum
+dw_options_problem(PG_FUNCTION_ARGS)
+{
+	char		why[128];
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (dw_options_ok(PG_GETARG_JSONB_P(0), why, sizeof(why)))
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(why));
 }

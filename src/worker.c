@@ -14,9 +14,11 @@
  * open outage instead of opening it again.
  *
  * The configuration is read at start and again whenever the dependency
- * table changes (a trigger wakes the worker at commit), never polled.  An
- * error in one dependency's writes is logged and rolled back alone; an
- * error in a tick is logged and survived.
+ * table changes (a trigger wakes the worker at commit), never polled; a row
+ * whose options break the rules of options.c is skipped with one WARNING,
+ * never allowed to fail the reading of the others.  An error in one
+ * dependency's writes is logged and rolled back alone; an error in a tick
+ * is logged and survived.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,6 +27,7 @@
 #include <sys/resource.h>
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -35,6 +38,7 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -42,12 +46,14 @@
 #include "utils/timestamp.h"
 
 #include "depwatch.h"
+#include "peer_text.h"
 #include "probe.h"
 #include "shmem.h"
 #include "worker.h"
 
 #define TICK_MS				500		/* how often samples are written */
 #define PASSIVE_EVERY_MS	1000	/* how often passive rules are evaluated */
+#define PASSIVE_BATCH		32		/* passive dependencies evaluated per turn */
 #define STATS_EVERY_MS		1000
 #define PARTITIONS_EVERY_MS (3600 * 1000)
 #define EXTENSION_POLL_MS	10000
@@ -233,12 +239,24 @@ in_subtransaction(void (*fn) (void *), void *arg, const char *name)
  * ---------------------------------------------------------------------
  */
 
+/* find_target: binary search, targets being in id order (see load_config) */
 static DwTarget *
 find_target(int64 id)
 {
-	for (int i = 0; i < ntargets; i++)
-		if (targets[i]->dep.id == id)
-			return targets[i];
+	int			lo = 0;
+	int			hi = ntargets - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (targets[mid]->dep.id == id)
+			return targets[mid];
+		if (targets[mid]->dep.id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return NULL;
 }
 
@@ -368,6 +386,42 @@ col_text(HeapTuple tup, TupleDesc desc, int col)
 }
 
 /*
+ * The rows the last load skipped because their options break the rules
+ * of src/options.c (stored before 0.3, or written around the API): each is
+ * warned about once, not at every load, until its settings change.
+ */
+typedef struct SkippedRow
+{
+	int64		id;
+	char		signature[33];	/* md5 of its settings */
+} SkippedRow;
+
+#define MAX_SKIPPED_REMEMBERED 64
+static SkippedRow skipped[MAX_SKIPPED_REMEMBERED];
+static int	nskipped = 0;
+static SkippedRow skipped_now[MAX_SKIPPED_REMEMBERED];
+static int	nskipped_now = 0;
+
+static void
+skip_row(int64 id, const char *name, const char *signature, const char *problem)
+{
+	bool		known = false;
+
+	for (int i = 0; i < nskipped && !known; i++)
+		known = skipped[i].id == id && strcmp(skipped[i].signature, signature) == 0;
+	if (!known)
+		ereport(WARNING,
+				(errmsg("depwatch worker: dependency \"%s\" is skipped: %s", name, problem),
+				 errhint("Fix its options with depwatch.alter_dependency().")));
+	if (nskipped_now < MAX_SKIPPED_REMEMBERED)
+	{
+		skipped_now[nskipped_now].id = id;
+		strlcpy(skipped_now[nskipped_now].signature, signature, sizeof(skipped_now[0].signature));
+		nskipped_now++;
+	}
+}
+
+/*
  * load_config reads the enabled dependencies and merges them into targets:
  * unchanged ones keep their schedule and any probe in flight, changed ones
  * start afresh, removed ones are cancelled.
@@ -382,25 +436,32 @@ load_config(void *arg)
 	/* an earlier load may have failed halfway */
 	for (int i = 0; i < ntargets; i++)
 		targets[i]->keep = false;
+	nskipped_now = 0;
 
 	SPI_execute("SELECT r.*, d.target,"
 				"       (extract(epoch FROM d.every) * 1000000)::int8,"
 				"       (extract(epoch FROM d.timeout) * 1000000)::int8,"
 				"       d.options->>'method',"
-				"       (SELECT string_agg(s, ',') FROM jsonb_array_elements_text(d.options->'expect_status') s),"
+	/* what could fail on a row with bad options is only evaluated for good ones */
+				"       CASE WHEN d.problem IS NULL THEN (SELECT string_agg(s, ',')"
+				"          FROM jsonb_array_elements_text(d.options->'expect_status') s) END,"
 				"       d.options->>'body_contains',"
-				"       (SELECT string_agg(h.key || ': ' || h.value, E'\\n')"
-				"          FROM jsonb_each_text(d.options->'headers') h),"
-				"       coalesce((d.options->>'verify_tls')::boolean, true),"
+				"       CASE WHEN d.problem IS NULL THEN (SELECT string_agg(h.key || ': ' || h.value, E'\\n')"
+				"          FROM jsonb_each_text(d.options->'headers') h) END,"
+				"       CASE WHEN d.problem IS NULL THEN coalesce((d.options->>'verify_tls')::boolean, true) END,"
 				"       d.options->>'query',"
 				"       md5(row(d.probe, d.target, d.every, d.timeout, d.fail_after, d.recover_after,"
-				"               d.degraded_after, d.options, su.by_superuser)::text),"
-				"       su.by_superuser"
-				"  FROM depwatch.dependency d JOIN depwatch._machine_rules r ON r.id = d.id,"
+				"               d.degraded_after, d.options, d.by_superuser)::text),"
+				"       d.by_superuser, d.problem, d.id, d.name"
+				"  FROM (SELECT d.*, depwatch._options_problem(d.options) AS problem,"
 				/* read by name: a 0.2 catalog not yet updated has no such column */
-				"       LATERAL (SELECT coalesce((to_jsonb(d)->>'probe_set_by_superuser')::boolean,"
-				"                                false) AS by_superuser) su"
-				" WHERE d.enabled AND d.probe IN ('tcp', 'http', 'postgres', 'passive')"
+				"               coalesce((to_jsonb(d)->>'probe_set_by_superuser')::boolean,"
+				"                        false) AS by_superuser"
+				"          FROM depwatch.dependency d"
+				"         WHERE d.enabled AND d.probe IN ('tcp', 'http', 'postgres', 'passive')) d"
+	/* a row with bad options is never given to the view, whose parse would fail */
+				"  LEFT JOIN LATERAL (SELECT * FROM depwatch._machine_rules r"
+				"                      WHERE r.id = d.id AND d.problem IS NULL OFFSET 0) r ON true"
 				" ORDER BY d.id", true, 0);
 
 	fresh = MemoryContextAllocZero(config_context, sizeof(DwTarget *) * (SPI_processed + 1));
@@ -411,10 +472,18 @@ load_config(void *arg)
 		bool		isnull;
 		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		char	   *signature = SPI_getvalue(tup, desc, 19);
-		DwTarget   *old = find_target(id);
+		char	   *problem = SPI_getvalue(tup, desc, 21);
+		DwTarget   *old;
 		DwTarget   *t;
 		char	   *expect;
 
+		if (problem != NULL)
+		{
+			id = DatumGetInt64(SPI_getbinval(tup, desc, 22, &isnull));
+			skip_row(id, SPI_getvalue(tup, desc, 23), signature, problem);
+			continue;
+		}
+		old = find_target(id);
 		if (old != NULL && strcmp(old->signature, signature) == 0)
 		{
 			old->keep = true;
@@ -470,6 +539,8 @@ load_config(void *arg)
 	targets = fresh;
 	ntargets = nfresh;
 	heap_rebuild();
+	memcpy(skipped, skipped_now, sizeof(SkippedRow) * nskipped_now);
+	nskipped = nskipped_now;
 
 	SpinLockAcquire(&dw_shared->mutex);
 	slot->dependencies = ntargets;
@@ -505,7 +576,8 @@ dw_probe_finished(DwTarget *t, bool ok, const char *detail)
 	p->ok = ok;
 	p->latency = now - t->started_at;
 	p->deferred = false;
-	strlcpy(p->detail, detail, sizeof(p->detail));
+	/* the detail may quote the peer: valid text, cut between characters */
+	dw_peer_text(p->detail, sizeof(p->detail), detail);
 	heap_push(t);				/* idle again, due at t->next_due */
 	finished_since_stats++;
 	probes_total++;
@@ -762,7 +834,16 @@ flush_pending(void)
 	npending = kept;
 }
 
-/* evaluate_passive applies each passive dependency's error-rate rule now */
+/*
+ * Passive dependencies.  report_sample() feeds each call to the machine as
+ * it comes; what is left for the worker is the instants calls leave the
+ * trailing window, where the error-rate rule can start or stop holding
+ * with no call at all.  Once a second one statement finds the passive
+ * dependencies that have such instants since their machine last moved
+ * (one index probe each), and only those are evaluated: idle ones cost
+ * no statement of their own, so the cost follows the calls, not the
+ * number of passive dependencies.
+ */
 static void
 evaluate_one_passive(void *arg)
 {
@@ -781,19 +862,99 @@ evaluate_one_passive(void *arg)
 	dw_save_machine(dep, &m, now);
 }
 
+/*
+ * The passive dependencies found due, evaluated PASSIVE_BATCH per turn of
+ * the loop: a thousand windows emptying at once must not hold up the
+ * probes for the time a thousand evaluations take.
+ */
+static int64 *passive_queue = NULL;
+static int	passive_queued = 0;
+static int	passive_next = 0;		/* the first not yet evaluated */
+static int	passive_batch_end = 0;	/* where the batch being run ends */
+
+/*
+ * queue_passive_due queues the passive dependencies with calls that left
+ * their window after their machine's last step, in id order.
+ */
+static void
+queue_passive_due(TimestampTz now)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {INT8ARRAYOID, INTERVALARRAYOID, TIMESTAMPTZOID};
+	Datum		values[3];
+	Datum	   *ids = palloc(sizeof(Datum) * Max(ntargets, 1));
+	Datum	   *windows = palloc(sizeof(Datum) * Max(ntargets, 1));
+	int			npassive = 0;
+
+	passive_queued = passive_next = passive_batch_end = 0;
+	for (int i = 0; i < ntargets; i++)
+	{
+		Interval   *w;
+
+		if (targets[i]->dep.probe != DW_PROBE_PASSIVE)
+			continue;
+		w = palloc0(sizeof(Interval));
+		w->time = targets[i]->dep.window;
+		ids[npassive] = Int64GetDatum(targets[i]->dep.id);
+		windows[npassive++] = IntervalPGetDatum(w);
+	}
+	if (npassive == 0)
+		return;
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("SELECT v.id FROM unnest($1::int8[], $2::interval[]) AS v(id, win)"
+						   "  JOIN depwatch.probe_state s ON s.dependency_id = v.id"
+						   " WHERE s.last_at < $3"
+						   "   AND EXISTS (SELECT FROM depwatch.sample x"
+						   "                WHERE x.dependency_id = v.id"
+						   "                  AND x.at > s.last_at - v.win AND x.at <= $3 - v.win)"
+						   " ORDER BY v.id", 3, types);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the passive evaluation: %s",
+				 SPI_result_code_string(SPI_result));
+	}
+	values[0] = PointerGetDatum(construct_array(ids, npassive, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(windows, npassive, INTERVALOID, sizeof(Interval),
+												false, TYPALIGN_DOUBLE));
+	values[2] = TimestampTzGetDatum(now);
+	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not find the passive dependencies to evaluate");
+	passive_queue = passive_queue ?
+		repalloc(passive_queue, sizeof(int64) * Max(SPI_processed, 1)) :
+		MemoryContextAlloc(TopMemoryContext, sizeof(int64) * Max(SPI_processed, 1));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+
+		passive_queue[passive_queued++] =
+			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+}
+
+/*
+ * evaluate_passive evaluates the next batch of the queue (filling it first
+ * when it is empty); the caller moves passive_next to passive_batch_end once
+ * the batch is written.
+ */
 static void
 evaluate_passive(void *arg)
 {
 	bool		isolated = *(bool *) arg;
 
-	for (int i = 0; i < ntargets; i++)
+	if (passive_next >= passive_queued)
+		queue_passive_due(GetCurrentTimestamp());
+	passive_batch_end = Min(passive_queued, passive_next + PASSIVE_BATCH);
+	for (int i = passive_next; i < passive_batch_end; i++)
 	{
-		if (targets[i]->dep.probe != DW_PROBE_PASSIVE)
+		DwTarget   *t = find_target(passive_queue[i]);
+
+		/* dropped, or no longer passive, since it was queued */
+		if (t == NULL || t->dep.probe != DW_PROBE_PASSIVE)
 			continue;
 		if (isolated)
-			in_subtransaction(evaluate_one_passive, &targets[i]->dep, targets[i]->dep.name);
+			in_subtransaction(evaluate_one_passive, &t->dep, t->dep.name);
 		else
-			evaluate_one_passive(&targets[i]->dep);
+			evaluate_one_passive(&t->dep);
 	}
 }
 
@@ -1064,9 +1225,11 @@ dw_worker_main(Datum arg)
 
 			for (int i = 0; i < ntargets && !any; i++)
 				any = targets[i]->dep.probe == DW_PROBE_PASSIVE;
-			if (any)
-				run_isolating(evaluate_passive, "depwatch: evaluating passive dependencies");
-			next_passive = TimestampTzPlusMilliseconds(now, PASSIVE_EVERY_MS);
+			if (any && run_isolating(evaluate_passive, "depwatch: evaluating passive dependencies"))
+				passive_next = passive_batch_end;
+			/* the rest of the queue at the next turn, after the probes */
+			next_passive = any && passive_next < passive_queued ? now :
+				TimestampTzPlusMilliseconds(now, PASSIVE_EVERY_MS);
 		}
 		if (now >= next_partitions)
 		{
