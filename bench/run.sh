@@ -8,6 +8,8 @@
 #   2. the same with 10 % of the peers hung (SYN never answered)
 #   3. 5,000 tcp dependencies at 1 s
 #   4. a pgbench transfer workload with and without 500 dependencies probed
+# The dependencies are set by a depwatch_admin who is no superuser, so every
+# probe is checked against depwatch.allowed_addresses (loopback allowed).
 # and prints the table, also written to bench/results.md.  The server is
 # stopped at the end, also on failure.  Run as root (the server runs as the
 # postgres OS user) from anywhere; takes about 20 minutes with the defaults.
@@ -57,11 +59,15 @@ scripts/cluster.sh stop "$dir" "$port" 2>/dev/null || true
 rm -rf "$dir"
 mkdir -p "$dir"
 scripts/cluster.sh start "$dir" "$port" \
-	"depwatch.databases = 'bench'" "max_connections = 200"
+	"depwatch.databases = 'bench'" "max_connections = 200" \
+	"depwatch.allowed_addresses = '127.0.0.0/8'"
 mkdir -p "$RAW"
 psql() { command psql -h 127.0.0.1 -p "$port" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql -d postgres -c "CREATE DATABASE bench"
 psql -d bench -c "CREATE EXTENSION depwatch CASCADE"
+# the benchmark's dependencies are set by an admin who is no superuser:
+# every probe is checked against depwatch.allowed_addresses
+psql -d bench -c "CREATE ROLE bench_admin IN ROLE depwatch_admin"
 
 # listeners: healthy 20000-24999, hung 25000-25099
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"

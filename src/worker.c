@@ -432,13 +432,26 @@ load_config(void *arg)
 	TimestampTz now = GetCurrentTimestamp();
 	DwTarget  **fresh;
 	int			nfresh = 0;
+	bool		options_checked;
 
 	/* an earlier load may have failed halfway */
 	for (int i = 0; i < ntargets; i++)
 		targets[i]->keep = false;
 	nskipped_now = 0;
 
-	SPI_execute("SELECT r.*, d.target,"
+	/*
+	 * A catalog not yet updated to 0.3 has no _options_problem: its rows are
+	 * read as that version read them.
+	 */
+	SPI_execute("SELECT pg_catalog.to_regprocedure('depwatch._options_problem(jsonb)') IS NOT NULL",
+				true, 1);
+	{
+		bool		isnull;
+
+		options_checked = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+													 1, &isnull));
+	}
+	SPI_execute(psprintf("SELECT r.*, d.target,"
 				"       (extract(epoch FROM d.every) * 1000000)::int8,"
 				"       (extract(epoch FROM d.timeout) * 1000000)::int8,"
 				"       d.options->>'method',"
@@ -453,7 +466,7 @@ load_config(void *arg)
 				"       md5(row(d.probe, d.target, d.every, d.timeout, d.fail_after, d.recover_after,"
 				"               d.degraded_after, d.options, d.by_superuser)::text),"
 				"       d.by_superuser, d.problem, d.id, d.name"
-				"  FROM (SELECT d.*, depwatch._options_problem(d.options) AS problem,"
+				"  FROM (SELECT d.*, %s AS problem,"
 				/* read by name: a 0.2 catalog not yet updated has no such column */
 				"               coalesce((to_jsonb(d)->>'probe_set_by_superuser')::boolean,"
 				"                        false) AS by_superuser"
@@ -462,7 +475,9 @@ load_config(void *arg)
 	/* a row with bad options is never given to the view, whose parse would fail */
 				"  LEFT JOIN LATERAL (SELECT * FROM depwatch._machine_rules r"
 				"                      WHERE r.id = d.id AND d.problem IS NULL OFFSET 0) r ON true"
-				" ORDER BY d.id", true, 0);
+				" ORDER BY d.id",
+						 options_checked ? "depwatch._options_problem(d.options)" : "NULL::text"),
+				true, 0);
 
 	fresh = MemoryContextAllocZero(config_context, sizeof(DwTarget *) * (SPI_processed + 1));
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -1034,7 +1049,10 @@ publish_stats(double seconds)
  * CREATE EXTENSION becomes visible before it sends its catalog cache
  * invalidations, so a lookup made in that window can still hit a cached
  * "schema depwatch does not exist".  *pending says the extension is there
- * but its tables are not visible yet.
+ * but its tables are not visible yet, or that pg_restore is still filling
+ * them: a restore creates the extension first, then the sample partitions
+ * and rows the dump holds, which the worker's own partitions and samples
+ * would collide with (pg_restore names itself in application_name).
  */
 static bool
 extension_installed(bool *pending)
@@ -1047,6 +1065,9 @@ extension_installed(bool *pending)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_execute("SELECT pg_catalog.to_regclass('depwatch.dependency') IS NOT NULL"
 				"   AND pg_catalog.to_regclass('depwatch.sample') IS NOT NULL"
+				"   AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a"
+				"                    WHERE a.datname = pg_catalog.current_database()"
+				"                      AND a.application_name = 'pg_restore')"
 				" FROM pg_catalog.pg_extension WHERE extname = 'depwatch'", true, 1);
 	*pending = false;
 	found = false;

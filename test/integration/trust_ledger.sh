@@ -84,7 +84,6 @@ ok "reading mallory's view runs evil() with the reader's rights"
 # report's output (its error, if any)
 swap() {
 	local runner=$1 report=$2 out="$dir/report.out"
-	as mallory "CREATE TABLE IF NOT EXISTS bank.transfers_kept AS SELECT * FROM bank.transfers WITH NO DATA" >/dev/null
 	psql -X -A -t -q -h 127.0.0.1 -p "$port" -U mallory -d bank >"$dir/swap.out" 2>&1 <<SQL &
 BEGIN;
 LOCK bank.transfers IN ACCESS EXCLUSIVE MODE;
@@ -93,11 +92,13 @@ LOCK bank.transfers IN ACCESS EXCLUSIVE MODE;
 DO \$\$
 BEGIN
 	WHILE NOT EXISTS (SELECT FROM pg_locks WHERE relation = 'bank.transfers'::regclass AND NOT granted) LOOP
+		IF clock_timestamp() > now() + interval '60 s' THEN
+			RAISE EXCEPTION 'no report waited for the lock';
+		END IF;
 		PERFORM pg_sleep(0.05);
 	END LOOP;
 END
 \$\$;
-DROP TABLE bank.transfers_kept;
 ALTER TABLE bank.transfers RENAME TO transfers_kept;
 CREATE VIEW bank.transfers AS
 	SELECT txn_id, account_id, customer_id, occurred_at, amount, fee, fee_type, capability,
@@ -107,6 +108,9 @@ GRANT SELECT ON bank.transfers TO analyst;
 COMMIT;
 SQL
 	bg=$!
+	# the report starts once mallory holds the lock
+	wait_for 30 "SELECT count(*) FROM pg_locks WHERE relation = 'bank.transfers'::regclass
+		AND mode = 'AccessExclusiveLock' AND granted" 1
 	psql -X -A -t -q -h 127.0.0.1 -p "$port" -U "$runner" -d bank -c "$report" >"$out" 2>&1 || true
 	wait "$bg"; bg=
 	grep -q ERROR "$dir/swap.out" && { cat "$dir/swap.out"; fail "mallory's swap failed"; }
