@@ -33,6 +33,8 @@ typedef struct DwTarget
 	char	   *signature;		/* changes when anything that matters does */
 	/* its probe settings were not made by a superuser: outbound.h's rules */
 	bool		restricted;
+	/* what it sends its peer that a detail must not quote (malloc'd) */
+	char	  **secrets;
 
 	/* http */
 	char	   *method;

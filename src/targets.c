@@ -744,3 +744,157 @@ dw_free_masked(char *masked)
 {
 	free(masked);
 }
+
+/* add_secret appends a copy of value (when not empty) to the list */
+static void
+add_secret(char ***list, int *n, const char *value, size_t len)
+{
+	char	  **grown;
+	char	   *copy;
+
+	if (value == NULL || len == 0 || (copy = strndup(value, len)) == NULL)
+		return;
+	grown = realloc(*list, sizeof(char *) * (*n + 2));
+	if (grown == NULL)
+	{
+		free(copy);
+		return;
+	}
+	*list = grown;
+	(*list)[(*n)++] = copy;
+	(*list)[*n] = NULL;
+}
+
+/*
+ * dw_target_secrets: what a probe hands its peer that the peer could echo
+ * back into an error message, which a sample's detail would then show to
+ * readers: the password and sslpassword of a connection string, the user
+ * info of a URL (as written and decoded), and the values of the "Name:
+ * value" header lines.  A malloc'd list ending with NULL, or NULL when
+ * there is nothing; free it with dw_free_secrets.
+ */
+char	  **
+dw_target_secrets(const char *target, const char *headers)
+{
+	char	  **list = NULL;
+	int			n = 0;
+
+	if (target != NULL)
+	{
+		PQconninfoOption *opts = PQconninfoParse(target, NULL);
+		CURLU	   *u = curl_url();
+
+		for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+			if (o->val != NULL && (strcmp(o->keyword, "password") == 0 ||
+								   strcmp(o->keyword, "sslpassword") == 0))
+				add_secret(&list, &n, o->val, strlen(o->val));
+		if (opts != NULL)
+			PQconninfoFree(opts);
+		if (u != NULL &&
+			curl_url_set(u, CURLUPART_URL, target, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK)
+		{
+			static const CURLUPart parts[] = {CURLUPART_PASSWORD, CURLUPART_USER};
+
+			for (int i = 0; i < 2; i++)
+				for (unsigned int decode = 0; decode <= CURLU_URLDECODE; decode += CURLU_URLDECODE)
+				{
+					char	   *part = NULL;
+
+					if (curl_url_get(u, parts[i], &part, decode) == CURLUE_OK && part != NULL)
+						add_secret(&list, &n, part, strlen(part));
+					curl_free(part);
+				}
+		}
+		curl_url_cleanup(u);
+	}
+	for (const char *line = headers; line != NULL && *line != '\0';)
+	{
+		const char *end = strchr(line, '\n');
+		const char *colon = memchr(line, ':', end ? (size_t) (end - line) : strlen(line));
+
+		if (colon != NULL)
+		{
+			const char *value = colon + 1;
+			size_t		len = (end ? end : line + strlen(line)) - value;
+
+			while (len > 0 && *value == ' ')
+				value++, len--;
+			add_secret(&list, &n, value, len);
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return list;
+}
+
+/* longer_first orders secrets longest first, for qsort */
+static int
+longer_first(const void *a, const void *b)
+{
+	size_t		la = strlen(*(char *const *) a);
+	size_t		lb = strlen(*(char *const *) b);
+
+	return (la < lb) - (la > lb);
+}
+
+/*
+ * dw_hide_secrets: a malloc'd copy of text with every occurrence of each
+ * secret replaced by DW_MASK, longer secrets first (so that one inside
+ * another is not left half shown), or NULL when out of memory.  The search
+ * goes on after each mask put in, so a secret that the mask contains
+ * cannot be found in it again.
+ */
+char *
+dw_hide_secrets(const char *text, char *const *secrets)
+{
+	const size_t masklen = strlen(DW_MASK);
+	char	   *out = strdup(text);
+	char	  **sorted;
+	int			n = 0;
+
+	while (secrets != NULL && secrets[n] != NULL)
+		n++;
+	if (out == NULL || n == 0)
+		return out;
+	if ((sorted = malloc(sizeof(char *) * n)) == NULL)
+	{
+		free(out);
+		return NULL;
+	}
+	memcpy(sorted, secrets, sizeof(char *) * n);
+	qsort(sorted, n, sizeof(char *), longer_first);
+	for (int i = 0; i < n && out != NULL; i++)
+	{
+		size_t		len = strlen(sorted[i]);
+		size_t		from = 0;
+		char	   *hit;
+
+		while ((hit = strstr(out + from, sorted[i])) != NULL)
+		{
+			size_t		before = hit - out;
+			size_t		after = strlen(hit + len);
+			char	   *next = malloc(before + masklen + after + 1);
+
+			if (next != NULL)
+			{
+				memcpy(next, out, before);
+				memcpy(next + before, DW_MASK, masklen);
+				memcpy(next + before + masklen, hit + len, after + 1);
+			}
+			free(out);
+			out = next;
+			if (out == NULL)
+				break;
+			from = before + masklen;
+		}
+	}
+	free(sorted);
+	return out;
+}
+
+void
+dw_free_secrets(char **secrets)
+{
+	for (int i = 0; secrets != NULL && secrets[i] != NULL; i++)
+		free(secrets[i]);
+	free(secrets);
+}

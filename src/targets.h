@@ -35,5 +35,8 @@ extern bool dw_tcp_address(const char *target, struct sockaddr_storage *addr,
 extern char *dw_mask_target(DwProbe probe, const char *target);
 extern char *dw_redact_target(const char *target);
 extern void dw_free_masked(char *masked);
+extern char **dw_target_secrets(const char *target, const char *headers);
+extern char *dw_hide_secrets(const char *text, char *const *secrets);
+extern void dw_free_secrets(char **secrets);
 
 #endif							/* DEPWATCH_TARGETS_H */

@@ -292,6 +292,7 @@ free_target(DwTarget *t)
 	pfree_if(t->body_contains);
 	pfree_if(t->headers);
 	pfree_if(t->query);
+	dw_free_secrets(t->secrets);
 	pfree(t);
 }
 
@@ -525,6 +526,7 @@ load_config(void *arg)
 		t->headers = col_text(tup, desc, 16);
 		t->verify_tls = DatumGetBool(SPI_getbinval(tup, desc, 17, &isnull));
 		t->query = col_text(tup, desc, 18);
+		t->secrets = dw_target_secrets(t->target, t->headers);
 		t->signature = MemoryContextStrdup(config_context, signature);
 		t->restricted = !DatumGetBool(SPI_getbinval(tup, desc, 20, &isnull));
 		if (expect != NULL)
@@ -591,8 +593,21 @@ dw_probe_finished(DwTarget *t, bool ok, const char *detail)
 	p->ok = ok;
 	p->latency = now - t->started_at;
 	p->deferred = false;
-	/* the detail may quote the peer: valid text, cut between characters */
-	dw_peer_text(p->detail, sizeof(p->detail), detail);
+	/*
+	 * The detail may quote the peer, which may quote what it was sent (a
+	 * server asking for a cleartext password has it): the probe's secrets
+	 * are hidden first, then the text is made valid and cut between
+	 * characters.
+	 */
+	if (t->secrets != NULL)
+	{
+		char	   *hidden = dw_hide_secrets(detail, t->secrets);
+
+		dw_peer_text(p->detail, sizeof(p->detail), hidden ? hidden : "(detail withheld: out of memory)");
+		free(hidden);
+	}
+	else
+		dw_peer_text(p->detail, sizeof(p->detail), detail);
 	heap_push(t);				/* idle again, due at t->next_due */
 	finished_since_stats++;
 	probes_total++;

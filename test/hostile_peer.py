@@ -23,6 +23,8 @@ library only.  Modes:
   pg_error_bad    the same with bytes that are valid in no encoding
   pg_error_long   the same with a valid UTF-8 Korean message of 3,000 bytes,
                   longer than a sample's detail
+  pg_echo_password asks for the password in clear, then refuses the login
+                  with an ErrorResponse that quotes it back
 """
 import os
 import socket
@@ -72,6 +74,14 @@ def error_response(text_bytes):
 
 def serve_pg(conn, mode):
     if not read_startup(conn):
+        return
+    if mode == "pg_echo_password":
+        conn.sendall(msg(b"R", struct.pack("!I", 3)))  # AuthenticationCleartextPassword
+        head = recv_exact(conn, 5)
+        if head is None or head[:1] != b"p":
+            return
+        password = recv_exact(conn, struct.unpack("!I", head[1:])[0] - 4).rstrip(b"\0")
+        conn.sendall(error_response(b"password \"" + password + b"\" is wrong; try \"" + password + b"\" again"))
         return
     if mode.startswith("pg_error"):
         text = {

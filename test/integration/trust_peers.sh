@@ -26,7 +26,7 @@ cd "$(dirname "$0")/../.."
 dir=tmp/it_trust_peers
 port=15622
 P_HEADERS=15625 P_ENDLESS=15626 P_BIG=15627 P_PG_HUGE=15628
-P_PG_EUCKR=15629 P_PG_BAD=15630 P_PG_LONG=15631 P_OK=15632
+P_PG_EUCKR=15629 P_PG_BAD=15630 P_PG_LONG=15631 P_OK=15632 P_PG_ECHO=15633
 export PGOPTIONS='-c client_min_messages=warning'
 
 cleanup() {
@@ -59,6 +59,7 @@ python3 test/hostile_peer.py --pidfile "$dir/hostile_peer.pid" \
 	"$sockdir/.s.PGSQL.$P_PG_HUGE=pg_huge_row" \
 	$P_HEADERS=http_headers $P_ENDLESS=http_endless $P_BIG=http_big $P_PG_HUGE=pg_huge_row \
 	$P_PG_EUCKR=pg_error_euckr $P_PG_BAD=pg_error_bad $P_PG_LONG=pg_error_long $P_OK=http_ok \
+	$P_PG_ECHO=pg_echo_password \
 	>"$dir/hostile_peer.log" 2>&1 &
 for _ in $(seq 50); do grep -q ready "$dir/hostile_peer.log" 2>/dev/null && break; sleep 0.1; done
 grep -q ready "$dir/hostile_peer.log" || fail "hostile_peer.py did not start: $(cat "$dir/hostile_peer.log")"
@@ -159,6 +160,18 @@ got=$(sql "SELECT detail FROM $(S pg_long) x ORDER BY at DESC LIMIT 1")
 [ "$(sql "SELECT bool_and(detail NOT LIKE '%' || U&'\FFFD' || '%' AND detail LIKE '%사용자 \"probe\"의 비밀번호%')
 			FROM $(S pg_long) x")" = t ] || fail "c. pg_long: the valid Korean message was not cut between characters: $got"
 ok "c. login errors in EUC-KR and invalid bytes stored as valid UTF-8; the long Korean one cut between characters (${#got} characters)"
+
+# ---------------------------------------------------------------------------
+# c2. a peer that quotes back the password it was sent: the sample's detail
+#     (which readers read) shows it masked
+# ---------------------------------------------------------------------------
+sql "SELECT depwatch.add_dependency('pg_echo', 'other', 'postgres',
+	'host=127.0.0.1 port=$P_PG_ECHO dbname=x user=x sslmode=disable password=EchoSecret7', every => '1 s', timeout => '800 ms')" >/dev/null
+wait_for 20 "SELECT count(*) > 0 FROM $(S pg_echo) x" t
+got=$(latest pg_echo)
+case $got in *EchoSecret7*) fail "c2. the echoed password is stored: $got" ;; esac
+case $got in 0*'password "********" is wrong'*) ;; *) fail "c2. the echo was not stored masked: $got" ;; esac
+ok "c2. a peer's echo of the password is stored masked: $got"
 
 # ---------------------------------------------------------------------------
 # d. a dump restores whole

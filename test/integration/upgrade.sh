@@ -53,6 +53,8 @@ psql -X -q -o /dev/null -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -
 SELECT depwatch.add_capability('account_opening', ARRAY['core', 'bureau|msg'], slo => 99.5);
 SELECT depwatch.record_outage('msg', '2022-10-15 06:30+00', '2022-10-15 17:00+00', note => 'fire');
 SELECT depwatch.add_maintenance('core', tstzrange('2022-10-01 01:00+00', '2022-10-01 02:00+00'), 'patch');
+-- longer than 0.3's 31 days a window: the update names it and leaves it
+SELECT depwatch.add_maintenance('msg', tstzrange('2022-01-01 00:00+00', '2022-03-01 00:00+00'), 'migration');
 SELECT depwatch.open_incident('fire', '2022-10-15 06:30+00', ARRAY['msg']);
 SELECT depwatch.close_incident(1, '2022-10-15 17:00+00', 'battery');
 SELECT depwatch.alter_dependency('msg', vendor => 'kakao');
@@ -212,7 +214,11 @@ ok "on 0.2, a reader finds the secrets stored before 0.3 in: $found"
 
 # d. on to 0.3 (the trust boundaries of SPEC section 6)
 rows_before=$(sql "SELECT count(*) FROM depwatch.audit_log")
-sql "ALTER EXTENSION depwatch UPDATE"
+sql "ALTER EXTENSION depwatch UPDATE" 2>"$dir/update.err"
+grep -q 'WARNING:  depwatch 0.3: 1 maintenance windows are infinite, outside 1990-01-01 to now() + 10 years, or longer than 31 days, left as they are: ids 2' "$dir/update.err" ||
+	fail "the update did not name the maintenance window beyond 0.3's bounds: $(cat "$dir/update.err")"
+[ "$(sql "SELECT upper(during) - lower(during) FROM depwatch.maintenance WHERE id = 2")" = '59 days' ] ||
+	fail "the update changed the maintenance window beyond 0.3's bounds"
 [ "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'depwatch'")" = 0.3 ] || fail "not at 0.3 after UPDATE"
 [ "$(sql "SELECT ok FROM depwatch.verify_audit()")" = t ] || fail "verify_audit() after the update to 0.3"
 ok "ALTER EXTENSION depwatch UPDATE to 0.3: the audit chain verifies"

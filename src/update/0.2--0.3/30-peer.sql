@@ -137,13 +137,15 @@ DO $$
 DECLARE
 	r record;
 BEGIN
-	FOR r IN SELECT d.name, depwatch._options_problem(d.options) AS problem
-			 FROM depwatch.dependency d
-			 WHERE depwatch._options_problem(d.options) IS NOT NULL
-			 ORDER BY d.name
-	LOOP
-		RAISE WARNING 'dependency "%" breaks the option rules of 0.3: %', r.name, r.problem
-			USING HINT = 'Fix its options with alter_dependency(); the probe worker skips it until then.';
-	END LOOP;
+	SELECT count(*) AS n,
+		   string_agg(format('%s (%s)', x.name, x.problem), '; ' ORDER BY x.name) FILTER (WHERE x.rank <= 20) AS list
+	  INTO r
+	FROM (SELECT d.name, p.problem, row_number() OVER (ORDER BY d.name) AS rank
+		  FROM depwatch.dependency d, LATERAL (SELECT depwatch._options_problem(d.options) AS problem) p
+		  WHERE p.problem IS NOT NULL) x;
+	IF r.n > 0 THEN
+		RAISE WARNING 'depwatch 0.3: % dependencies break the option rules, left as they are: %', r.n, r.list
+			USING HINT = 'Fix their options with alter_dependency(); the probe worker skips them until then.';
+	END IF;
 END
 $$;
