@@ -840,8 +840,8 @@ longer_first(const void *a, const void *b)
  * dw_hide_secrets: a malloc'd copy of text with every occurrence of each
  * secret replaced by DW_MASK, longer secrets first (so that one inside
  * another is not left half shown), or NULL when out of memory.  The search
- * goes on after each mask put in, so a secret that the mask contains
- * cannot be found in it again.
+ * goes on after each mask put in, so a secret the mask contains is not
+ * found in it again.
  */
 char *
 dw_hide_secrets(const char *text, char *const *secrets)
@@ -862,29 +862,43 @@ dw_hide_secrets(const char *text, char *const *secrets)
 	}
 	memcpy(sorted, secrets, sizeof(char *) * n);
 	qsort(sorted, n, sizeof(char *), longer_first);
-	for (int i = 0; i < n && out != NULL; i++)
+	/*
+	 * A mask put in can make, with what stands next to it, a secret hidden
+	 * earlier ("a**" after "b" of "ab" is masked): go round until nothing is
+	 * found.  Each mask takes away at least one character that is not '*'
+	 * (secrets of '*' alone are left: the mask is made of them), so this
+	 * ends.
+	 */
+	for (bool found = true; found && out != NULL;)
 	{
-		size_t		len = strlen(sorted[i]);
-		size_t		from = 0;
-		char	   *hit;
-
-		while ((hit = strstr(out + from, sorted[i])) != NULL)
+		found = false;
+		for (int i = 0; i < n && out != NULL; i++)
 		{
-			size_t		before = hit - out;
-			size_t		after = strlen(hit + len);
-			char	   *next = malloc(before + masklen + after + 1);
+			size_t		len = strlen(sorted[i]);
+			size_t		from = 0;
+			char	   *hit;
 
-			if (next != NULL)
+			if (strspn(sorted[i], "*") == len)
+				continue;
+			while ((hit = strstr(out + from, sorted[i])) != NULL)
 			{
-				memcpy(next, out, before);
-				memcpy(next + before, DW_MASK, masklen);
-				memcpy(next + before + masklen, hit + len, after + 1);
+				size_t		before = hit - out;
+				size_t		after = strlen(hit + len);
+				char	   *next = malloc(before + masklen + after + 1);
+
+				if (next != NULL)
+				{
+					memcpy(next, out, before);
+					memcpy(next + before, DW_MASK, masklen);
+					memcpy(next + before + masklen, hit + len, after + 1);
+				}
+				free(out);
+				out = next;
+				if (out == NULL)
+					break;
+				from = before + masklen;
+				found = true;
 			}
-			free(out);
-			out = next;
-			if (out == NULL)
-				break;
-			from = before + masklen;
 		}
 	}
 	free(sorted);

@@ -329,6 +329,42 @@ check_redacted(const char *target, const char *redacted)
 				   "\"%s\" redacted as \"%s\" with nothing to hide", target, redacted);
 }
 
+/*
+ * check_secrets_hidden: a text that quotes each secret of the target (as a
+ * peer quoting what it was sent) keeps none of them once hidden, unless the
+ * secret is made of the mask's own characters; and the target itself, so
+ * quoted, loses its password too.
+ */
+static void
+check_secrets_hidden(const char *target)
+{
+	char	  **secrets = dw_target_secrets(target, "X-Key: k3y\nAccept: */*");
+	size_t		textlen = strlen(target) + 64;
+	char	   *text;
+	char	   *hidden;
+
+	for (int i = 0; secrets != NULL && secrets[i] != NULL; i++)
+		textlen += strlen(secrets[i]) + 3;
+	text = malloc(textlen);
+	FUZZ_CHECK(text != NULL, "out of memory");
+	strcpy(text, "peer said: ");
+	strcat(text, target);
+	for (int i = 0; secrets != NULL && secrets[i] != NULL; i++)
+	{
+		strcat(text, " <");
+		strcat(text, secrets[i]);
+		strcat(text, ">");
+	}
+	hidden = dw_hide_secrets(text, secrets);
+	FUZZ_CHECK(hidden != NULL, "hiding failed");
+	for (int i = 0; secrets != NULL && secrets[i] != NULL; i++)
+		FUZZ_CHECK(strspn(secrets[i], "*") == strlen(secrets[i]) || strstr(hidden, secrets[i]) == NULL,
+				   "secret \"%s\" still in \"%s\"", secrets[i], hidden);
+	free(hidden);
+	free(text);
+	dw_free_secrets(secrets);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -395,6 +431,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(redacted != NULL, "redaction failed");
 		check_redacted(target, redacted);
 		dw_free_masked(redacted);
+		check_secrets_hidden(target);
 	}
 	free(text);
 	return 0;
