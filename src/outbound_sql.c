@@ -47,8 +47,10 @@ dw_caller_is_superuser(PG_FUNCTION_ARGS)
 static void
 refuse(DwOutbound v, const char *why)
 {
+	/* the statement would show the target, password and all, in the log */
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errhidestmt(true),
 			 errmsg("%s for a probe not set by a superuser", why),
 			 errdetail(RESTRICTED_DETAIL),
 			 v == DW_OUTBOUND_ADDRESS ?

@@ -103,6 +103,10 @@ refused_for_mallory "... with no host (libpq's default socket)" \
 	"SELECT depwatch.add_dependency('local_default', 'core', 'postgres', 'dbname=bank user=postgres')"
 refused_for_mallory "... over loopback" \
 	"SELECT depwatch.add_dependency('local_tcp', 'core', 'postgres', 'postgresql://postgres@127.0.0.1:$port/bank')"
+refused_for_mallory "... with a password, over loopback" \
+	"SELECT depwatch.add_dependency('local_pw', 'core', 'postgres', 'host=127.0.0.1 port=$port dbname=bank user=postgres password=HideMe9')"
+grep -q HideMe9 "$dir/server.log" && fail "the refused statement put its password in the server log: $(grep HideMe9 "$dir/server.log" | head -2)"
+ok "... and the refusal leaves no STATEMENT line with the password in the server log"
 refused_for_mallory "... by the name localhost" \
 	"SELECT depwatch.add_dependency('local_name', 'core', 'postgres', 'host=localhost port=$port dbname=bank user=postgres')"
 refused_for_mallory "load a library through options" \
