@@ -108,8 +108,11 @@ SELECT lives_ok($$SELECT depwatch.timeline_svg('[2026-03-01, 2026-03-02)')$$,
 				'a reader can call timeline_svg()');
 SELECT throws_ok($$SELECT * FROM depwatch.capability_outages('nope', '[2026-03-01, 2026-03-02)')$$,
 				 '42704', NULL, 'a reader can call capability_outages(), and hears the capability does not exist');
+-- no probe worker runs for this database (not in depwatch.databases): the
+-- probed dependencies are unmonitored from the start (SPEC section 7)
 SELECT results_eq($$SELECT target || ' ' || state FROM depwatch.current_status() ORDER BY target$$,
-				  ARRAY['bureau down', 'idv up', 'ledger up', 'ledger_tls up', 'ledger_uri up'],
+				  ARRAY['bureau down', 'idv unmonitored', 'ledger unmonitored', 'ledger_tls unmonitored',
+						'ledger_uri unmonitored'],
 				  'a reader can call current_status()');
 SELECT results_eq($$SELECT dependency || ' ' || kind || ' ' || started_at || ' ' || note
 					FROM depwatch.outages$$,

@@ -136,7 +136,7 @@ INSERT INTO api VALUES
 	 'dependency text, period tstzrange, fail_after integer, recover_after integer',
 	 'TABLE(kind text, started_at timestamp with time zone, ended_at timestamp with time zone, bad_samples bigint)'),
 	('current_status', '{}', '',
-	 'TABLE(target text, target_type text, state text, since timestamp with time zone)'),
+	 'TABLE(target text, target_type text, state text, since timestamp with time zone, reason text)'),
 	('capability_outages', '{text,tstzrange}', 'capability text, period tstzrange',
 	 'TABLE(kind text, started_at timestamp with time zone, ended_at timestamp with time zone, causes text[])'),
 	('availability', '{tstzrange,text}', 'period tstzrange, bucket text',

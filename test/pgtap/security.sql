@@ -79,7 +79,7 @@ SELECT is_empty($$SELECT p.proname FROM pg_proc p JOIN pg_language l ON l.oid = 
 					AND p.proname NOT IN ('_worker_status', 'parse_requirements', '_mask_probe_target',
 										  'derive_outages', 'availability', 'capability_outages',
 										  'state_timeline', 'timeline_svg', '_vantage',
-										  '_check_period', '_pin_relation')$$,
+										  '_check_period', '_pin_relation', '_no_worker_reason')$$,
 				'the C functions a reader may call are the known read-only ones');
 SET SESSION AUTHORIZATION depwatch_sec_rita;
 SELECT results_eq($$SELECT * FROM pg_temp.run('SELECT set_config(''role'', ''depwatch_admin'', false)')$$,
@@ -291,7 +291,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
 					AND (has_function_privilege('depwatch_reader', p.oid, 'EXECUTE')
 						 OR has_function_privilege('depwatch_admin', p.oid, 'EXECUTE'))
 					AND p.proname NOT IN ('_worker_status', 'parse_requirements', '_mask_probe_target', '_vantage',
-										  '_check_period', '_pin_relation')$$,
+										  '_check_period', '_pin_relation', '_no_worker_reason')$$,
 				'the functions that do not pin search_path and that depwatch''s roles may call run no SQL');
 SELECT is_empty($$SELECT c.oid, c.classid::regclass FROM pg_depend d
 				  RIGHT JOIN (SELECT 'pg_proc'::regclass AS classid, p.oid FROM pg_proc p
