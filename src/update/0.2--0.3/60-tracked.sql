@@ -50,13 +50,14 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 DECLARE
+	iso CONSTANT text := 'YYYY-MM-DD HH24:MI:SSOF';
 	first_sample timestamptz;
 	first_outage timestamptz;
 BEGIN
 	PERFORM depwatch._check_time('tracked_since', d.tracked_since);
 	IF d.tracked_since IS NULL OR d.tracked_since > now() THEN
 		RAISE EXCEPTION 'tracked_since of "%" must be a time up to now, not %', d.name,
-				coalesce(d.tracked_since::text, 'NULL')
+				coalesce(to_char(d.tracked_since, iso), 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass when depwatch''s history of the dependency begins; leave it out for now.';
 	END IF;
@@ -67,10 +68,11 @@ BEGIN
 	SELECT min(lower(o.during)) INTO first_outage FROM depwatch.outage o WHERE o.dependency_id = d.id;
 	IF d.tracked_since > least(first_sample, first_outage) THEN
 		RAISE EXCEPTION 'tracked_since of "%" cannot be %: its history begins at %', d.name,
-				d.tracked_since, least(first_sample, first_outage)
+				to_char(d.tracked_since, iso), to_char(least(first_sample, first_outage), iso)
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = format('Its earliest sample is at %s, its earliest outage starts at %s.',
-								  coalesce(first_sample::text, '(none)'), coalesce(first_outage::text, '(none)')),
+								  coalesce(to_char(first_sample, iso), '(none)'),
+								  coalesce(to_char(first_outage, iso), '(none)')),
 				  HINT = 'tracked_since is never later than a stored sample or outage; pass that time or an earlier one.';
 	END IF;
 END
