@@ -34,6 +34,8 @@ CREATE OR REPLACE VIEW dependencies AS
 		   _mask_options(d.options) AS options,
 		   d.site, d.vendor, d.enabled, d.created_at, d.tracked_since
 	FROM dependency d;
+COMMENT ON COLUMN dependencies.tracked_since IS
+	'Start of its history: before it the dependency is untracked and every report counts that time as unmonitored';
 
 CREATE FUNCTION _check_tracked(dependency_id bigint, argument text, value timestamptz) RETURNS void
 	AS 'MODULE_PATHNAME', 'dw_check_tracked_sql'
