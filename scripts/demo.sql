@@ -12,15 +12,16 @@ SET TimeZone = 'Asia/Seoul';
 
 \echo
 \echo '== What the bank depends on'
+-- tracked since July 2017: their history below is imported
 SELECT count(*) AS dependencies FROM (
-	SELECT depwatch.add_dependency('nice', 'credit_bureau', site => 'nice_dc', vendor => 'nice')
-	UNION ALL SELECT depwatch.add_dependency('kcb', 'credit_bureau', site => 'kcb_dc', vendor => 'kcb')
-	UNION ALL SELECT depwatch.add_dependency('kakaotalk', 'messaging', site => 'pangyo', vendor => 'kakao')
-	UNION ALL SELECT depwatch.add_dependency('alimtalk', 'messaging', site => 'pangyo', vendor => 'kakao')
-	UNION ALL SELECT depwatch.add_dependency('kakao_auth', 'identity', site => 'pangyo', vendor => 'kakao')
-	UNION ALL SELECT depwatch.add_dependency('pangyo_dc', 'datacenter', site => 'pangyo', vendor => 'sk_cc')
-	UNION ALL SELECT depwatch.add_dependency('core', 'core', site => 'sangam', vendor => 'lg_cns')
-	UNION ALL SELECT depwatch.add_dependency('kftc', 'payment_network', site => 'kftc')) d;
+	SELECT depwatch.add_dependency('nice', 'credit_bureau', site => 'nice_dc', vendor => 'nice', tracked_since => '2017-07-01 00:00+09')
+	UNION ALL SELECT depwatch.add_dependency('kcb', 'credit_bureau', site => 'kcb_dc', vendor => 'kcb', tracked_since => '2017-07-01 00:00+09')
+	UNION ALL SELECT depwatch.add_dependency('kakaotalk', 'messaging', site => 'pangyo', vendor => 'kakao', tracked_since => '2017-07-01 00:00+09')
+	UNION ALL SELECT depwatch.add_dependency('alimtalk', 'messaging', site => 'pangyo', vendor => 'kakao', tracked_since => '2017-07-01 00:00+09')
+	UNION ALL SELECT depwatch.add_dependency('kakao_auth', 'identity', site => 'pangyo', vendor => 'kakao', tracked_since => '2017-07-01 00:00+09')
+	UNION ALL SELECT depwatch.add_dependency('pangyo_dc', 'datacenter', site => 'pangyo', vendor => 'sk_cc', tracked_since => '2017-07-01 00:00+09')
+	UNION ALL SELECT depwatch.add_dependency('core', 'core', site => 'sangam', vendor => 'lg_cns', tracked_since => '2017-07-01 00:00+09')
+	UNION ALL SELECT depwatch.add_dependency('kftc', 'payment_network', site => 'kftc', tracked_since => '2017-07-01 00:00+09')) d;
 SELECT count(*) AS capabilities FROM (
 	SELECT depwatch.add_capability('account_opening', ARRAY['core', 'nice|kcb'], slo => 99.5)
 	UNION ALL SELECT depwatch.add_capability('transfer', ARRAY['core', 'kftc'], slo => 99.95)

@@ -7,7 +7,7 @@ SET TimeZone = 'UTC';
 
 SELECT * FROM depwatch.verify_audit();	-- empty log
 
-SELECT depwatch.add_dependency('nice', 'credit_bureau', 'http', 'https://u:topsecret@nice.example/') AS nice;
+SELECT depwatch.add_dependency('nice', 'credit_bureau', 'http', 'https://u:topsecret@nice.example/', tracked_since => '1990-01-01 00:00+00') AS nice;
 SELECT depwatch.add_capability('account_opening', ARRAY['nice']) AS cap;
 SELECT depwatch.alter_dependency('nice', fail_after => 5);
 SELECT depwatch.record_outage('nice', '2017-07-27 08:30+09', '2017-07-27 10:30+09') AS outage;

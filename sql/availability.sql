@@ -9,13 +9,13 @@ SET search_path = depwatch, public;
 
 -- Dependencies recorded by hand (probe none: monitored all the time).
 SELECT count(*) FROM (VALUES
-	(add_dependency('core', 'core')),
-	(add_dependency('bureau_a', 'credit_bureau', options => '{"slo": 99.5}')),
-	(add_dependency('bureau_b', 'credit_bureau')),
-	(add_dependency('id_a', 'identity')),
-	(add_dependency('id_b', 'identity')),
-	(add_dependency('id_c', 'identity')),
-	(add_dependency('msg', 'messaging'))) v;
+	(add_dependency('core', 'core', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('bureau_a', 'credit_bureau', options => '{"slo": 99.5}', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('bureau_b', 'credit_bureau', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('id_a', 'identity', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('id_b', 'identity', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('id_c', 'identity', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('msg', 'messaging', tracked_since => '1990-01-01 00:00+00'))) v;
 SELECT add_capability('account_opening', ARRAY['core', 'bureau_a|bureau_b', '2:id_a|id_b|id_c'], slo => 99.0) > 0;
 SELECT add_capability('transfer', ARRAY['core'], slo => 99.95) > 0;
 -- nested: a capability requires a capability
@@ -92,7 +92,7 @@ SET TimeZone = 'UTC';
 --  +40m good, nothing until +50m good: unmonitored +40m30s .. +50m
 --  nothing after +50m: unmonitored from +50m30s on
 SELECT add_dependency('gapdep', 'other', 'tcp', '127.0.0.1:9', every => '10 s', timeout => '1 s',
-					  fail_after => 1, recover_after => 1) > 0;
+					  fail_after => 1, recover_after => 1, tracked_since => '1990-01-01 00:00+00') > 0;
 SELECT add_capability('gapcap', ARRAY['gapdep']) > 0;
 CREATE TEMP TABLE base AS
 	SELECT date_trunc('minute', now()) - interval '2 hours' AS b,

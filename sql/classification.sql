@@ -9,9 +9,9 @@ SET TimeZone = 'UTC';
 SET search_path = depwatch, public;
 
 SELECT count(*) FROM (VALUES
-	(add_dependency('core', 'core')),
-	(add_dependency('kakao', 'messaging')),
-	(add_dependency('bureau', 'credit_bureau'))) v;
+	(add_dependency('core', 'core', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('kakao', 'messaging', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('bureau', 'credit_bureau', tracked_since => '1990-01-01 00:00+00'))) v;
 SELECT add_capability('simple_transfer', ARRAY['core', 'kakao']) > 0;
 SELECT add_capability('account_opening', ARRAY['core', 'bureau']) > 0;
 

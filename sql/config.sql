@@ -7,19 +7,19 @@ SET TimeZone = 'UTC';
 
 -- Defaults are those of SPEC section 2.
 SELECT depwatch.add_dependency('nice', 'credit_bureau', 'tcp', 'cb.nice.example:443',
-							   site => 'nice_dc', vendor => 'nice') AS nice;
+							   site => 'nice_dc', vendor => 'nice', tracked_since => '1990-01-01 00:00+00') AS nice;
 SELECT depwatch.add_dependency('kcb', 'credit_bureau', 'http', 'https://svc:hunter2@kcb.example/health',
 							   options => '{"headers": {"Authorization": "Bearer abc"}, "expect_status": [200, 204]}',
-							   site => 'nice_dc', vendor => 'kcb') AS kcb;
+							   site => 'nice_dc', vendor => 'kcb', tracked_since => '1990-01-01 00:00+00') AS kcb;
 SELECT depwatch.add_dependency('core', 'core', 'postgres', 'host=core.internal dbname=ledger password=s3cret',
-							   every => '5 s', timeout => '1 s', site => 'sangam') AS core;
+							   every => '5 s', timeout => '1 s', site => 'sangam', tracked_since => '1990-01-01 00:00+00') AS core;
 SELECT depwatch.add_dependency('kakaotalk', 'messaging', 'http', 'https://talk.example/health',
-							   site => 'pangyo', vendor => 'kakao', degraded_after => '800 ms') AS kakaotalk;
+							   site => 'pangyo', vendor => 'kakao', degraded_after => '800 ms', tracked_since => '1990-01-01 00:00+00') AS kakaotalk;
 SELECT depwatch.add_dependency('kakao_auth', 'identity', 'passive',
 							   options => '{"error_rate": 0.3, "window": "2 min", "min_calls": 20}',
-							   site => 'pangyo', vendor => 'kakao') AS kakao_auth;
-SELECT depwatch.add_dependency('kftc', 'payment_network', 'tcp', '[2001:db8::1]:7000') AS kftc;
-SELECT depwatch.add_dependency('pangyo_dc', 'datacenter') AS pangyo_dc;
+							   site => 'pangyo', vendor => 'kakao', tracked_since => '1990-01-01 00:00+00') AS kakao_auth;
+SELECT depwatch.add_dependency('kftc', 'payment_network', 'tcp', '[2001:db8::1]:7000', tracked_since => '1990-01-01 00:00+00') AS kftc;
+SELECT depwatch.add_dependency('pangyo_dc', 'datacenter', tracked_since => '1990-01-01 00:00+00') AS pangyo_dc;
 SELECT name, kind, probe, every, timeout, fail_after, recover_after, degraded_after, site, vendor, enabled
 FROM depwatch.dependency ORDER BY id;
 

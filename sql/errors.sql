@@ -6,9 +6,9 @@ CREATE EXTENSION depwatch CASCADE;
 RESET client_min_messages;
 SET TimeZone = 'UTC';
 
-SELECT depwatch.add_dependency('nice', 'credit_bureau') AS nice;
-SELECT depwatch.add_dependency('kcb', 'credit_bureau') AS kcb;
-SELECT depwatch.add_dependency('core', 'core') AS core;
+SELECT depwatch.add_dependency('nice', 'credit_bureau', tracked_since => '1990-01-01 00:00+00') AS nice;
+SELECT depwatch.add_dependency('kcb', 'credit_bureau', tracked_since => '1990-01-01 00:00+00') AS kcb;
+SELECT depwatch.add_dependency('core', 'core', tracked_since => '1990-01-01 00:00+00') AS core;
 SELECT depwatch.add_capability('account_opening', ARRAY['core', 'nice|kcb']) AS account_opening;
 SELECT depwatch.add_capability('onboarding', ARRAY['account_opening']) AS onboarding;
 SELECT depwatch.record_outage('nice', '2017-07-27 08:30+09', '2017-07-27 10:30+09') AS outage;

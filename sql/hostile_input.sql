@@ -19,11 +19,11 @@ SET TimeZone = 'UTC';
 -- The world the calls are made in: dependencies, capabilities, an ongoing
 -- outage, a closed and an open incident, a fee policy, a bound ledger.
 SELECT count(*) FROM (VALUES
-	(depwatch.add_dependency('nice', 'credit_bureau')),
-	(depwatch.add_dependency('core', 'core')),
-	(depwatch.add_dependency('spare', 'other')),
+	(depwatch.add_dependency('nice', 'credit_bureau', tracked_since => '1990-01-01 00:00+00')),
+	(depwatch.add_dependency('core', 'core', tracked_since => '1990-01-01 00:00+00')),
+	(depwatch.add_dependency('spare', 'other', tracked_since => '1990-01-01 00:00+00')),
 	(depwatch.add_dependency('ledger', 'core', 'postgres', 'host=127.0.0.1 port=1 dbname=ledger',
-							 options => '{"query": "SELECT true"}')),
+							 options => '{"query": "SELECT true"}', tracked_since => '1990-01-01 00:00+00')),
 	(depwatch.add_capability('account_opening', ARRAY['core', 'nice'])),
 	(depwatch.add_capability('spare_cap', ARRAY['core'])),
 	(depwatch.record_outage('nice', '2022-10-15 06:00', '2022-10-15 07:00')),

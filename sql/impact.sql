@@ -8,10 +8,10 @@ SET TimeZone = 'UTC';
 SET search_path = depwatch, public;
 
 SELECT count(*) FROM (VALUES
-	(add_dependency('core', 'core')),
-	(add_dependency('nice', 'credit_bureau')),
-	(add_dependency('kcb', 'credit_bureau')),
-	(add_dependency('kakao', 'messaging'))) v;
+	(add_dependency('core', 'core', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('nice', 'credit_bureau', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('kcb', 'credit_bureau', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('kakao', 'messaging', tracked_since => '1990-01-01 00:00+00'))) v;
 SELECT add_capability('account_opening', ARRAY['core', 'nice|kcb']) > 0;
 SELECT add_capability('transfer', ARRAY['core']) > 0;
 SELECT add_capability('simple_transfer', ARRAY['transfer', 'kakao']) > 0;

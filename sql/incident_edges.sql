@@ -11,8 +11,8 @@ SET TimeZone = 'UTC';
 SET search_path = depwatch, public;
 
 SELECT count(*) FROM (VALUES
-	(add_dependency('core', 'core')),
-	(add_dependency('kakao', 'messaging'))) v;
+	(add_dependency('core', 'core', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('kakao', 'messaging', tracked_since => '1990-01-01 00:00+00'))) v;
 SELECT add_capability('simple_transfer', ARRAY['core', 'kakao']) > 0;
 -- kakao down 10:00-11:00 (seen at 10:02); core down from exactly 11:00,
 -- the instant the incident ends (seen at 11:01)

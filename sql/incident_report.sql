@@ -8,9 +8,9 @@ SET TimeZone = 'Asia/Seoul';
 SET search_path = depwatch, public;
 
 SELECT count(*) FROM (VALUES
-	(add_dependency('core', 'core')),
-	(add_dependency('kakaotalk', 'messaging')),
-	(add_dependency('pangyo_dc', 'datacenter'))) v;
+	(add_dependency('core', 'core', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('kakaotalk', 'messaging', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('pangyo_dc', 'datacenter', tracked_since => '1990-01-01 00:00+00'))) v;
 SELECT add_capability('simple_transfer', ARRAY['core', 'kakaotalk']) > 0;
 SELECT add_capability('group_account', ARRAY['core', 'kakaotalk']) > 0;
 SELECT count(*) FROM (VALUES

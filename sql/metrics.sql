@@ -37,15 +37,15 @@ FROM regexp_split_to_table(metrics(), E'\n') l;
 
 BEGIN;
 SELECT count(*) FROM (VALUES
-	(add_dependency('core', 'core')),
-	(add_dependency('bureau_a', 'credit_bureau', options => '{"slo": 99.5}')),
-	(add_dependency('bureau_b', 'credit_bureau')),
-	(add_dependency('id_a', 'identity')),
-	(add_dependency('msg', 'messaging')),
+	(add_dependency('core', 'core', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('bureau_a', 'credit_bureau', options => '{"slo": 99.5}', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('bureau_b', 'credit_bureau', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('id_a', 'identity', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('msg', 'messaging', tracked_since => '1990-01-01 00:00+00')),
 	(add_dependency('bureau_api', 'credit_bureau', 'http',
 					'https://metrics_user:s3cr3t-pa55@bureau-api.example/health', every => '5 min',
-					options => '{"headers": {"Authorization": "Bearer t0ken-xyz"}}')),
-	(add_dependency('silent', 'other', 'tcp', '127.0.0.1:9'))) v;
+					options => '{"headers": {"Authorization": "Bearer t0ken-xyz"}}', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('silent', 'other', 'tcp', '127.0.0.1:9', tracked_since => '1990-01-01 00:00+00'))) v;
 SELECT alter_dependency('silent', enabled => false);
 SELECT add_capability('account_opening', ARRAY['core', 'bureau_a|bureau_b'], slo => 99.0) > 0;
 SELECT add_capability('transfer', ARRAY['core', 'msg'], slo => 99.95) > 0;

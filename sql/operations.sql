@@ -5,11 +5,11 @@ CREATE EXTENSION depwatch CASCADE;
 RESET client_min_messages;
 SET TimeZone = 'Asia/Seoul';
 
-SELECT depwatch.add_dependency('nice', 'credit_bureau') AS nice;
-SELECT depwatch.add_dependency('kcb', 'credit_bureau') AS kcb;
-SELECT depwatch.add_dependency('kakaotalk', 'messaging') AS kakaotalk;
-SELECT depwatch.add_dependency('core', 'core') AS core;
-SELECT depwatch.add_dependency('bureau_probe', 'credit_bureau', 'tcp', '127.0.0.1:9') AS bureau_probe;
+SELECT depwatch.add_dependency('nice', 'credit_bureau', tracked_since => '1990-01-01 00:00+00') AS nice;
+SELECT depwatch.add_dependency('kcb', 'credit_bureau', tracked_since => '1990-01-01 00:00+00') AS kcb;
+SELECT depwatch.add_dependency('kakaotalk', 'messaging', tracked_since => '1990-01-01 00:00+00') AS kakaotalk;
+SELECT depwatch.add_dependency('core', 'core', tracked_since => '1990-01-01 00:00+00') AS core;
+SELECT depwatch.add_dependency('bureau_probe', 'credit_bureau', 'tcp', '127.0.0.1:9', tracked_since => '1990-01-01 00:00+00') AS bureau_probe;
 SELECT depwatch.add_capability('account_opening', ARRAY['core', 'nice|kcb']) AS account_opening;
 
 -- Launch day, 2017-07-27: the bureaus overloaded.

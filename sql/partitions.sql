@@ -6,7 +6,7 @@ CREATE EXTENSION depwatch CASCADE;
 RESET client_min_messages;
 SET TimeZone = 'UTC';
 
-SELECT depwatch.add_dependency('nice', 'credit_bureau') AS nice;
+SELECT depwatch.add_dependency('nice', 'credit_bureau', tracked_since => '1990-01-01 00:00+00') AS nice;
 SHOW depwatch.sample_retention;
 
 -- Before any daily partition exists, samples land in the default one.

@@ -7,7 +7,7 @@ RESET client_min_messages;
 SET TimeZone = 'UTC';
 
 SELECT depwatch.add_dependency('bureau', 'credit_bureau', 'none', fail_after => 3, recover_after => 2,
-							   degraded_after => '500 ms');
+							   degraded_after => '500 ms', tracked_since => '1990-01-01 00:00+00');
 
 -- feed(dep, pattern, start): one sample per character every 10 s:
 -- g good, s slow (good but 900 ms), b bad.
@@ -57,7 +57,7 @@ WHERE started_at >= '2026-03-01 11:00' ORDER BY kind, started_at;
 
 -- A new streak never overlaps an outage recorded by hand: it starts when
 -- that one ends.
-SELECT depwatch.add_dependency('idcheck', 'identity', 'none', fail_after => 2, recover_after => 1);
+SELECT depwatch.add_dependency('idcheck', 'identity', 'none', fail_after => 2, recover_after => 1, tracked_since => '1990-01-01 00:00+00');
 SELECT depwatch.record_outage('idcheck', '2026-03-02 08:00', '2026-03-02 08:00:15') > 0 AS recorded;
 SELECT feed('idcheck', 'bbbgg', '2026-03-02 08:00');
 SELECT kind, started_at, ended_at, source FROM depwatch.outages WHERE dependency = 'idcheck'
@@ -65,7 +65,7 @@ ORDER BY started_at;
 
 -- An outage that closes at the instant it opened (samples with equal
 -- times) lasted no time: neither path keeps it.
-SELECT depwatch.add_dependency('blink', 'other', fail_after => 1, recover_after => 1);
+SELECT depwatch.add_dependency('blink', 'other', fail_after => 1, recover_after => 1, tracked_since => '1990-01-01 00:00+00');
 SELECT count(*) AS samples FROM (
 	SELECT depwatch.report_sample('blink', ok, NULL, t)
 	FROM (VALUES (1, false, '2026-03-02 09:00:00+00'::timestamptz), (2, true, '2026-03-02 09:00:00'),
@@ -77,7 +77,7 @@ SELECT count(*) AS derived FROM depwatch.derive_outages('blink');
 -- Passive dependencies: down while at least half of at least 4 calls in
 -- the trailing minute failed.
 SELECT depwatch.add_dependency('bureau_api', 'credit_bureau', 'passive',
-							   options => '{"error_rate": 0.5, "window": "1 min", "min_calls": 4}');
+							   options => '{"error_rate": 0.5, "window": "1 min", "min_calls": 4}', tracked_since => '1990-01-01 00:00+00');
 SELECT depwatch.report_sample('bureau_api', ok, NULL, t)
 FROM (VALUES (true,  '2026-03-03 12:00:00+00'::timestamptz),
 			 (false, '2026-03-03 12:00:05'),	-- 1 of 2: too few calls
@@ -95,7 +95,7 @@ SELECT * FROM depwatch.derive_outages('bureau_api');
 -- The rule holds "while": when calls stop, the outage ends the instant the
 -- window holds too few of them, not at the next call.
 SELECT depwatch.add_dependency('kyc_api', 'identity', 'passive',
-							   options => '{"error_rate": 0.5, "window": "1 min", "min_calls": 4}');
+							   options => '{"error_rate": 0.5, "window": "1 min", "min_calls": 4}', tracked_since => '1990-01-01 00:00+00');
 SELECT count(*) AS calls FROM (
 	SELECT depwatch.report_sample('kyc_api', ok, NULL, t)
 	FROM (VALUES (false, '2026-03-04 12:00:00+00'::timestamptz), (false, '2026-03-04 12:00:01'),

@@ -11,9 +11,9 @@ SET search_path = depwatch, public;
 
 -- Dependencies recorded by hand (probe none: monitored all the time).
 SELECT count(*) FROM (VALUES
-	(add_dependency('core', 'core')),
-	(add_dependency('bureau_a', 'credit_bureau')),
-	(add_dependency('bureau_b', 'credit_bureau'))) v;
+	(add_dependency('core', 'core', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('bureau_a', 'credit_bureau', tracked_since => '1990-01-01 00:00+00')),
+	(add_dependency('bureau_b', 'credit_bureau', tracked_since => '1990-01-01 00:00+00'))) v;
 SELECT add_capability('account_opening', ARRAY['core', 'bureau_a|bureau_b']) > 0;
 -- 2024-03-10 (UTC):
 --  10:00-11:00 bureau_a down, 10:30-10:45 bureau_b down: account opening
@@ -126,7 +126,7 @@ FROM (SELECT timeline_svg('[2015-01-01, 2025-01-01)', ARRAY['bureau_a']) AS svg)
 
 -- The future is unmonitored (grey); an outage going on now says so
 BEGIN;
-SELECT add_dependency('msg', 'messaging') > 0;
+SELECT add_dependency('msg', 'messaging', tracked_since => '1990-01-01 00:00+00') > 0;
 SELECT record_outage('msg', now() - interval '30 min') > 0;
 SELECT pg_temp.x(svg, '//s:rect[starts-with(@class, "run ")]/@class') AS class,
 	   pg_temp.x(svg, '//s:rect[starts-with(@class, "run ")]/@fill') AS fill,

@@ -89,8 +89,8 @@ DROP EXTENSION depwatch CASCADE;
 -- 0.3: the same inputs, refused
 -- ---------------------------------------------------------------------------
 CREATE EXTENSION depwatch CASCADE;
-SELECT depwatch.add_dependency('core', 'core', 'tcp', '127.0.0.1:1') AS core;
-SELECT depwatch.add_dependency('bureau', 'credit_bureau', 'passive') AS bureau;
+SELECT depwatch.add_dependency('core', 'core', 'tcp', '127.0.0.1:1', tracked_since => '1990-01-01 00:00+00') AS core;
+SELECT depwatch.add_dependency('bureau', 'credit_bureau', 'passive', tracked_since => '1990-01-01 00:00+00') AS bureau;
 SELECT depwatch.record_outage('core', '2022-10-15 06:00', '2022-10-15 07:00') AS outage;
 SELECT depwatch.record_outage('bureau', '2022-10-15 06:00') AS ongoing;
 SELECT depwatch.open_incident('fire', '2022-10-15 06:00') AS incident;

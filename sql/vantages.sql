@@ -8,7 +8,7 @@ RESET client_min_messages;
 SET TimeZone = 'UTC';
 \set VERBOSITY terse
 
-SELECT depwatch.add_dependency('bureau', 'credit_bureau', 'tcp', '127.0.0.1:9', every => '10 s') IS NOT NULL AS added;
+SELECT depwatch.add_dependency('bureau', 'credit_bureau', 'tcp', '127.0.0.1:9', every => '10 s', tracked_since => '1990-01-01 00:00+00') IS NOT NULL AS added;
 
 -- Three vantages sample bureau every 10 s from 10:00 to 11:00 (2024-01-01);
 -- c stops at 10:30 (its node burns) and is back at 10:50.

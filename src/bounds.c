@@ -13,6 +13,8 @@
  *
  *	- samples (report_sample): at from 1990-01-01 to the server's clock plus
  *	  depwatch.max_clock_skew;
+ *	- samples and outages of a dependency: not before its tracked_since
+ *	  (SPEC section 7: before it the dependency is untracked);
  *	- outages, maintenance and incidents: from 1990-01-01 to now() plus 10
  *	  years (maintenance windows also at most 31 days, checked in SQL);
  *	- free text: at most 4,000 characters.
@@ -25,16 +27,21 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "depwatch.h"
 
 PG_FUNCTION_INFO_V1(dw_check_text_sql);
 PG_FUNCTION_INFO_V1(dw_check_time_sql);
+PG_FUNCTION_INFO_V1(dw_check_tracked_sql);
 
 /*
  * The earliest time depwatch stores: 1990-01-01 00:00 UTC.  Nothing it
@@ -105,7 +112,7 @@ dw_check_sample_time(TimestampTz at)
 	TimestampTz clock = GetCurrentTimestamp();
 	TimestampTz latest = clock + (TimestampTz) dw_max_clock_skew_ms * 1000;
 
-	/* the lower bound moves to the dependency's tracked_since (section 7) */
+	/* the dependency's tracked_since is checked later (dw_check_tracked) */
 	if (TIMESTAMP_NOT_FINITE(at) || at < DW_EARLIEST)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
@@ -120,6 +127,78 @@ dw_check_sample_time(TimestampTz at)
 						   pstrdup(timestamptz_to_str(at)), timestamptz_to_str(clock),
 						   dw_max_clock_skew_ms),
 				 errhint("Pass the time the call was made, from a clock in step with the server's.")));
+}
+
+/*
+ * dw_catalog_has_tracked_since: the catalog is at 0.3 or later, where
+ * depwatch.dependency has tracked_since (a 0.3 library may serve a catalog
+ * not yet updated).
+ */
+bool
+dw_catalog_has_tracked_since(void)
+{
+	Oid			nsp = get_namespace_oid("depwatch", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("dependency", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "tracked_since") != InvalidAttrNumber;
+}
+
+/*
+ * dw_check_tracked refuses a sample or outage time of a dependency before
+ * its tracked_since: that time is untracked, and every report counts it as
+ * unmonitored, so what is stored there would silently count for nothing.
+ * The caller is connected to SPI.
+ */
+void
+dw_check_tracked(int64 dependency_id, const char *argname, TimestampTz at)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(dependency_id)};
+	bool		isnull;
+	TimestampTz since;
+	char	   *name;
+
+	if (!dw_catalog_has_tracked_since())
+		return;
+	if (SPI_execute_with_args("SELECT d.name, d.tracked_since FROM depwatch.dependency d WHERE d.id = $1",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "depwatch: could not read tracked_since");
+	if (SPI_processed == 0)
+		return;
+	since = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (isnull || at >= since)
+		return;
+	name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	ereport(ERROR,
+			(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
+			 errmsg("%s %s is before dependency \"%s\" is tracked, since %s",
+					argname, pstrdup(timestamptz_to_str(at)), name,
+					pstrdup(timestamptz_to_str(since))),
+			 errdetail("Before its tracked_since a dependency is untracked: every report counts that time as unmonitored."),
+			 errhint("To import older history, move tracked_since back first: SELECT depwatch.alter_dependency(%s, tracked_since => %s).",
+					 quote_literal_cstr(name), quote_literal_cstr(timestamptz_to_str(at)))));
+}
+
+/*
+ * depwatch._check_tracked(dependency_id bigint, argument text, value
+ * timestamptz) RETURNS void
+ *
+ * dw_check_tracked for the PL/pgSQL API; NULL passes.
+ */
+Datum
+dw_check_tracked_sql(PG_FUNCTION_ARGS)
+{
+	int			rc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		PG_RETURN_VOID();
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	dw_check_tracked(PG_GETARG_INT64(0),
+					 PG_ARGISNULL(1) ? "time" : text_to_cstring(PG_GETARG_TEXT_PP(1)),
+					 PG_GETARG_TIMESTAMPTZ(2));
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 
 /*

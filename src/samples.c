@@ -81,6 +81,8 @@ dw_report_sample(PG_FUNCTION_ARGS)
 
 	dw_load_dependency(name, &dep);
 	last_at = dw_lock_machine(&dep, &m);
+	/* under the machine's lock: alter_dependency takes it to move tracked_since later */
+	dw_check_tracked(dep.id, "at", at);
 	if (at < last_at && dep.probe != DW_PROBE_PASSIVE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

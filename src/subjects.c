@@ -157,6 +157,8 @@ add_subject(Loader *ld, int i, bool is_capability, HeapTuple tuple, TupleDesc de
 	sub->slo = datumCopy(SPI_getbinval(tuple, desc, 3, &isnull), false, -1);
 	MemoryContextSwitchTo(oldcontext);
 	sub->created_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 4, &isnull));
+	if (!is_capability)
+		sub->tracked_since = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 5, &isnull));
 
 	ne = hash_search(ld->by_name, sub->name, HASH_ENTER, &found);
 	ne->index = i;
@@ -391,6 +393,16 @@ load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 		for (int i = 0; i < s->n; i++)
 			if (!s->items[i].is_capability)
 				add_span(ld, i, Max(s->now, s->lo), s->hi, DW_SPAN_UNMONITORED);
+
+	/*
+	 * Nor what came before the dependency's history (SPEC section 7,
+	 * "Tracked since"): whatever its probe kind, and for every report and
+	 * every capability that requires it, an untracked dependency is
+	 * unmonitored, never up.
+	 */
+	for (int i = 0; i < s->n; i++)
+		if (!s->items[i].is_capability && s->items[i].tracked_since > s->lo)
+			add_span(ld, i, s->lo, Min(s->items[i].tracked_since, s->hi), DW_SPAN_UNMONITORED);
 }
 
 /*
@@ -480,8 +492,13 @@ dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSource source, ArrayTyp
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	execute("SELECT d.id, d.name, coalesce((d.options->>'slo')::numeric, 99.9), d.created_at"
-			" FROM depwatch.dependency d WHERE $1 < $2 ORDER BY d.name", lo, hi, NULL);
+	/* a catalog not yet updated to 0.3 has no tracked_since: from -infinity */
+	execute(dw_catalog_has_tracked_since() ?
+			"SELECT d.id, d.name, coalesce((d.options->>'slo')::numeric, 99.9), d.created_at,"
+			" d.tracked_since FROM depwatch.dependency d WHERE $1 < $2 ORDER BY d.name" :
+			"SELECT d.id, d.name, coalesce((d.options->>'slo')::numeric, 99.9), d.created_at,"
+			" '-infinity'::timestamptz FROM depwatch.dependency d WHERE $1 < $2 ORDER BY d.name",
+			lo, hi, NULL);
 	deps = SPI_tuptable;
 	ndeps = SPI_processed;
 	execute("SELECT c.id, c.name, c.slo, c.created_at, c.requires"

@@ -26,6 +26,7 @@ typedef struct DwSubject
 	int64		id;
 	Datum		slo;			/* numeric: the objective, in percent */
 	TimestampTz created_at;
+	TimestampTz tracked_since;	/* dependency: untracked (unmonitored) before */
 	/* dependency: all its windows; capability: its own maintenance */
 	DwSpan	   *spans;
 	int			nspans;
@@ -45,7 +46,8 @@ typedef struct DwSubject
 typedef enum DwWindowSource
 {
 	DW_WINDOWS_ALL,				/* outages, maintenance, every monitor gap in
-								 * the samples, and the future as unmonitored */
+								 * the samples, and the future and the time
+								 * before tracked_since as unmonitored */
 	DW_WINDOWS_NOW,				/* the same, but only the gaps open now
 								 * (current_status) */
 	DW_WINDOWS_DOWN_OF			/* only the down outages of some dependencies

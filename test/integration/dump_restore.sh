@@ -47,22 +47,22 @@ SELECT * FROM depwatch.maintain_sample_partitions();
 
 -- dependencies of every probe, with secrets in targets and options
 SELECT depwatch.add_dependency('bureau_a', 'credit_bureau', 'tcp', '127.0.0.1:9',
-	site => 'dc_seoul', vendor => 'kcb');
+	site => 'dc_seoul', vendor => 'kcb', tracked_since => '1990-01-01 00:00+00');
 SELECT depwatch.add_dependency('bureau_b', 'credit_bureau', 'http',
 	'https://probe:hunter2@bureau-b.example/health?full=1',
 	options => '{"headers": {"Authorization": "Bearer s3cr3t-token", "X-Client": "bank"},
 				 "expect_status": [200, 204], "method": "GET", "slo": 99.95}',
-	site => 'dc_seoul', vendor => 'nice');
+	site => 'dc_seoul', vendor => 'nice', tracked_since => '1990-01-01 00:00+00');
 SELECT depwatch.add_dependency('ledger', 'core', 'postgres',
 	'host=127.0.0.1 port=5432 dbname=core user=probe password=pa55word',
 	degraded_after => '200 ms', fail_after => 2, recover_after => 1,
-	options => '{"query": "SELECT 1"}', site => 'dc_pangyo', vendor => 'self');
+	options => '{"query": "SELECT 1"}', site => 'dc_pangyo', vendor => 'self', tracked_since => '1990-01-01 00:00+00');
 SELECT depwatch.add_dependency('msg_platform', 'messaging', 'passive',
 	options => '{"error_rate": 0.5, "window": "5 min", "min_calls": 4}',
-	site => 'dc_pangyo', vendor => 'kakao');
-SELECT depwatch.add_dependency('dc_pangyo', 'datacenter', 'none', site => 'dc_pangyo');
+	site => 'dc_pangyo', vendor => 'kakao', tracked_since => '1990-01-01 00:00+00');
+SELECT depwatch.add_dependency('dc_pangyo', 'datacenter', 'none', site => 'dc_pangyo', tracked_since => '1990-01-01 00:00+00');
 SELECT depwatch.add_dependency('old_bureau', 'credit_bureau', 'tcp', '10.0.0.1:443',
-	vendor => 'legacy');
+	vendor => 'legacy', tracked_since => '1990-01-01 00:00+00');
 
 -- capabilities: a 2-of-3 group, an any-of group, one requiring another
 SELECT depwatch.add_capability('account_opening', ARRAY['2:bureau_a|bureau_b|ledger', 'dc_pangyo'],
@@ -243,7 +243,8 @@ for db in bank bank_sql; do
 	last() { q "$port_a" bank "SELECT last_value FROM depwatch.$1"; }
 	got=$(q "$port_b" "$db" "
 		SET client_min_messages = warning;
-		SELECT depwatch.add_dependency('new_bureau', 'credit_bureau', 'none', vendor => 'sci')
+		SELECT depwatch.add_dependency('new_bureau', 'credit_bureau', 'none', vendor => 'sci',
+								   tracked_since => now() - interval '1 minute')
 			   > $(last dependency_id_seq);
 		SELECT depwatch.report_sample('new_bureau', false, at => now() - interval '3 s', vantage => 'b');
 		SELECT depwatch.report_sample('new_bureau', false, at => now() - interval '2 s', vantage => 'b');

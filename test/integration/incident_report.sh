@@ -25,8 +25,8 @@ psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "CREATE DATABASE b
 sql >/dev/null <<'SQL' || { echo "FAIL - setting up"; exit 1; }
 SET client_min_messages = warning;
 CREATE EXTENSION depwatch CASCADE;
-SELECT depwatch.add_dependency('core', 'core');
-SELECT depwatch.add_dependency('kakaotalk', 'messaging');
+SELECT depwatch.add_dependency('core', 'core', tracked_since => '1990-01-01 00:00+00');
+SELECT depwatch.add_dependency('kakaotalk', 'messaging', tracked_since => '1990-01-01 00:00+00');
 SELECT depwatch.add_capability('simple_transfer', ARRAY['core', 'kakaotalk']);
 SELECT depwatch.record_outage('kakaotalk', '2022-10-15 06:30+00', '2022-10-17 03:09+00');
 SELECT depwatch.open_incident('fire', '2022-10-15 06:19+00', ARRAY['kakaotalk']);

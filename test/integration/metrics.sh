@@ -71,13 +71,13 @@ sql -c "CREATE EXTENSION depwatch CASCADE"
 # (median 0.2 s), one failed.  ledger: by hand, down 1 h of the last 24.
 sql -v port="$port" <<'EOF' >/dev/null
 SET search_path = depwatch;
-SELECT add_dependency('core_db', 'core', 'tcp', '127.0.0.1:' || :'port', every => '1 s', timeout => '500 ms');
+SELECT add_dependency('core_db', 'core', 'tcp', '127.0.0.1:' || :'port', every => '1 s', timeout => '500 ms', tracked_since => '1990-01-01 00:00+00');
 SELECT add_dependency('bureau', 'credit_bureau', 'http', 'https://it_user:it-s3cret-pw@bureau.invalid/health',
 					  every => '1 s', timeout => '500 ms', fail_after => 2,
-					  options => '{"headers": {"Authorization": "Bearer it-t0ken"}}');
+					  options => '{"headers": {"Authorization": "Bearer it-t0ken"}}', tracked_since => '1990-01-01 00:00+00');
 SELECT add_dependency('bureau_calls', 'credit_bureau', 'passive',
-					  options => '{"error_rate": 0.9, "window": "10 min", "min_calls": 100}');
-SELECT add_dependency('ledger', 'core');
+					  options => '{"error_rate": 0.9, "window": "10 min", "min_calls": 100}', tracked_since => '1990-01-01 00:00+00');
+SELECT add_dependency('ledger', 'core', tracked_since => '1990-01-01 00:00+00');
 SELECT add_capability('account_opening', ARRAY['core_db', 'bureau|bureau_calls', 'ledger'], slo => 99.5);
 SELECT add_capability('transfer', ARRAY['core_db', 'ledger']);
 SELECT record_outage('ledger', now() - interval '3 hours', now() - interval '2 hours');

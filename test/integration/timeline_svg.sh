@@ -42,8 +42,8 @@ sql -c "CREATE EXTENSION depwatch CASCADE"
 # core has planned work in the evening.
 sql <<'EOF' >/dev/null
 SET search_path = depwatch;
-SELECT add_dependency('core', 'core'), add_dependency('bureau_a', 'credit_bureau'),
-	   add_dependency('bureau_b', 'credit_bureau'), add_dependency('messaging', 'messaging');
+SELECT add_dependency('core', 'core', tracked_since => '1990-01-01 00:00+00'), add_dependency('bureau_a', 'credit_bureau', tracked_since => '1990-01-01 00:00+00'),
+	   add_dependency('bureau_b', 'credit_bureau', tracked_since => '1990-01-01 00:00+00'), add_dependency('messaging', 'messaging', tracked_since => '1990-01-01 00:00+00');
 SELECT add_capability('account_opening', ARRAY['core', 'bureau_a|bureau_b']),
 	   add_capability('transfer', ARRAY['core', 'messaging']);
 SELECT record_outage('bureau_a', '2024-03-10 06:00+00', '2024-03-10 09:00+00'),

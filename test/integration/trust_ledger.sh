@@ -40,7 +40,7 @@ CREATE SCHEMA bank;
 GRANT USAGE, CREATE ON SCHEMA bank TO mallory;
 GRANT USAGE ON SCHEMA bank TO analyst;
 CREATE SCHEMA mallory AUTHORIZATION mallory;
-SELECT depwatch.add_dependency('msg', 'messaging');
+SELECT depwatch.add_dependency('msg', 'messaging', tracked_since => '1990-01-01 00:00+00');
 SELECT depwatch.add_capability('simple_transfer', ARRAY['msg']);
 SELECT depwatch.record_outage('msg', '2026-03-01 09:00+00', '2026-03-01 10:00+00');
 SELECT depwatch.open_incident('fire', '2026-03-01 09:00+00', ARRAY['msg']);

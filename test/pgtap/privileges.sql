@@ -72,15 +72,15 @@ BEGIN
 	PERFORM depwatch.add_dependency('idv', 'identity', 'http',
 		'https://alice:Sup3rS3cret-url@idv.example.com:8443/health?check=1',
 		options => '{"headers": {"Authorization": "Bearer Sup3rS3cret-header", "X-Api-Key": "Sup3rS3cret-apikey"},
-					 "expect_status": [200, 204]}');
+					 "expect_status": [200, 204]}', tracked_since => '1990-01-01 00:00+00');
 	PERFORM depwatch.add_dependency('ledger', 'core', 'postgres',
-		'host=10.0.0.5 port=5432 user=monitor password=Sup3rS3cret-conninfo dbname=ledger');
+		'host=10.0.0.5 port=5432 user=monitor password=Sup3rS3cret-conninfo dbname=ledger', tracked_since => '1990-01-01 00:00+00');
 	PERFORM depwatch.add_dependency('ledger_uri', 'core', 'postgres',
-		'postgresql://monitor:Sup3rS3cret-uri@10.0.0.6:5432/ledger');
+		'postgresql://monitor:Sup3rS3cret-uri@10.0.0.6:5432/ledger', tracked_since => '1990-01-01 00:00+00');
 	-- sslpassword unlocks the client key: a secret too (spelled TlsS3cret-...)
 	PERFORM depwatch.add_dependency('ledger_tls', 'core', 'postgres',
-		'host=10.0.0.7 user=monitor sslmode=verify-full sslcert=/etc/mon.crt sslkey=/etc/mon.key sslpassword=TlsS3cret-key dbname=ledger');
-	PERFORM depwatch.add_dependency('bureau', 'credit_bureau', 'none');
+		'host=10.0.0.7 user=monitor sslmode=verify-full sslcert=/etc/mon.crt sslkey=/etc/mon.key sslpassword=TlsS3cret-key dbname=ledger', tracked_since => '1990-01-01 00:00+00');
+	PERFORM depwatch.add_dependency('bureau', 'credit_bureau', 'none', tracked_since => '1990-01-01 00:00+00');
 	-- a secret changed: the UPDATE is logged with old and new masked
 	PERFORM depwatch.alter_dependency('idv',
 		target => 'https://alice:Sup3rS3cret-rotated@idv.example.com:8443/health?check=1');
@@ -263,7 +263,7 @@ SELECT is((SELECT count(*) FROM depwatch.sample s JOIN depwatch.dependency d ON 
 INSERT INTO audit_mark SELECT max(id) FROM depwatch.audit_log;
 SET ROLE depwatch_admin;
 
-SELECT lives_ok($$SELECT depwatch.add_dependency('bureau_b', 'credit_bureau', 'tcp', 'bureau-b.example.com:443')$$,
+SELECT lives_ok($$SELECT depwatch.add_dependency('bureau_b', 'credit_bureau', 'tcp', 'bureau-b.example.com:443', tracked_since => '1990-01-01 00:00+00')$$,
 				'an admin can add_dependency()');
 SELECT lives_ok($$SELECT depwatch.alter_dependency('bureau_b', fail_after => 5, vendor => 'acme')$$,
 				'an admin can alter_dependency()');

@@ -32,12 +32,12 @@ INSERT INTO probed VALUES
 DO $$
 BEGIN
 	PERFORM depwatch.add_dependency(p.name, 'other', 'none', fail_after => p.fail_after,
-									recover_after => p.recover_after, degraded_after => p.degraded_after)
+									recover_after => p.recover_after, degraded_after => p.degraded_after, tracked_since => '1990-01-01 00:00+00')
 	FROM probed p;
 	PERFORM depwatch.add_dependency('passive_a', 'credit_bureau', 'passive',
-									options => '{"error_rate": 0.5, "window": "1 min", "min_calls": 5}');
+									options => '{"error_rate": 0.5, "window": "1 min", "min_calls": 5}', tracked_since => '1990-01-01 00:00+00');
 	PERFORM depwatch.add_dependency('passive_b', 'identity', 'passive', degraded_after => '800 ms',
-									options => '{"error_rate": 0.3, "window": "30 s", "min_calls": 3}');
+									options => '{"error_rate": 0.3, "window": "30 s", "min_calls": 3}', tracked_since => '1990-01-01 00:00+00');
 END
 $$;
 

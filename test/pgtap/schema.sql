@@ -108,12 +108,12 @@ SELECT col_is_pk('depwatch', 'probe_state', 'dependency_id', 'probe_state has on
 CREATE TEMP TABLE api(name text, args text[], signature text, result text);
 INSERT INTO api VALUES
 	('add_dependency',
-	 '{text,text,text,text,interval,interval,integer,integer,interval,jsonb,text,text}',
-	 'name text, kind text, probe text, target text, every interval, timeout interval, fail_after integer, recover_after integer, degraded_after interval, options jsonb, site text, vendor text',
+	 '{text,text,text,text,interval,interval,integer,integer,interval,jsonb,text,text,"timestamp with time zone"}',
+	 'name text, kind text, probe text, target text, every interval, timeout interval, fail_after integer, recover_after integer, degraded_after interval, options jsonb, site text, vendor text, tracked_since timestamp with time zone',
 	 'bigint'),
 	('alter_dependency',
-	 '{text,text,text,text,interval,interval,integer,integer,interval,jsonb,text,text,boolean}',
-	 'name text, kind text, probe text, target text, every interval, timeout interval, fail_after integer, recover_after integer, degraded_after interval, options jsonb, site text, vendor text, enabled boolean',
+	 '{text,text,text,text,interval,interval,integer,integer,interval,jsonb,text,text,boolean,"timestamp with time zone"}',
+	 'name text, kind text, probe text, target text, every interval, timeout interval, fail_after integer, recover_after integer, degraded_after interval, options jsonb, site text, vendor text, enabled boolean, tracked_since timestamp with time zone',
 	 'void'),
 	('drop_dependency', '{text}', 'name text', 'void'),
 	('add_capability', '{text,text[],numeric,interval}',
@@ -196,8 +196,8 @@ SELECT results_eq($$SELECT pg_get_constraintdef(oid) FROM pg_constraint
 
 DO $$
 BEGIN
-	PERFORM depwatch.add_dependency('bureau', 'credit_bureau');
-	PERFORM depwatch.add_dependency('messenger', 'messaging');
+	PERFORM depwatch.add_dependency('bureau', 'credit_bureau', tracked_since => '1990-01-01 00:00+00');
+	PERFORM depwatch.add_dependency('messenger', 'messaging', tracked_since => '1990-01-01 00:00+00');
 	PERFORM depwatch.record_outage('bureau', '2026-03-01 09:00', '2026-03-01 10:00');
 END
 $$;

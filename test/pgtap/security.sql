@@ -34,11 +34,11 @@ DO $$
 BEGIN
 	PERFORM depwatch.add_dependency('idv', 'identity', 'http',
 		'https://alice:S3cret-url@idv.example.com/health',
-		options => '{"headers": {"Authorization": "Bearer S3cret-header"}}');
+		options => '{"headers": {"Authorization": "Bearer S3cret-header"}}', tracked_since => '1990-01-01 00:00+00');
 	PERFORM depwatch.add_dependency('ledger', 'core', 'postgres',
 		'host=10.0.0.5 user=monitor password=S3cret-conninfo sslpassword=S3cret-key dbname=ledger',
-		options => '{"query": "SELECT count(*) > 0 FROM accounts"}');
-	PERFORM depwatch.add_dependency('bureau', 'credit_bureau', 'none', site => 'dc_a', vendor => 'acme');
+		options => '{"query": "SELECT count(*) > 0 FROM accounts"}', tracked_since => '1990-01-01 00:00+00');
+	PERFORM depwatch.add_dependency('bureau', 'credit_bureau', 'none', site => 'dc_a', vendor => 'acme', tracked_since => '1990-01-01 00:00+00');
 	PERFORM depwatch.add_capability('account_opening', ARRAY['bureau|ledger', 'idv']);
 	PERFORM depwatch.record_outage('bureau', '2026-03-01 09:00', '2026-03-01 10:00', note => 'overloaded');
 	PERFORM depwatch.record_outage('idv', '2026-03-01 09:30', '2026-03-01 09:40');
@@ -363,7 +363,7 @@ BEGIN
 	PERFORM depwatch.record_outage('bureau', '2026-03-02 09:00', '2026-03-02 09:30', note => 'trojan');
 	PERFORM depwatch.set_incident_facts(2, '{"data_losses": false}');
 	PERFORM depwatch.add_maintenance('idv', '[2026-03-05, 2026-03-06)', 'trojan');
-	PERFORM depwatch.add_dependency('trojan_dep', 'other');
+	PERFORM depwatch.add_dependency('trojan_dep', 'other', tracked_since => '1990-01-01 00:00+00');
 	PERFORM count(*) FROM depwatch.availability('[2026-03-01, 2026-03-03)');
 	PERFORM depwatch.metrics();
 END

@@ -22,7 +22,7 @@ CREATE TABLE bank.applications (application_id bigint, customer_id text, occurre
 CREATE TABLE bank.balances (account_id bigint, customer_id text, as_of timestamptz, balance numeric);
 INSERT INTO bank.balances VALUES (1, 'c1', '2026-02-01', 1000), (2, 'c2', '2026-02-01', 500);
 CREATE TABLE bank.accounts (account_id bigint, customer_id text, opened_at timestamptz, closed_at timestamptz);
-SELECT depwatch.add_dependency('msg', 'messaging');
+SELECT depwatch.add_dependency('msg', 'messaging', tracked_since => '1990-01-01 00:00+00');
 SELECT depwatch.add_capability('simple_transfer', ARRAY['msg']);
 SELECT depwatch.record_outage('msg', '2026-03-01 09:00+00', '2026-03-01 10:00+00');
 SELECT depwatch.open_incident('fire', '2026-03-01 09:00+00', ARRAY['msg']);
