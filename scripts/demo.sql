@@ -226,7 +226,7 @@ SELECT criterion, met, value FROM depwatch.classify_incident(2, 'kr_fss');
 SELECT jsonb_pretty(depwatch.incident_report(2)) AS report \gset
 \o
 SELECT 'dora ' || key AS report, (value #>> '{}')::timestamptz AS due_by
-FROM jsonb_each(:'report'::jsonb #> '{deadlines,dora}') WHERE key <> 'due'
+FROM jsonb_each(:'report'::jsonb #> '{deadlines,dora}') WHERE key NOT IN ('due', 'assumed')
 UNION ALL
 SELECT 'kr_fss initial', (:'report'::jsonb #>> '{deadlines,kr_fss,initial}')::timestamptz
 ORDER BY due_by;
