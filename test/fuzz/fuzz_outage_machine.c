@@ -92,7 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 3)
 		return 0;
-	dw_machine_init(&m, (int8_t) data[0], (int8_t) data[1]);
+	dw_machine_init(&m, (int8_t) data[0], (int8_t) data[1], true);
 	fail_after = (int8_t) data[0] < 1 ? 1 : (int8_t) data[0];
 	recover_after = (int8_t) data[1] < 1 ? 1 : (int8_t) data[1];
 	FUZZ_CHECK(m.fail_after == fail_after && m.recover_after == recover_after,
