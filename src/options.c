@@ -274,7 +274,7 @@ dw_options_ok(Jsonb *options, char *why, size_t whylen)
 	}
 	if (degraded_error_rate > 0 && degraded_error_rate >= error_rate)
 	{
-		snprintf(why, whylen, "option \"degraded_error_rate\" is not below \"error_rate\"");
+		snprintf(why, whylen, "option \"degraded_error_rate\" is not below \"error_rate\" (0.5 when not given)");
 		return false;
 	}
 	return true;

@@ -17,7 +17,7 @@
 
 /* the ranges of the numeric options, as error hints quote them */
 #define DW_OPTION_RANGES_HINT \
-	"slo is in (0, 100], error_rate in (0, 1], degraded_error_rate in (0, 1] and below error_rate, min_calls and quorum are whole numbers of at least 1."
+	"slo is in (0, 100], error_rate in (0, 1], min_calls and quorum are whole numbers of at least 1."
 
 extern bool dw_is_number_option(const char *key);
 extern bool dw_option_number(const char *key, const char *text, double *value,
