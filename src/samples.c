@@ -265,6 +265,7 @@ typedef struct Replay
 	DwDependency *dep;
 	Derivation *d;
 	CallWindow *w;
+	TimestampTz first;			/* the first sample's time, DT_NOBEGIN: none */
 	TimestampTz last;			/* the last sample's time, DT_NOBEGIN: none */
 } Replay;
 
@@ -294,6 +295,8 @@ replay_sample(TupleTableSlot *slot, DestReceiver *self)
 		class = window_verdict(w, dep, at, class);
 	}
 	feed(r->d, at, class);
+	if (r->first == DT_NOBEGIN)
+		r->first = at;
 	r->last = at;
 	return true;
 }
@@ -374,7 +377,7 @@ dw_derive_outages(PG_FUNCTION_ARGS)
 	DwDependency dep;
 	Derivation	d;
 	CallWindow	w;
-	Replay		replay = {{replay_sample, replay_startup, replay_end, replay_end, DestNone}, &dep, &d, &w, DT_NOBEGIN};
+	Replay		replay = {{replay_sample, replay_startup, replay_end, replay_end, DestNone}, &dep, &d, &w, DT_NOBEGIN, DT_NOBEGIN};
 	Oid			types[2] = {INT8OID, ANYRANGEOID};
 	ParamListInfo params = makeParamList(2);
 	int			rc;
@@ -457,8 +460,9 @@ run_spi(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls
  * replay's machine as the dependency's state, so that later samples carry
  * on from what the samples say.  Outages recorded by hand or imported are
  * kept: a derived window that would overlap one is left out, its start
- * moved past one that ended within it, as report_sample does.  Returns how
- * many outages it wrote.
+ * moved past one that ended within it, as report_sample does; so is an
+ * outage that began before the oldest sample kept.  Returns how many
+ * outages it wrote.
  *
  * The whole history is replayed, not only from "since": the machine's
  * streaks at "since" depend on the samples before it.  This is a repair,
@@ -473,7 +477,7 @@ dw_rederive_outages(PG_FUNCTION_ARGS)
 	DwMachine	m;
 	Derivation	d;
 	CallWindow	w;
-	Replay		replay = {{replay_sample, replay_startup, replay_end, replay_end, DestNone}, &dep, &d, &w, DT_NOBEGIN};
+	Replay		replay = {{replay_sample, replay_startup, replay_end, replay_end, DestNone}, &dep, &d, &w, DT_NOBEGIN, DT_NOBEGIN};
 	Oid			types[2] = {INT8OID, TSTZRANGEOID};
 	ParamListInfo params = makeParamList(2);
 	int32		written = 0;
@@ -493,14 +497,21 @@ dw_rederive_outages(PG_FUNCTION_ARGS)
 	params->numParams = 2;
 	read_samples(params, types, &replay.pub);
 
+	/*
+	 * An outage that began before the oldest sample kept (the others went
+	 * with their partitions) cannot be replayed: it stays as it is, and a
+	 * derived window overlapping it is left out below.
+	 */
 	{
-		Oid			ftypes[2] = {INT8OID, TIMESTAMPTZOID};
-		Datum		fvalues[2] = {Int64GetDatum(dep.id), TimestampTzGetDatum(since)};
+		Oid			ftypes[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+		Datum		fvalues[3] = {Int64GetDatum(dep.id), TimestampTzGetDatum(since),
+		TimestampTzGetDatum(replay.first)};
 
 		run_spi("DELETE FROM depwatch.outage"
 				" WHERE dependency_id = $1 AND source IN ('probe', 'reported', 'passive')"
-				"   AND (upper_inf(during) OR upper(during) > $2)",
-				2, ftypes, fvalues, NULL);
+				"   AND (upper_inf(during) OR upper(during) > $2)"
+				"   AND lower(during) >= $3",
+				3, ftypes, fvalues, NULL);
 	}
 	for (int i = 0; i < d.nfound; i++)
 	{
