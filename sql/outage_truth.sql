@@ -217,7 +217,8 @@ SELECT count(*) FILTER (WHERE end_ms IS NULL) AS wire_ongoing FROM outages() WHE
 
 -- discarded samples are audited: who, which window, how many, why
 SELECT actor, action, table_name, old->>'dependency' AS dependency, old->>'samples' AS samples,
-	   old->>'reason' AS reason, (old->>'during')::tstzrange IS NOT NULL AS has_window
+	   old->>'reason' AS reason, old->>'bounds' AS bounds,
+	   (old->>'until')::timestamptz - (old->>'from')::timestamptz AS window_length
 FROM depwatch.audit_log WHERE table_name = 'sample' ORDER BY id;
 SELECT ok FROM depwatch.verify_audit();
 

@@ -142,7 +142,10 @@ BEGIN
 	WHERE v.vantage = ANY (vantages) AND v.dependency = dependency AND v.at <@ during;
 
 	PERFORM depwatch._audit_write('DELETE', 'sample', dep_id,
-		jsonb_build_object('dependency', dependency, 'during', during::text,
+		-- times as JSON writes them (ISO 8601), whatever the DateStyle
+		jsonb_build_object('dependency', dependency, 'from', lower(during), 'until', upper(during),
+						   'bounds', CASE WHEN lower_inc(during) THEN '[' ELSE '(' END
+									 || CASE WHEN upper_inc(during) THEN ']' ELSE ')' END,
 						   'samples', n, 'first', first_at, 'reason', reason),
 		NULL);
 
