@@ -421,6 +421,27 @@ dw_save_machine(const DwDependency *dep, const DwMachine *m, TimestampTz last_at
 }
 
 /*
+ * source_in_catalog: a catalog not yet updated to 0.3 (the library is
+ * updated first) knows no source "reported"; report_sample's outages are
+ * written as "probe" there, as 0.2 wrote them, which the update then
+ * converts where it can tell.  Asked at each opening, which is rare, so
+ * that the session sees the update as soon as it is committed.
+ */
+static const char *
+source_in_catalog(const char *source)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+
+	if (strcmp(source, "reported") != 0)
+		return source;
+	run_plan(&plan,
+			 "SELECT pg_catalog.to_regprocedure('depwatch.discard_samples(text, tstzrange, text)') IS NOT NULL",
+			 0, NULL, NULL, NULL);
+	return DatumGetBool(get_col(1, &isnull)) ? source : "probe";
+}
+
+/*
  * dw_apply_events writes the outages that one step opened or closed.
  *
  * An opening never overlaps an outage recorded by hand: it starts no
@@ -450,7 +471,7 @@ dw_apply_events(const DwDependency *dep, const DwEvent *events, int nevents)
 
 			values[2] = TimestampTzGetDatum(ev->started_at);
 			values[3] = TimestampTzGetDatum(ev->detected_at);
-			values[4] = CStringGetTextDatum(dw_outage_source(dep));
+			values[4] = CStringGetTextDatum(source_in_catalog(dw_outage_source(dep)));
 			run_plan(&open_plan,
 					 "INSERT INTO depwatch.outage"
 					 "  (dependency_id, kind, during, detected_at, source)"
