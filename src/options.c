@@ -37,6 +37,7 @@ typedef struct NumberOption
 static const NumberOption number_options[] = {
 	{"slo", 0, true, 100, false},
 	{"error_rate", 0, true, 1, false},
+	{"degraded_error_rate", 0, true, 1, false},
 	{"min_calls", 1, false, 2147483647, true},
 	{"quorum", 1, false, 2147483647, true},
 };
@@ -138,7 +139,9 @@ window_ok(const char *text)
  * accepts, "headers" an object of at most DW_MAX_REQUEST_HEADERS string
  * values of DW_MAX_REQUEST_HEADER_BYTES in all, "window" an interval in
  * (0, 1 day], "verify_tls" a boolean, "expect_status" an array: whatever
- * the worker's loader would cast or expand.  Unknown names are
+ * the worker's loader would cast or expand; "degraded_error_rate" below
+ * "error_rate" (0.5 when not given), or the degraded level would never be
+ * reached before the down level.  Unknown names are
  * _check_options()'s business.  The reason never quotes a
  * value: a header value may be a secret.
  */
@@ -153,6 +156,8 @@ dw_options_ok(Jsonb *options, char *why, size_t whylen)
 	bool		in_headers = false;
 	int			nheaders = 0;
 	size_t		header_bytes = 0;
+	double		error_rate = 0.5;
+	double		degraded_error_rate = 0;
 
 	if (!JB_ROOT_IS_OBJECT(options))
 	{
@@ -220,6 +225,10 @@ dw_options_ok(Jsonb *options, char *why, size_t whylen)
 															   NumericGetDatum(v.val.numeric)));
 					if (!dw_option_number(key, text, &d, why, whylen))
 						return false;
+					if (strcmp(key, "error_rate") == 0)
+						error_rate = d;
+					else if (strcmp(key, "degraded_error_rate") == 0)
+						degraded_error_rate = d;
 				}
 				else if (depth == 1 && strcmp(key, "window") == 0 &&
 						 (v.type != jbvString ||
@@ -262,6 +271,11 @@ dw_options_ok(Jsonb *options, char *why, size_t whylen)
 			default:
 				break;
 		}
+	}
+	if (degraded_error_rate > 0 && degraded_error_rate >= error_rate)
+	{
+		snprintf(why, whylen, "option \"degraded_error_rate\" is not below \"error_rate\" (0.5 when not given)");
+		return false;
 	}
 	return true;
 }

@@ -6,7 +6,9 @@
  * A down outage opens after fail_after consecutive bad samples and is
  * backdated to the first of them; it closes at the first good sample of the
  * first streak of recover_after consecutive good-or-slow samples.  Degraded
- * works the same with "slow or bad" as bad.  Shorter streaks are blips.
+ * works the same with "slow or bad" as bad, on a machine that has a degraded
+ * level at all: one without never opens a degraded outage (else every down
+ * outage would have a degraded twin).  Shorter streaks are blips.
  *
  * Streaks count samples, not time: the caller feeds samples in time order.
  *
@@ -17,14 +19,17 @@
 #include <string.h>
 
 /*
- * dw_machine_init sets up a machine with no open outage and no streak.
+ * dw_machine_init sets up a machine with no open outage and no streak;
+ * "degraded" says whether it has a degraded level (dw_has_degraded decides).
  */
 void
-dw_machine_init(DwMachine *m, int32_t fail_after, int32_t recover_after)
+dw_machine_init(DwMachine *m, int32_t fail_after, int32_t recover_after,
+				bool degraded)
 {
 	memset(m, 0, sizeof(*m));
 	m->fail_after = fail_after < 1 ? 1 : fail_after;
 	m->recover_after = recover_after < 1 ? 1 : recover_after;
+	m->degraded = degraded;
 }
 
 /*
@@ -94,7 +99,8 @@ dw_machine_step(DwMachine *m, int64_t at, DwSampleClass sample,
 	if (track_step(&m->track[DW_KIND_DOWN], m->fail_after, m->recover_after,
 				   at, sample == DW_SAMPLE_BAD, &events[n]))
 		events[n++].kind = DW_KIND_DOWN;
-	if (track_step(&m->track[DW_KIND_DEGRADED], m->fail_after,
+	if (m->degraded &&
+		track_step(&m->track[DW_KIND_DEGRADED], m->fail_after,
 				   m->recover_after, at, sample != DW_SAMPLE_GOOD, &events[n]))
 		events[n++].kind = DW_KIND_DEGRADED;
 	return n;
@@ -103,8 +109,9 @@ dw_machine_step(DwMachine *m, int64_t at, DwSampleClass sample,
 /*
  * dw_rate_verdict turns the calls of a passive dependency's trailing window
  * into one sample for the machine: bad when the error rate is at or above
- * the rule with enough calls, slow when the share of slow-or-bad calls is,
- * good otherwise.  Passive machines run with fail_after = recover_after = 1,
+ * the rule with enough calls; slow when the share of slow-or-bad calls is,
+ * or the error rate is at or above degraded_error_rate (when set); good
+ * otherwise.  Passive machines run with fail_after = recover_after = 1,
  * so an outage lasts exactly while the rule holds.
  */
 DwSampleClass
@@ -116,6 +123,9 @@ dw_rate_verdict(const DwRateRule *rule, int64_t calls, int64_t bad,
 	if ((double) bad >= rule->error_rate * (double) calls)
 		return DW_SAMPLE_BAD;
 	if ((double) (bad + slow) >= rule->error_rate * (double) calls)
+		return DW_SAMPLE_SLOW;
+	if (rule->degraded_error_rate > 0 &&
+		(double) bad >= rule->degraded_error_rate * (double) calls)
 		return DW_SAMPLE_SLOW;
 	return DW_SAMPLE_GOOD;
 }

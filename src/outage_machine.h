@@ -50,6 +50,7 @@ typedef struct DwMachine
 {
 	int32_t		fail_after;		/* bad samples in a row that open an outage */
 	int32_t		recover_after;	/* good samples in a row that close it */
+	bool		degraded;		/* has a degraded level (SPEC section 7) */
 	DwTrack		track[DW_NUM_KINDS];
 } DwMachine;
 
@@ -69,10 +70,12 @@ typedef struct DwRateRule
 {
 	double		error_rate;		/* at or above this share of bad calls: down */
 	int64_t		min_calls;		/* fewer calls than this: no verdict of down */
+	double		degraded_error_rate;	/* at or above this share: degraded;
+										 * 0: no such level */
 } DwRateRule;
 
 extern void dw_machine_init(DwMachine *m, int32_t fail_after,
-							int32_t recover_after);
+							int32_t recover_after, bool degraded);
 extern int	dw_machine_step(DwMachine *m, int64_t at, DwSampleClass sample,
 							DwEvent events[DW_NUM_KINDS]);
 extern DwSampleClass dw_rate_verdict(const DwRateRule *rule, int64_t calls,

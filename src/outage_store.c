@@ -65,7 +65,9 @@ get_col(int col, bool *isnull)
 
 /*
  * dw_dependency_from_tuple fills dep from the columns of
- * depwatch._machine_rules, which start at column "first" of tup.
+ * depwatch._machine_rules, which start at column "first" of tup, and the
+ * column named degraded_error_rate when the tuple has one (a 0.2 catalog's
+ * view has none: no degraded error rate then).
  */
 void
 dw_dependency_from_tuple(HeapTuple tup, TupleDesc desc, int first, DwDependency *dep)
@@ -83,6 +85,18 @@ dw_dependency_from_tuple(HeapTuple tup, TupleDesc desc, int first, DwDependency 
 	dep->rate.error_rate = DatumGetFloat8(SPI_getbinval(tup, desc, first + 6, &isnull));
 	dep->rate.min_calls = DatumGetInt64(SPI_getbinval(tup, desc, first + 7, &isnull));
 	dep->window = dw_interval_usecs(DatumGetIntervalP(SPI_getbinval(tup, desc, first + 8, &isnull)));
+	dep->rate.degraded_error_rate = 0;
+	{
+		int			col = SPI_fnumber(desc, "degraded_error_rate");
+
+		if (col > 0)
+		{
+			d = SPI_getbinval(tup, desc, col, &isnull);
+			if (!isnull)
+				dep->rate.degraded_error_rate = DatumGetFloat8(d);
+		}
+	}
+	dep->reported = false;
 
 	/*
 	 * A passive dependency is down exactly while its error-rate rule holds:
@@ -93,6 +107,34 @@ dw_dependency_from_tuple(HeapTuple tup, TupleDesc desc, int first, DwDependency 
 		dep->fail_after = 1;
 		dep->recover_after = 1;
 	}
+}
+
+/*
+ * dw_has_degraded is the one place that decides whether a dependency has a
+ * degraded level (SPEC section 7, "Degraded only where defined"): it has
+ * one with degraded_after, or, passive, with degraded_error_rate.  Without
+ * it there is no degraded machine and no degraded outage; the worker,
+ * report_sample and derive_outages all set up their machines from here.
+ */
+bool
+dw_has_degraded(const DwDependency *dep)
+{
+	return dep->degraded_after >= 0 ||
+		(dep->probe == DW_PROBE_PASSIVE && dep->rate.degraded_error_rate > 0);
+}
+
+/*
+ * dw_outage_source names where the outages the machine opens for dep come
+ * from (SPEC section 7, "Where an outage came from"): "passive" for the
+ * error-rate rule, "reported" for report_sample's samples of any other
+ * dependency, "probe" for the worker's.
+ */
+const char *
+dw_outage_source(const DwDependency *dep)
+{
+	if (dep->probe == DW_PROBE_PASSIVE)
+		return "passive";
+	return dep->reported ? "reported" : "probe";
 }
 
 /*
@@ -195,7 +237,8 @@ dw_lock_machines(const DwDependency *const *deps, int n, DwMachine *machines,
 	{
 		Assert(i == 0 || deps[i - 1]->id < deps[i]->id);
 		ids[i] = Int64GetDatum(deps[i]->id);
-		dw_machine_init(&machines[i], deps[i]->fail_after, deps[i]->recover_after);
+		dw_machine_init(&machines[i], deps[i]->fail_after, deps[i]->recover_after,
+						dw_has_degraded(deps[i]));
 		last_at[i] = DT_NOBEGIN;
 		if (locked)
 			locked[i] = false;
@@ -378,6 +421,27 @@ dw_save_machine(const DwDependency *dep, const DwMachine *m, TimestampTz last_at
 }
 
 /*
+ * source_in_catalog: a catalog not yet updated to 0.3 (the library is
+ * updated first) knows no source "reported"; report_sample's outages are
+ * written as "probe" there, as 0.2 wrote them, which the update then
+ * converts where it can tell.  Asked at each opening, which is rare, so
+ * that the session sees the update as soon as it is committed.
+ */
+static const char *
+source_in_catalog(const char *source)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+
+	if (strcmp(source, "reported") != 0)
+		return source;
+	run_plan(&plan,
+			 "SELECT pg_catalog.to_regprocedure('depwatch.discard_samples(text, tstzrange, text)') IS NOT NULL",
+			 0, NULL, NULL, NULL);
+	return DatumGetBool(get_col(1, &isnull)) ? source : "probe";
+}
+
+/*
  * dw_apply_events writes the outages that one step opened or closed.
  *
  * An opening never overlaps an outage recorded by hand: it starts no
@@ -407,8 +471,7 @@ dw_apply_events(const DwDependency *dep, const DwEvent *events, int nevents)
 
 			values[2] = TimestampTzGetDatum(ev->started_at);
 			values[3] = TimestampTzGetDatum(ev->detected_at);
-			values[4] = CStringGetTextDatum(dep->probe == DW_PROBE_PASSIVE ?
-											"passive" : "probe");
+			values[4] = CStringGetTextDatum(source_in_catalog(dw_outage_source(dep)));
 			run_plan(&open_plan,
 					 "INSERT INTO depwatch.outage"
 					 "  (dependency_id, kind, during, detected_at, source)"
@@ -438,7 +501,7 @@ dw_apply_events(const DwDependency *dep, const DwEvent *events, int nevents)
 						 "DELETE FROM depwatch.outage"
 						 " WHERE dependency_id = $1 AND kind = $2"
 						 "   AND upper_inf(during) AND lower(during) = $3"
-						 "   AND source IN ('probe', 'passive')",
+						 "   AND source IN ('probe', 'reported', 'passive')",
 						 3, types, values, NULL);
 		}
 	}

@@ -29,7 +29,11 @@ typedef struct DwDependency
 	int64		degraded_after; /* microseconds; -1 = never slow */
 	DwRateRule	rate;			/* passive only */
 	int64		window;			/* passive only: microseconds */
+	bool		reported;		/* samples come from report_sample */
 } DwDependency;
+
+extern bool dw_has_degraded(const DwDependency *dep);
+extern const char *dw_outage_source(const DwDependency *dep);
 
 extern void dw_dependency_from_tuple(HeapTuple tup, TupleDesc desc, int first,
 									 DwDependency *dep);

@@ -28,6 +28,7 @@
 
 PG_FUNCTION_INFO_V1(dw_report_sample);
 PG_FUNCTION_INFO_V1(dw_derive_outages);
+PG_FUNCTION_INFO_V1(dw_rederive_outages);
 
 /*
  * depwatch.report_sample(dependency text, ok boolean, latency interval,
@@ -80,6 +81,7 @@ dw_report_sample(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 
 	dw_load_dependency(name, &dep);
+	dep.reported = true;
 	last_at = dw_lock_machine(&dep, &m);
 	/* under the machine's lock: alter_dependency takes it to move tracked_since later */
 	dw_check_tracked(dep.id, "at", at);
@@ -123,6 +125,7 @@ typedef struct DerivedWindow
 {
 	DwOutageKind kind;
 	TimestampTz started_at;
+	TimestampTz detected_at;
 	TimestampTz ended_at;
 	bool		ongoing;		/* still open at the last sample */
 	bool		dropped;		/* closed at the instant it opened */
@@ -174,6 +177,7 @@ feed(Derivation *d, TimestampTz at, DwSampleClass class)
 			memset(w, 0, sizeof(*w));
 			w->kind = ev->kind;
 			w->started_at = ev->started_at;
+			w->detected_at = ev->detected_at;
 			w->ongoing = true;
 			d->current[ev->kind] = d->nfound++;
 			continue;
@@ -263,6 +267,8 @@ typedef struct Replay
 	DwDependency *dep;
 	Derivation *d;
 	CallWindow *w;
+	TimestampTz first;			/* the first sample's time, DT_NOBEGIN: none */
+	TimestampTz last;			/* the last sample's time, DT_NOBEGIN: none */
 } Replay;
 
 /* replay_sample feeds one sample (at, ok, latency) to the machine */
@@ -291,6 +297,9 @@ replay_sample(TupleTableSlot *slot, DestReceiver *self)
 		class = window_verdict(w, dep, at, class);
 	}
 	feed(r->d, at, class);
+	if (r->first == DT_NOBEGIN)
+		r->first = at;
+	r->last = at;
 	return true;
 }
 
@@ -331,6 +340,26 @@ read_samples(ParamListInfo params, Oid *types, DestReceiver *replay)
 }
 
 /*
+ * start_replay sets up a fresh machine for dep, with no window found yet,
+ * and an empty call window.  Called inside SPI; the windows found outlive
+ * it (derive_outages returns them after SPI_finish), so they are allocated
+ * in the caller's context.
+ */
+static void
+start_replay(const DwDependency *dep, Derivation *d, CallWindow *w)
+{
+	memset(d, 0, sizeof(*d));
+	d->capfound = 16;
+	d->found = SPI_palloc(sizeof(DerivedWindow) * d->capfound);
+	d->current[DW_KIND_DOWN] = d->current[DW_KIND_DEGRADED] = -1;
+	dw_machine_init(&d->m, dep->fail_after, dep->recover_after, dw_has_degraded(dep));
+	memset(w, 0, sizeof(*w));
+	w->cap = 1024;
+	w->at = palloc(sizeof(TimestampTz) * w->cap);
+	w->class = palloc(sizeof(DwSampleClass) * w->cap);
+}
+
+/*
  * depwatch.derive_outages(dependency text, period tstzrange,
  *						   fail_after int, recover_after int)
  *	 RETURNS TABLE(kind text, started_at timestamptz, ended_at timestamptz,
@@ -350,7 +379,7 @@ dw_derive_outages(PG_FUNCTION_ARGS)
 	DwDependency dep;
 	Derivation	d;
 	CallWindow	w;
-	Replay		replay = {{replay_sample, replay_startup, replay_end, replay_end, DestNone}, &dep, &d, &w};
+	Replay		replay = {{replay_sample, replay_startup, replay_end, replay_end, DestNone}, &dep, &d, &w, DT_NOBEGIN, DT_NOBEGIN};
 	Oid			types[2] = {INT8OID, ANYRANGEOID};
 	ParamListInfo params = makeParamList(2);
 	int			rc;
@@ -370,12 +399,6 @@ dw_derive_outages(PG_FUNCTION_ARGS)
 					 errhint("Pass NULL to use the dependency's own setting.")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	/* the windows outlive SPI: allocate them in the caller's context */
-	memset(&d, 0, sizeof(d));
-	d.capfound = 16;
-	d.found = palloc(sizeof(DerivedWindow) * d.capfound);
-	d.current[DW_KIND_DOWN] = d.current[DW_KIND_DEGRADED] = -1;
-
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	dw_load_dependency(name, &dep);
@@ -387,11 +410,7 @@ dw_derive_outages(PG_FUNCTION_ARGS)
 		if (!PG_ARGISNULL(3))
 			dep.recover_after = PG_GETARG_INT32(3);
 	}
-	dw_machine_init(&d.m, dep.fail_after, dep.recover_after);
-	memset(&w, 0, sizeof(w));
-	w.cap = 1024;
-	w.at = palloc(sizeof(TimestampTz) * w.cap);
-	w.class = palloc(sizeof(DwSampleClass) * w.cap);
+	start_replay(&dep, &d, &w);
 
 	types[1] = get_fn_expr_argtype(fcinfo->flinfo, 1);
 	params->params[0] = (ParamExternData) {Int64GetDatum(dep.id), false, PARAM_FLAG_CONST, types[0]};
@@ -420,4 +439,127 @@ dw_derive_outages(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 	}
 	return (Datum) 0;
+}
+
+/* run_spi runs one statement of the rare repair below, unprepared */
+static void
+run_spi(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_with_args failed for \"%s\": %s", sql,
+			 SPI_result_code_string(rc));
+}
+
+/*
+ * depwatch._rederive_outages(dependency text, since timestamptz) RETURNS int
+ *
+ * discard_samples' second half, once the samples are gone: replays the
+ * dependency's remaining samples through a fresh machine (as derive_outages
+ * does), replaces its machine-made outages (probe, reported, passive) that
+ * end after "since" or are ongoing by the replay's, and stores the
+ * replay's machine as the dependency's state, so that later samples carry
+ * on from what the samples say.  Outages recorded by hand or imported are
+ * kept: a derived window that would overlap one is left out, its start
+ * moved past one that ended within it, as report_sample does; so is an
+ * outage that began before the oldest sample kept.  Returns how many
+ * outages it wrote.
+ *
+ * The whole history is replayed, not only from "since": the machine's
+ * streaks at "since" depend on the samples before it.  This is a repair,
+ * run rarely, and the replay streams the samples without copying them.
+ */
+Datum
+dw_rederive_outages(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TimestampTz since = PG_GETARG_TIMESTAMPTZ(1);
+	DwDependency dep;
+	DwMachine	m;
+	Derivation	d;
+	CallWindow	w;
+	Replay		replay = {{replay_sample, replay_startup, replay_end, replay_end, DestNone}, &dep, &d, &w, DT_NOBEGIN, DT_NOBEGIN};
+	Oid			types[2] = {INT8OID, TSTZRANGEOID};
+	ParamListInfo params = makeParamList(2);
+	int32		written = 0;
+	int			rc;
+
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	dw_load_dependency(name, &dep);
+	/* a dependency with no probe of its own has its samples reported */
+	dep.reported = dep.probe == DW_PROBE_NONE;
+	/* wait for report_sample and the worker, and keep them out until commit */
+	(void) dw_lock_machine(&dep, &m);
+	start_replay(&dep, &d, &w);
+
+	params->params[0] = (ParamExternData) {Int64GetDatum(dep.id), false, PARAM_FLAG_CONST, types[0]};
+	params->params[1] = (ParamExternData) {(Datum) 0, true, PARAM_FLAG_CONST, types[1]};
+	params->numParams = 2;
+	read_samples(params, types, &replay.pub);
+
+	/*
+	 * An outage that began before the oldest sample kept (the others went
+	 * with their partitions) cannot be replayed: it stays as it is, and a
+	 * derived window overlapping it is left out below.
+	 */
+	{
+		Oid			ftypes[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+		Datum		fvalues[3] = {Int64GetDatum(dep.id), TimestampTzGetDatum(since),
+		TimestampTzGetDatum(replay.first)};
+
+		run_spi("DELETE FROM depwatch.outage"
+				" WHERE dependency_id = $1 AND source IN ('probe', 'reported', 'passive')"
+				"   AND (upper_inf(during) OR upper(during) > $2)"
+				"   AND lower(during) >= $3",
+				3, ftypes, fvalues, NULL);
+	}
+	for (int i = 0; i < d.nfound; i++)
+	{
+		DerivedWindow *f = &d.found[i];
+		Oid			wtypes[6] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, TEXTOID};
+		Datum		wvalues[6];
+		char		wnulls[6] = "      ";
+
+		if (f->dropped || (!f->ongoing && f->ended_at <= since))
+			continue;
+		wvalues[0] = Int64GetDatum(dep.id);
+		wvalues[1] = CStringGetTextDatum(dw_kind_name(f->kind));
+		wvalues[2] = TimestampTzGetDatum(f->started_at);
+		wvalues[3] = TimestampTzGetDatum(f->ended_at);
+		if (f->ongoing)
+			wnulls[3] = 'n';
+		wvalues[4] = TimestampTzGetDatum(f->detected_at);
+		wvalues[5] = CStringGetTextDatum(dw_outage_source(&dep));
+		run_spi("INSERT INTO depwatch.outage (dependency_id, kind, during, detected_at, source)"
+				" SELECT $1, $2, r, $5, $6"
+				"   FROM (SELECT CASE WHEN greatest($3, max(upper(o.during))) < coalesce($4, 'infinity')"
+				"                THEN tstzrange(greatest($3, max(upper(o.during))), $4)"
+				"                ELSE 'empty' END AS r"
+				"           FROM depwatch.outage o"
+				"          WHERE o.dependency_id = $1 AND o.kind = $2"
+				"            AND o.during && tstzrange($3, $4)"
+				"            AND lower(o.during) <= $3) x"
+				"  WHERE NOT isempty(r)"
+				"    AND NOT EXISTS (SELECT FROM depwatch.outage o"
+				"                     WHERE o.dependency_id = $1 AND o.kind = $2"
+				"                       AND o.during && x.r)",
+				6, wtypes, wvalues, wnulls);
+		written += SPI_processed;
+	}
+
+	/* the machine as the samples leave it; a machine with none starts afresh */
+	dw_save_machine(&dep, &d.m, replay.last);
+	if (replay.last == DT_NOBEGIN)
+	{
+		Oid			ntypes[1] = {INT8OID};
+		Datum		nvalues[1] = {Int64GetDatum(dep.id)};
+
+		run_spi("UPDATE depwatch.probe_state SET last_at = NULL WHERE dependency_id = $1",
+				1, ntypes, nvalues, NULL);
+	}
+	SPI_finish();
+	PG_RETURN_INT32(written);
 }

@@ -452,7 +452,13 @@ load_config(void *arg)
 		options_checked = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 													 1, &isnull));
 	}
-	SPI_execute(psprintf("SELECT r.*, d.target,"
+	/*
+	 * The view's columns one by one, so that the positions below stay put
+	 * when it gains a column; degraded_error_rate (0.3) is read by name
+	 * (dw_dependency_from_tuple), as NULL from a 0.2 catalog's view.
+	 */
+	SPI_execute(psprintf("SELECT r.id, r.name, r.probe, r.fail_after, r.recover_after,"
+				"       r.degraded_after, r.error_rate, r.min_calls, r.\"window\", d.target,"
 				"       (extract(epoch FROM d.every) * 1000000)::int8,"
 				"       (extract(epoch FROM d.timeout) * 1000000)::int8,"
 				"       d.options->>'method',"
@@ -466,7 +472,8 @@ load_config(void *arg)
 				"       d.options->>'query',"
 				"       md5(row(d.probe, d.target, d.every, d.timeout, d.fail_after, d.recover_after,"
 				"               d.degraded_after, d.options, d.by_superuser)::text),"
-				"       d.by_superuser, d.problem, d.id, d.name"
+				"       d.by_superuser, d.problem, d.id, d.name,"
+				"       (to_jsonb(r)->>'degraded_error_rate')::float8 AS degraded_error_rate"
 				"  FROM (SELECT d.*, %s AS problem,"
 				/* read by name: a 0.2 catalog not yet updated has no such column */
 				"               coalesce((to_jsonb(d)->>'probe_set_by_superuser')::boolean,"

@@ -20,8 +20,9 @@
  * at the first of them, with the bad samples in [start, end) counted.  So
  * there are never two open outages of one kind, transitions happen only on
  * the configured thresholds, and a down outage is never open without a
- * degraded one.  The verdict must say good below min calls, and more bad
- * calls must never make it better.
+ * degraded one.  A machine without a degraded level, fed the same samples,
+ * gives exactly the down events and no degraded one.  The verdict must say
+ * good below min calls, and more bad calls must never make it better.
  *
  *-------------------------------------------------------------------------
  */
@@ -77,7 +78,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	DwMachine	m;
-	DwRateRule	rule = {0.5, 10};
+	DwMachine	flat;			/* the same thresholds, no degraded level */
+	DwRateRule	rule = {0.5, 10, 0};
 	Reference	ref[DW_NUM_KINDS] = {{false, 0}, {false, 0}};
 	int32_t		fail_after;
 	int32_t		recover_after;
@@ -92,7 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 3)
 		return 0;
-	dw_machine_init(&m, (int8_t) data[0], (int8_t) data[1]);
+	dw_machine_init(&m, (int8_t) data[0], (int8_t) data[1], true);
+	dw_machine_init(&flat, (int8_t) data[0], (int8_t) data[1], false);
 	fail_after = (int8_t) data[0] < 1 ? 1 : (int8_t) data[0];
 	recover_after = (int8_t) data[1] < 1 ? 1 : (int8_t) data[1];
 	FUZZ_CHECK(m.fail_after == fail_after && m.recover_after == recover_after,
@@ -146,6 +149,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		nevents = dw_machine_step(&m, at[n], cls[n], events);
 		FUZZ_CHECK(nevents >= 0 && nevents <= DW_NUM_KINDS, "%d events", nevents);
+		{
+			DwEvent		flat_events[DW_NUM_KINDS];
+			int			nflat = dw_machine_step(&flat, at[n], cls[n], flat_events);
+			int			ndown = nevents > 0 && events[0].kind == DW_KIND_DOWN;
+
+			FUZZ_CHECK(nflat == ndown &&
+					   (nflat == 0 ||
+						(flat_events[0].kind == DW_KIND_DOWN &&
+						 flat_events[0].opened == events[0].opened &&
+						 flat_events[0].started_at == events[0].started_at &&
+						 flat_events[0].detected_at == events[0].detected_at &&
+						 flat_events[0].ended_at == events[0].ended_at &&
+						 flat_events[0].bad_samples == events[0].bad_samples)),
+					   "sample %zu: the machine without a degraded level gave %d events, not the %d down ones",
+					   n + 1, nflat, ndown);
+		}
 
 		for (int k = 0; k < DW_NUM_KINDS; k++)
 		{

@@ -148,8 +148,8 @@ got=$(q "$port_a" bank "SELECT string_agg(DISTINCT action, ',' ORDER BY action) 
 [ "$got" = "DELETE,INSERT,UPDATE" ] || fail "audit log actions are '$got', not DELETE,INSERT,UPDATE"
 got=$(q "$port_a" bank "SELECT count(*) FROM depwatch.outage WHERE upper_inf(during)")
 [ "$got" -ge 2 ] || fail "expected open outages in A, found $got"
-got=$(q "$port_a" bank "SELECT count(*) FROM depwatch.outage WHERE source = 'probe' AND NOT upper_inf(during)")
-[ "$got" -ge 1 ] || fail "expected a closed probe outage in A, found $got"
+got=$(q "$port_a" bank "SELECT count(*) FROM depwatch.outage WHERE source = 'reported' AND NOT upper_inf(during)")
+[ "$got" -ge 1 ] || fail "expected a closed outage from report_sample (source reported) in A, found $got"
 ok "audit log has INSERT, UPDATE and DELETE rows; outages open and closed"
 verify_a=$(q "$port_a" bank "SELECT ok || ' ' || checked FROM depwatch.verify_audit()")
 [ "${verify_a%% *}" = true ] || fail "verify_audit() on A: $verify_a"

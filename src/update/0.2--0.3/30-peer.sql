@@ -37,7 +37,9 @@ CREATE OR REPLACE VIEW _machine_rules AS
 	SELECT d.id, d.name, d.probe, d.fail_after, d.recover_after, d.degraded_after,
 		   _option_number('error_rate', d.options->'error_rate', 0.5) AS error_rate,
 		   _option_number('min_calls', d.options->'min_calls', 10)::int8 AS min_calls,
-		   coalesce((d.options->>'window')::interval, interval '1 min') AS "window"
+		   coalesce((d.options->>'window')::interval, interval '1 min') AS "window",
+		   -- passive only: a degraded level below error_rate (SPEC section 7)
+		   _option_number('degraded_error_rate', d.options->'degraded_error_rate', NULL) AS degraded_error_rate
 	FROM dependency d;
 
 -- _check_options: the options a probe understands, with the right types.
@@ -52,12 +54,13 @@ DECLARE
 		"method": "string", "expect_status": "array", "body_contains": "string",
 		"headers": "object", "verify_tls": "boolean",
 		"query": "string",
-		"error_rate": "number", "window": "string", "min_calls": "number"}';
+		"error_rate": "number", "window": "string", "min_calls": "number",
+		"degraded_error_rate": "number"}';
 	allowed CONSTANT jsonb := '{
 		"tcp": ["slo", "quorum"],
 		"http": ["slo", "quorum", "method", "expect_status", "body_contains", "headers", "verify_tls"],
 		"postgres": ["slo", "quorum", "query"],
-		"passive": ["slo", "quorum", "error_rate", "window", "min_calls"],
+		"passive": ["slo", "quorum", "error_rate", "window", "min_calls", "degraded_error_rate"],
 		"none": ["slo", "quorum"]}';
 	e record;
 	bad text;
