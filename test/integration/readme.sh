@@ -47,6 +47,9 @@ has() { grep -Eq -- "$1" "$out"; }
 check "step 3: the worker probed the SMS gateway" has '^ sms +\| dependency +\| up'
 check "step 4: NICE's outage was opened by the samples, backdated" \
 	test "$(psql -qXAt -d bank -c "SELECT round(extract(epoch FROM ended_at - started_at) / 60) FROM depwatch.outages WHERE dependency = 'nice' AND kind = 'down'")" = 30
+check "step 4: one outage of NICE, down, reported; KCB's manual" \
+	test "$(psql -qXAt -d bank -c "SELECT string_agg(dependency || ':' || kind || ':' || source, ' ' ORDER BY dependency)
+		FROM depwatch.outages WHERE dependency IN ('nice', 'kcb')")" = "kcb:down:manual nice:down:reported"
 check "step 5: account opening down 10 minutes, because of nice|kcb" \
 	has '^ down +\| 00:10:00(\.[0-9]+)? +\| \{nice\|kcb\}'
 # the hour was monitored whole (every member tracked since an hour ago), so
