@@ -214,6 +214,15 @@ ok "on 0.2, a reader finds the secrets stored before 0.3 in: $found"
 
 # d. on to 0.3 (the trust boundaries of SPEC section 6)
 rows_before=$(sql "SELECT count(*) FROM depwatch.audit_log")
+# 0.2's machine gave a dependency with no degraded_after a degraded twin of
+# each down outage it opened (this build's worker no longer does): one as
+# 0.2's report_sample wrote it
+sql "INSERT INTO depwatch.outage (dependency_id, kind, during, detected_at, source)
+	SELECT id, 'degraded', tstzrange('2022-10-16 06:30+00', '2022-10-16 07:00+00'), '2022-10-16 06:31+00', 'probe'
+	FROM depwatch.dependency WHERE name = 'msg'" >/dev/null
+twins=$(sql "SELECT count(*) FROM depwatch.outage o JOIN depwatch.dependency d ON d.id = o.dependency_id
+	WHERE o.kind = 'degraded' AND d.degraded_after IS NULL")
+[ "$twins" -gt 0 ] || fail "0.2 made no degraded twin to remove"
 sql "ALTER EXTENSION depwatch UPDATE" 2>"$dir/update.err"
 grep -q 'WARNING:  depwatch 0.3: 1 maintenance windows are infinite, outside 1990-01-01 to now() + 10 years, or longer than 31 days, left as they are: ids 2' "$dir/update.err" ||
 	fail "the update did not name the maintenance window beyond 0.3's bounds: $(cat "$dir/update.err")"
@@ -226,6 +235,19 @@ got=$(sql "SELECT string_agg(name || ':' || probe_set_by_superuser, ' ' ORDER BY
 [ "$got" = "bureau:true core:true feed:false httpsec:true kvsec:true msg:true pgsec:true" ] ||
 	fail "probe_set_by_superuser after the update, from the audit log's actors: $got"
 ok "the update takes probe_set_by_superuser from the audit log: $got"
+[ "$(sql "SELECT count(*) FROM depwatch.outage o JOIN depwatch.dependency d ON d.id = o.dependency_id
+	WHERE o.kind = 'degraded' AND d.degraded_after IS NULL")" = 0 ] || fail "degraded twins are left after the update"
+[ "$(sql "SELECT count(*) FROM depwatch.audit_log WHERE table_name = 'outage' AND action = 'DELETE'
+	AND old->>'kind' = 'degraded'")" = "$twins" ] || fail "the removal of the $twins degraded twins is not in the audit log"
+got=$(sql "SELECT count(*) FILTER (WHERE d.tracked_since = least(a.first_insert,
+		(SELECT min(s.at) FROM depwatch.sample s WHERE s.dependency_id = d.id),
+		(SELECT min(lower(o.during)) FROM depwatch.outage o WHERE o.dependency_id = d.id)))
+	|| '/' || count(*)
+	FROM depwatch.dependency d
+	JOIN (SELECT row_id, min(at) AS first_insert FROM depwatch.audit_log
+		  WHERE table_name = 'dependency' AND action = 'INSERT' GROUP BY row_id) a ON a.row_id = d.id")
+[ "${got%/*}" = "${got#*/}" ] && [ "${got#*/}" -ge 7 ] || fail "tracked_since is not each dependency's first audit row (or earlier sample or outage): $got"
+ok "the update removed $twins degraded twins (audited) and set tracked_since from the audit log ($got)"
 found=$(leaks)
 [ -z "$found" ] || fail "after the update to 0.3, a reader finds secrets in: $found"
 ok "after the update, a reader finds no secret in any relation it can read"
