@@ -5,7 +5,7 @@
  *	  capability_outages(), state_timeline() and the capabilities' part of
  *	  current_status().
  *
- * SPEC section 3 "Availability" defines every number; subjects.c and
+ * doc/semantics.md, "Availability", defines every number; subjects.c and
  * timeline.c say what each target was doing, this file only counts.
  *
  *-------------------------------------------------------------------------
@@ -144,7 +144,7 @@ numeric_of(int64 v)
 
 /*
  * put_availability_row adds one target's figures for one bucket, by the
- * formulas of SPEC section 3.
+ * formulas of doc/semantics.md, "Availability".
  */
 static void
 put_availability_row(ReturnSetInfo *rsinfo, const DwSubject *sub,

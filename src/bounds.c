@@ -2,7 +2,7 @@
  *
  * bounds.c
  *	  The time and size bounds on every value a role hands depwatch
- *	  (SPEC section 6, "Time and size bounds on every input").
+ *	  (doc/semantics.md, "Bounds on input").
  *
  * A time far in the future or the past, or a text of megabytes, stored by
  * one operator breaks reports for everyone (timestamp arithmetic overflows)
@@ -14,7 +14,8 @@
  *	- samples (report_sample): at from 1990-01-01 to the server's clock plus
  *	  depwatch.max_clock_skew;
  *	- samples and outages of a dependency: not before its tracked_since
- *	  (SPEC section 7: before it the dependency is untracked);
+ *	  (doc/semantics.md, "Tracked since": before it the dependency is
+ *	  untracked);
  *	- outages, maintenance and incidents: from 1990-01-01 to now() plus 10
  *	  years (maintenance windows also at most 31 days, checked in SQL);
  *	- free text: at most 4,000 characters.

@@ -29,7 +29,10 @@
 
 PG_FUNCTION_INFO_V1(dw_check_capability_graph);
 
-/* Longest chain of capabilities requiring capabilities (SPEC section 6). */
+/*
+ * Longest chain of capabilities requiring capabilities (doc/semantics.md,
+ * "Bounds on input").
+ */
 #define DW_MAX_CAPABILITY_DEPTH 32
 
 /* The longest list of names an error message shows, in bytes. */

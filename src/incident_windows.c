@@ -2,7 +2,7 @@
  *
  * incident_windows.c
  *	  The down windows of every capability made by the down outages of a
- *	  given set of dependencies (SPEC section 3, "Incidents"): what the
+ *	  given set of dependencies (doc/semantics.md, "Incidents"): what the
  *	  economics reports (impact, fee waivers, deposit outflow) join the
  *	  bank's ledger against.
  *

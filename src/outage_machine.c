@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * outage_machine.c
- *	  The outage state machine of SPEC section 3, "Samples -> outages".
+ *	  The outage state machine (doc/semantics.md, "Outage state machine").
  *
  * A down outage opens after fail_after consecutive bad samples and is
  * backdated to the first of them; it closes at the first good sample of the

@@ -50,7 +50,8 @@ typedef struct DwMachine
 {
 	int32_t		fail_after;		/* bad samples in a row that open an outage */
 	int32_t		recover_after;	/* good samples in a row that close it */
-	bool		degraded;		/* has a degraded level (SPEC section 7) */
+	bool		degraded;		/* has a degraded level (doc/semantics.md,
+							 * "Degraded level") */
 	DwTrack		track[DW_NUM_KINDS];
 } DwMachine;
 

@@ -111,7 +111,7 @@ dw_dependency_from_tuple(HeapTuple tup, TupleDesc desc, int first, DwDependency 
 
 /*
  * dw_has_degraded is the one place that decides whether a dependency has a
- * degraded level (SPEC section 7, "Degraded only where defined"): it has
+ * degraded level (doc/semantics.md, "Degraded level"): it has
  * one with degraded_after, or, passive, with degraded_error_rate.  Without
  * it there is no degraded machine and no degraded outage; the worker,
  * report_sample and derive_outages all set up their machines from here.
@@ -125,7 +125,7 @@ dw_has_degraded(const DwDependency *dep)
 
 /*
  * dw_outage_source names where the outages the machine opens for dep come
- * from (SPEC section 7, "Where an outage came from"): "passive" for the
+ * from (doc/semantics.md, "Outage sources"): "passive" for the
  * error-rate rule, "reported" for report_sample's samples of any other
  * dependency, "probe" for the worker's.
  */
@@ -547,7 +547,7 @@ dw_store_samples(const char *vantage, const DwSampleRow *rows, int n)
 	 * it (or after the dependency was added) closes a monitor gap, and its
 	 * very first sample ends the time before anyone watched it: record both
 	 * now, from probe_state.last_at as it was before this batch, so that
-	 * availability reports need not scan the samples (SPEC section 3,
+	 * availability reports need not scan the samples (doc/semantics.md,
 	 * "Unmonitored time").
 	 */
 	run_plan(&plan,

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * outbound.c
- *	  The rules for restricted probes (SPEC section 6, "Outbound connections
- *	  are the superuser's decision").
+ *	  The rules for restricted probes (doc/semantics.md, "Restricted
+ *	  probes").
  *
  * A dependency whose probe settings a superuser made last is probed as
  * set.  Any other is restricted:
@@ -28,7 +28,10 @@
 #include <string.h>
 #include <strings.h>
 
-/* the libpq keywords a restricted postgres probe may set (SPEC section 6) */
+/*
+ * the libpq keywords a restricted postgres probe may set (doc/semantics.md,
+ * "Restricted probes")
+ */
 static const char *const plain_keywords[] = {
 	"host", "hostaddr", "port", "dbname", "user", "password",
 	"connect_timeout", "sslmode", "application_name"

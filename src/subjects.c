@@ -395,7 +395,7 @@ load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 				add_span(ld, i, Max(s->now, s->lo), s->hi, DW_SPAN_UNMONITORED);
 
 	/*
-	 * Nor what came before the dependency's history (SPEC section 7,
+	 * Nor what came before the dependency's history (doc/semantics.md,
 	 * "Tracked since"): whatever its probe kind, and for every report and
 	 * every capability that requires it, an untracked dependency is
 	 * unmonitored, never up.

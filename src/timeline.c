@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * timeline.c
- *	  The interval algebra of SPEC section 3 ("Unmonitored time",
- *	  "Capabilities", "Availability"): sweeps over sorted window endpoints.
+ *	  The interval algebra of doc/semantics.md ("Unmonitored time",
+ *	  "Capabilities", "State timelines", "Availability"): sweeps over
+ *	  sorted window endpoints.
  *
  * A dependency's timeline comes from its windows (down and degraded
  * outages, monitor gaps, maintenance); a capability's from its members'

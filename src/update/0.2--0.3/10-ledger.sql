@@ -1,7 +1,7 @@
 
 -- ---------------------------------------------------------------------------
--- The ledger reports run with the rights of the role that runs them (SPEC
--- section 6, "No superuser execution over objects others control").
+-- The ledger reports run with the rights of the role that runs them
+-- (doc/semantics.md, "Ledger contract").
 --
 -- In 0.2 impact, fee_waiver*, deposit_outflow*, classify_incident and
 -- incident_report were SECURITY DEFINER: they read the bank's ledger with

@@ -1,6 +1,6 @@
 -- ---------------------------------------------------------------------------
--- Outbound connections are the superuser's decision (SPEC section 6; issue
--- 16 items 2 to 4).
+-- Outbound connections are the superuser's decision (doc/semantics.md,
+-- "Restricted probes"; issue 16 items 2 to 4).
 --
 -- A dependency whose probe settings (probe, target, and options other than
 -- slo and quorum) a superuser set last is probed as set.  Any other is

@@ -1,11 +1,11 @@
 
 -- ---------------------------------------------------------------------------
 -- Peers are hostile; numbers in options are finite and inside their ranges
--- (SPEC section 6).  The value rules of options live in C (src/options.c):
--- the configuration API refuses what breaks them, the _machine_rules view
--- parses the numbers with the same routine, and the probe worker skips
--- (with a WARNING) a stored row that breaks them instead of failing to read
--- every row.
+-- (doc/semantics.md, "Peer answers", "Bounds on input").  The value rules
+-- of options live in C (src/options.c): the configuration API refuses what
+-- breaks them, the _machine_rules view parses the numbers with the same
+-- routine, and the probe worker skips (with a WARNING) a stored row that
+-- breaks them instead of failing to read every row.
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION _option_number(key text, value jsonb, dflt float8) RETURNS float8
 	AS 'MODULE_PATHNAME', 'dw_option_number_sql'
@@ -38,7 +38,8 @@ CREATE OR REPLACE VIEW _machine_rules AS
 		   _option_number('error_rate', d.options->'error_rate', 0.5) AS error_rate,
 		   _option_number('min_calls', d.options->'min_calls', 10)::int8 AS min_calls,
 		   coalesce((d.options->>'window')::interval, interval '1 min') AS "window",
-		   -- passive only: a degraded level below error_rate (SPEC section 7)
+		   -- passive only: a degraded level below error_rate (doc/semantics.md,
+		   -- "Passive error rate")
 		   _option_number('degraded_error_rate', d.options->'degraded_error_rate', NULL) AS degraded_error_rate
 	FROM dependency d;
 

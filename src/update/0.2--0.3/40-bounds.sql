@@ -1,7 +1,8 @@
 
 -- ---------------------------------------------------------------------------
--- Time and size bounds on every input (SPEC section 6; issue 16 items 6, 8,
--- 9, 12).  The rules live once, in C (bounds.c, capability_graph.c):
+-- Time and size bounds on every input (doc/semantics.md, "Bounds on
+-- input"; issue 16 items 6, 8, 9, 12).  The rules live once, in C
+-- (bounds.c, capability_graph.c):
 --   samples: at from 1990-01-01 to the server's clock + depwatch.max_clock_skew
 --     (report_sample checks it in C, before anything is read or written);
 --   outages, maintenance, incidents: from 1990-01-01 to now() + 10 years;

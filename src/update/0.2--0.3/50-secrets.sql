@@ -1,6 +1,7 @@
 
 -- ---------------------------------------------------------------------------
--- Secrets are masked by structure, not by names (SPEC section 6).
+-- Secrets are masked by structure, not by names (doc/semantics.md,
+-- "Secrets masked by structure").
 --
 -- _mask_probe_target (C, dw_mask_probe_target) now masks whatever the probe:
 -- a target that libpq parses as a conninfo (key=value or postgresql://) has

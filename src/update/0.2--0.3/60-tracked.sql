@@ -1,6 +1,6 @@
 
 -- ---------------------------------------------------------------------------
--- Tracked since (SPEC section 7; issue 17 items 2 and 3).
+-- Tracked since (doc/semantics.md, "Tracked since"; issue 17 items 2 and 3).
 --
 -- Every dependency has tracked_since: before it the dependency is
 -- untracked, and every report counts that time as unmonitored, never as up

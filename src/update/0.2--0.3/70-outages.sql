@@ -1,7 +1,7 @@
 
 -- ---------------------------------------------------------------------------
--- Truth at the edges: outages (SPEC section 7, "Degraded only where
--- defined", "Where an outage came from", "The future is refused").
+-- Truth at the edges: outages (doc/semantics.md, "Degraded level",
+-- "Outage sources", "Bounds on input").
 --
 -- A dependency without degraded_after (or, passive, degraded_error_rate)
 -- has no degraded machine: the C code decides it in one place

@@ -1,6 +1,7 @@
 
 -- ---------------------------------------------------------------------------
--- 80-say: told truthfully (SPEC section 7): no silent non-probing, deadlines
+-- 80-say: told truthfully (doc/semantics.md, "Current status",
+-- "Reporting deadlines", "Incidents"): no silent non-probing, deadlines
 -- never blank, incidents half-open.
 -- ---------------------------------------------------------------------------
 

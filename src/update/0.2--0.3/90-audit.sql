@@ -1,10 +1,10 @@
 
 -- ---------------------------------------------------------------------------
--- The audit chain (SPEC section 6): it records both the role in effect and
--- the login role, detects a deleted or nulled head, and is re-chained once
--- here, after the rows it logs were masked again (50-secrets.sql).  This
--- piece comes after every other piece that changes rows, so the chain it
--- leaves covers them.
+-- The audit chain (doc/semantics.md, "Audit chain"): it records both the
+-- role in effect and the login role, detects a deleted or nulled head, and
+-- is re-chained once here, after the rows it logs were masked again
+-- (50-secrets.sql).  This piece comes after every other piece that changes
+-- rows, so the chain it leaves covers them.
 -- ---------------------------------------------------------------------------
 
 -- actor is the role in effect (SET ROLE, else the login role), which is the
