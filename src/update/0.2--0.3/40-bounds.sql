@@ -164,57 +164,8 @@ BEGIN
 END
 $$;
 
--- record_outage records an outage by hand (source 'manual'); ended_at NULL
--- leaves it open until end_outage().
-CREATE OR REPLACE FUNCTION record_outage(dependency text, started_at timestamptz, ended_at timestamptz DEFAULT NULL,
-							  kind text DEFAULT 'down', note text DEFAULT NULL,
-							  detected_at timestamptz DEFAULT NULL) RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, depwatch, pg_temp
-AS $$
-#variable_conflict use_variable
-DECLARE
-	dep_id bigint := depwatch._dependency_id(dependency);
-	clash record;
-	result bigint;
-BEGIN
-	PERFORM depwatch._check_kind(kind);
-	IF started_at IS NULL THEN
-		RAISE EXCEPTION 'outage start must be a finite time, not NULL'
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Pass when the outage started.';
-	END IF;
-	PERFORM depwatch._check_time('started_at', started_at);
-	PERFORM depwatch._check_time('ended_at', ended_at);
-	PERFORM depwatch._check_time('detected_at', detected_at);
-	PERFORM depwatch._check_text('note', note);
-	IF ended_at <= started_at THEN
-		RAISE EXCEPTION 'outage of "%" ends at % but starts at %', dependency, ended_at, started_at
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'The end must come after the start; pass NULL for an outage still going on.';
-	END IF;
-	IF detected_at < started_at THEN
-		RAISE EXCEPTION 'outage of "%" is detected at % but starts at %', dependency, detected_at, started_at
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'An outage is detected at or after its start; pass NULL if nobody knows when.';
-	END IF;
-	SELECT o.id, o.during INTO clash FROM depwatch.outage o
-	WHERE o.dependency_id = dep_id AND o.kind = record_outage.kind
-	  AND o.during && tstzrange(started_at, ended_at)
-	ORDER BY lower(o.during) LIMIT 1;
-	IF FOUND THEN
-		RAISE EXCEPTION '% outage of "%" from % overlaps outage % (%)', kind, dependency, started_at,
-				clash.id, clash.during
-			USING ERRCODE = 'exclusion_violation',
-				  DETAIL = 'Two outages of one dependency and kind never overlap.',
-				  HINT = 'Change the window, or end the other outage first with end_outage().';
-	END IF;
-	INSERT INTO depwatch.outage (dependency_id, kind, during, detected_at, source, note)
-	VALUES (dep_id, kind, tstzrange(started_at, ended_at), detected_at, 'manual', note)
-	RETURNING id INTO result;
-	RETURN result;
-END
-$$;
+-- record_outage() applies these bounds: it is restated once, with
+-- tracked_since, in 60-tracked.sql.
 
 CREATE OR REPLACE FUNCTION end_outage(dependency text, ended_at timestamptz DEFAULT now(),
 						   kind text DEFAULT 'down') RETURNS bigint
