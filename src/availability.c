@@ -22,6 +22,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "depwatch.h"
 #include "subjects.h"
 
 PG_FUNCTION_INFO_V1(dw_availability);

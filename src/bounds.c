@@ -23,12 +23,17 @@
  * The probe worker stamps its samples with its own clock and does not come
  * through here.
  *
+ * The conversions between intervals and microseconds, which every duration
+ * depwatch reads or reports goes through, are here too: an interval too
+ * long for microseconds saturates instead of overflowing.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "common/int.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -228,4 +233,32 @@ dw_check_time_sql(PG_FUNCTION_ARGS)
 		dw_check_event_time(PG_ARGISNULL(0) ? "time" : text_to_cstring(PG_GETARG_TEXT_PP(0)),
 							PG_GETARG_TIMESTAMPTZ(1));
 	PG_RETURN_VOID();
+}
+
+/*
+ * dw_interval_usecs: an interval in microseconds, months counted as 30
+ * days; saturates at the int64 bounds.
+ */
+int64
+dw_interval_usecs(const Interval *iv)
+{
+	int64		days;
+	int64		usecs;
+
+	/* at most 2^31 months of 30 days, so no overflow yet */
+	days = (int64) iv->month * DAYS_PER_MONTH + iv->day;
+	if (pg_mul_s64_overflow(days, USECS_PER_DAY, &usecs) ||
+		pg_add_s64_overflow(usecs, iv->time, &usecs))
+		return (days < 0) ? PG_INT64_MIN : PG_INT64_MAX;
+	return usecs;
+}
+
+/* dw_usecs_interval: a duration as an interval of hours, minutes, seconds */
+Interval *
+dw_usecs_interval(int64 usecs)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	iv->time = usecs;
+	return iv;
 }

@@ -25,8 +25,9 @@ extern const struct DwAddressPolicy *dw_address_policy;
 extern void dw_define_gucs(void);
 extern const char *dw_vantage(void);
 
-/* interval -> microseconds, months counted as 30 days */
+/* Durations (bounds.c): interval <-> microseconds, months as 30 days */
 extern int64 dw_interval_usecs(const Interval *iv);
+extern Interval *dw_usecs_interval(int64 usecs);
 
 /* Time and size bounds on input (bounds.c; the GUC in guc.c) */
 #define DW_MAX_TEXT_CHARS 4000

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * guc.c
- *	  depwatch's settings, and the module's entry point.
+ *	  depwatch's settings (the module's entry point is in depwatch.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -11,25 +11,16 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include "common/int.h"
 #include "fmgr.h"
-#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "address_policy.h"
 #include "depwatch.h"
-#include "shmem.h"
-#include "utility_hook.h"
-#include "worker.h"
-
-PG_MODULE_MAGIC;
 
 PG_FUNCTION_INFO_V1(dw_sample_retention);
 PG_FUNCTION_INFO_V1(dw_vantage_name);
-
-void		_PG_init(void);
 
 char	   *dw_vantage_setting = NULL;
 int			dw_sample_retention_min = 90 * 24 * 60;
@@ -44,22 +35,6 @@ int			dw_quorum = 0;
 bool		dw_consensus = false;
 char	   *dw_allowed_addresses = NULL;
 const DwAddressPolicy *dw_address_policy = NULL;
-
-/*
- * _PG_init defines the settings (all of them can change at SIGHUP, so they
- * are defined whether or not the library is preloaded) and, when preloaded,
- * sets up shared memory and the launcher of the probe workers.
- */
-void
-_PG_init(void)
-{
-	dw_define_gucs();
-	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
-		return;
-	dw_shmem_init();
-	dw_install_utility_hook();
-	dw_register_launcher();
-}
 
 /* depwatch.source_address must be empty or a numeric IP address */
 static bool
@@ -239,20 +214,6 @@ dw_vantage(void)
 		gethostname(hostname, sizeof(hostname) - 1) != 0)
 		strlcpy(hostname, "local", sizeof(hostname));
 	return hostname;
-}
-
-int64
-dw_interval_usecs(const Interval *iv)
-{
-	int64		days;
-	int64		usecs;
-
-	/* at most 2^31 months of 30 days, so no overflow yet */
-	days = (int64) iv->month * DAYS_PER_MONTH + iv->day;
-	if (pg_mul_s64_overflow(days, USECS_PER_DAY, &usecs) ||
-		pg_add_s64_overflow(usecs, iv->time, &usecs))
-		return (days < 0) ? PG_INT64_MIN : PG_INT64_MAX;
-	return usecs;
 }
 
 /*

@@ -64,37 +64,90 @@ get_col(int col, bool *isnull)
 }
 
 /*
- * dw_dependency_from_tuple fills dep from the columns of
- * depwatch._machine_rules, which start at column "first" of tup, and the
- * column named degraded_error_rate when the tuple has one (a 0.2 catalog's
- * view has none: no degraded error rate then).
+ * dw_column finds the column called "name" in a query's result, so that
+ * nothing is read by position: a view that gains a column, or a catalog
+ * whose view lists its columns in another order, shifts no read.  Returns
+ * 0 for a missing column that is not required (one a catalog not yet
+ * updated lacks; the caller reads its default).  A name found twice is
+ * refused, never resolved by position.  "what" names the relation in the
+ * messages.
+ */
+int
+dw_column(TupleDesc desc, const char *name, bool required, const char *what)
+{
+	int			found = 0;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
+			continue;
+		/* a view's names are unique: only a query of ours can repeat one */
+		if (found != 0)
+			elog(ERROR, "column \"%s\" appears more than once in %s", name, what);
+		found = i + 1;
+	}
+	if (found == 0 && required)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" is missing from %s", name, what),
+				 errdetail("depwatch reads the columns of %s by name.", what),
+				 errhint("Update the extension with ALTER EXTENSION depwatch UPDATE; if it is up to date, reinstall it.")));
+	return found;
+}
+
+/*
+ * dw_rule_columns finds the columns of depwatch._machine_rules in a result
+ * that includes them: the one place that maps the view's columns.  Call it
+ * once per query, then dw_dependency_from_tuple for each row.  Every column
+ * the view has had since 0.1 is required; degraded_error_rate came in 0.3,
+ * and a catalog still at 0.1 or 0.2 has none (no degraded error rate then).
  */
 void
-dw_dependency_from_tuple(HeapTuple tup, TupleDesc desc, int first, DwDependency *dep)
+dw_rule_columns(TupleDesc desc, DwRuleColumns *cols)
+{
+	const char *what = "depwatch._machine_rules";
+
+	cols->id = dw_column(desc, "id", true, what);
+	cols->name = dw_column(desc, "name", true, what);
+	cols->probe = dw_column(desc, "probe", true, what);
+	cols->fail_after = dw_column(desc, "fail_after", true, what);
+	cols->recover_after = dw_column(desc, "recover_after", true, what);
+	cols->degraded_after = dw_column(desc, "degraded_after", true, what);
+	cols->error_rate = dw_column(desc, "error_rate", true, what);
+	cols->min_calls = dw_column(desc, "min_calls", true, what);
+	cols->window = dw_column(desc, "window", true, what);
+	cols->degraded_error_rate = dw_column(desc, "degraded_error_rate", false, what);
+}
+
+/*
+ * dw_dependency_from_tuple fills dep from a row of depwatch._machine_rules,
+ * whose columns dw_rule_columns found in desc.
+ */
+void
+dw_dependency_from_tuple(HeapTuple tup, TupleDesc desc, const DwRuleColumns *cols,
+						 DwDependency *dep)
 {
 	bool		isnull;
 	Datum		d;
 
-	dep->id = DatumGetInt64(SPI_getbinval(tup, desc, first, &isnull));
-	dep->name = SPI_getvalue(tup, desc, first + 1);
-	dep->probe = dw_probe_from_name(SPI_getvalue(tup, desc, first + 2));
-	dep->fail_after = DatumGetInt32(SPI_getbinval(tup, desc, first + 3, &isnull));
-	dep->recover_after = DatumGetInt32(SPI_getbinval(tup, desc, first + 4, &isnull));
-	d = SPI_getbinval(tup, desc, first + 5, &isnull);
+	dep->id = DatumGetInt64(SPI_getbinval(tup, desc, cols->id, &isnull));
+	dep->name = SPI_getvalue(tup, desc, cols->name);
+	dep->probe = dw_probe_from_name(SPI_getvalue(tup, desc, cols->probe));
+	dep->fail_after = DatumGetInt32(SPI_getbinval(tup, desc, cols->fail_after, &isnull));
+	dep->recover_after = DatumGetInt32(SPI_getbinval(tup, desc, cols->recover_after, &isnull));
+	d = SPI_getbinval(tup, desc, cols->degraded_after, &isnull);
 	dep->degraded_after = isnull ? -1 : dw_interval_usecs(DatumGetIntervalP(d));
-	dep->rate.error_rate = DatumGetFloat8(SPI_getbinval(tup, desc, first + 6, &isnull));
-	dep->rate.min_calls = DatumGetInt64(SPI_getbinval(tup, desc, first + 7, &isnull));
-	dep->window = dw_interval_usecs(DatumGetIntervalP(SPI_getbinval(tup, desc, first + 8, &isnull)));
+	dep->rate.error_rate = DatumGetFloat8(SPI_getbinval(tup, desc, cols->error_rate, &isnull));
+	dep->rate.min_calls = DatumGetInt64(SPI_getbinval(tup, desc, cols->min_calls, &isnull));
+	dep->window = dw_interval_usecs(DatumGetIntervalP(SPI_getbinval(tup, desc, cols->window, &isnull)));
 	dep->rate.degraded_error_rate = 0;
+	if (cols->degraded_error_rate > 0)
 	{
-		int			col = SPI_fnumber(desc, "degraded_error_rate");
-
-		if (col > 0)
-		{
-			d = SPI_getbinval(tup, desc, col, &isnull);
-			if (!isnull)
-				dep->rate.degraded_error_rate = DatumGetFloat8(d);
-		}
+		d = SPI_getbinval(tup, desc, cols->degraded_error_rate, &isnull);
+		if (!isnull)
+			dep->rate.degraded_error_rate = DatumGetFloat8(d);
 	}
 	dep->reported = false;
 
@@ -147,6 +200,7 @@ dw_load_dependency(const char *name, DwDependency *dep)
 	static SPIPlanPtr plan = NULL;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
+	DwRuleColumns cols;
 
 	values[0] = CStringGetTextDatum(name);
 	run_plan(&plan, "SELECT * FROM depwatch._machine_rules WHERE name = $1",
@@ -156,7 +210,8 @@ dw_load_dependency(const char *name, DwDependency *dep)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("dependency \"%s\" does not exist", name),
 				 errhint("See depwatch.dependencies for the dependencies there are.")));
-	dw_dependency_from_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, dep);
+	dw_rule_columns(SPI_tuptable->tupdesc, &cols);
+	dw_dependency_from_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &cols, dep);
 }
 
 /*

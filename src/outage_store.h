@@ -35,8 +35,30 @@ typedef struct DwDependency
 extern bool dw_has_degraded(const DwDependency *dep);
 extern const char *dw_outage_source(const DwDependency *dep);
 
-extern void dw_dependency_from_tuple(HeapTuple tup, TupleDesc desc, int first,
-									 DwDependency *dep);
+/*
+ * Where the columns of depwatch._machine_rules are in a query's result,
+ * found by name (dw_rule_columns); 0 for an optional column the catalog
+ * does not have yet.
+ */
+typedef struct DwRuleColumns
+{
+	int			id;
+	int			name;
+	int			probe;
+	int			fail_after;
+	int			recover_after;
+	int			degraded_after;
+	int			error_rate;
+	int			min_calls;
+	int			window;
+	int			degraded_error_rate;	/* new in 0.3: optional */
+} DwRuleColumns;
+
+extern int	dw_column(TupleDesc desc, const char *name, bool required,
+					  const char *what);
+extern void dw_rule_columns(TupleDesc desc, DwRuleColumns *cols);
+extern void dw_dependency_from_tuple(HeapTuple tup, TupleDesc desc,
+									 const DwRuleColumns *cols, DwDependency *dep);
 extern void dw_load_dependency(const char *name, DwDependency *dep);
 /* One sample row on its way to depwatch.sample. */
 typedef struct DwSampleRow

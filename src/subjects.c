@@ -94,16 +94,6 @@ dw_period_bounds(RangeType *period, const char *argname, TimestampTz *lo, Timest
 				 errhint("Ask for at most 10 years at a time.")));
 }
 
-/* dw_usecs_interval: a duration as an interval of hours, minutes, seconds */
-Interval *
-dw_usecs_interval(int64 usecs)
-{
-	Interval   *iv = palloc0(sizeof(Interval));
-
-	iv->time = usecs;
-	return iv;
-}
-
 static HTAB *
 id_table(const char *what, int n)
 {

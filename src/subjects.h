@@ -71,6 +71,5 @@ extern DwSubjects *dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSour
 extern int	dw_find_subject(const DwSubjects *s, const char *name);
 extern int *dw_choose_subjects(const DwSubjects *s, ArrayType *targets, int *n);
 extern const DwTimeline *dw_subject_timeline(DwSubjects *s, int i);
-extern Interval *dw_usecs_interval(int64 usecs);
 
 #endif							/* DEPWATCH_SUBJECTS_H */

@@ -422,6 +422,48 @@ skip_row(int64 id, const char *name, const char *signature, const char *problem)
 	}
 }
 
+/* Where load_config's query has each column, found by name once per load */
+typedef struct ConfigColumns
+{
+	DwRuleColumns rules;		/* those of depwatch._machine_rules */
+	int			target;
+	int			every;
+	int			timeout;
+	int			method;
+	int			expect_status;
+	int			body_contains;
+	int			headers;
+	int			verify_tls;
+	int			query;
+	int			signature;
+	int			by_superuser;
+	int			problem;
+	int			dependency_id;
+	int			dependency;
+} ConfigColumns;
+
+static void
+config_columns(TupleDesc desc, ConfigColumns *cols)
+{
+	const char *what = "the probe worker's configuration query";
+
+	dw_rule_columns(desc, &cols->rules);
+	cols->target = dw_column(desc, "target", true, what);
+	cols->every = dw_column(desc, "every_us", true, what);
+	cols->timeout = dw_column(desc, "timeout_us", true, what);
+	cols->method = dw_column(desc, "method", true, what);
+	cols->expect_status = dw_column(desc, "expect_status", true, what);
+	cols->body_contains = dw_column(desc, "body_contains", true, what);
+	cols->headers = dw_column(desc, "headers", true, what);
+	cols->verify_tls = dw_column(desc, "verify_tls", true, what);
+	cols->query = dw_column(desc, "query", true, what);
+	cols->signature = dw_column(desc, "signature", true, what);
+	cols->by_superuser = dw_column(desc, "by_superuser", true, what);
+	cols->problem = dw_column(desc, "problem", true, what);
+	cols->dependency_id = dw_column(desc, "dependency_id", true, what);
+	cols->dependency = dw_column(desc, "dependency", true, what);
+}
+
 /*
  * load_config reads the enabled dependencies and merges them into targets:
  * unchanged ones keep their schedule and any probe in flight, changed ones
@@ -434,6 +476,7 @@ load_config(void *arg)
 	DwTarget  **fresh;
 	int			nfresh = 0;
 	bool		options_checked;
+	ConfigColumns cols;
 
 	/* an earlier load may have failed halfway */
 	for (int i = 0; i < ntargets; i++)
@@ -453,27 +496,25 @@ load_config(void *arg)
 													 1, &isnull));
 	}
 	/*
-	 * The view's columns one by one, so that the positions below stay put
-	 * when it gains a column; degraded_error_rate (0.3) is read by name
-	 * (dw_dependency_from_tuple), as NULL from a 0.2 catalog's view.
+	 * Every column is read by name (dw_column, dw_rule_columns): the view's
+	 * columns may come in any order, and a catalog still at 0.1 or 0.2 has
+	 * fewer of them.  Rows with bad options have no view columns (NULL).
 	 */
-	SPI_execute(psprintf("SELECT r.id, r.name, r.probe, r.fail_after, r.recover_after,"
-				"       r.degraded_after, r.error_rate, r.min_calls, r.\"window\", d.target,"
-				"       (extract(epoch FROM d.every) * 1000000)::int8,"
-				"       (extract(epoch FROM d.timeout) * 1000000)::int8,"
-				"       d.options->>'method',"
+	SPI_execute(psprintf("SELECT r.*, d.target,"
+				"       (extract(epoch FROM d.every) * 1000000)::int8 AS every_us,"
+				"       (extract(epoch FROM d.timeout) * 1000000)::int8 AS timeout_us,"
+				"       d.options->>'method' AS method,"
 	/* what could fail on a row with bad options is only evaluated for good ones */
 				"       CASE WHEN d.problem IS NULL THEN (SELECT string_agg(s, ',')"
-				"          FROM jsonb_array_elements_text(d.options->'expect_status') s) END,"
-				"       d.options->>'body_contains',"
+				"          FROM jsonb_array_elements_text(d.options->'expect_status') s) END AS expect_status,"
+				"       d.options->>'body_contains' AS body_contains,"
 				"       CASE WHEN d.problem IS NULL THEN (SELECT string_agg(h.key || ': ' || h.value, E'\\n')"
-				"          FROM jsonb_each_text(d.options->'headers') h) END,"
-				"       CASE WHEN d.problem IS NULL THEN coalesce((d.options->>'verify_tls')::boolean, true) END,"
-				"       d.options->>'query',"
+				"          FROM jsonb_each_text(d.options->'headers') h) END AS headers,"
+				"       CASE WHEN d.problem IS NULL THEN coalesce((d.options->>'verify_tls')::boolean, true) END AS verify_tls,"
+				"       d.options->>'query' AS query,"
 				"       md5(row(d.probe, d.target, d.every, d.timeout, d.fail_after, d.recover_after,"
-				"               d.degraded_after, d.options, d.by_superuser)::text),"
-				"       d.by_superuser, d.problem, d.id, d.name,"
-				"       (to_jsonb(r)->>'degraded_error_rate')::float8 AS degraded_error_rate"
+				"               d.degraded_after, d.options, d.by_superuser)::text) AS signature,"
+				"       d.by_superuser, d.problem, d.id AS dependency_id, d.name AS dependency"
 				"  FROM (SELECT d.*, %s AS problem,"
 				/* read by name: a 0.2 catalog not yet updated has no such column */
 				"               coalesce((to_jsonb(d)->>'probe_set_by_superuser')::boolean,"
@@ -486,6 +527,7 @@ load_config(void *arg)
 				" ORDER BY d.id",
 						 options_checked ? "depwatch._options_problem(d.options)" : "NULL::text"),
 				true, 0);
+	config_columns(SPI_tuptable->tupdesc, &cols);
 
 	fresh = MemoryContextAllocZero(config_context, sizeof(DwTarget *) * (SPI_processed + 1));
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -493,17 +535,16 @@ load_config(void *arg)
 		HeapTuple	tup = SPI_tuptable->vals[r];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		char	   *signature = SPI_getvalue(tup, desc, 19);
-		char	   *problem = SPI_getvalue(tup, desc, 21);
+		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, cols.dependency_id, &isnull));
+		char	   *signature = SPI_getvalue(tup, desc, cols.signature);
+		char	   *problem = SPI_getvalue(tup, desc, cols.problem);
 		DwTarget   *old;
 		DwTarget   *t;
 		char	   *expect;
 
 		if (problem != NULL)
 		{
-			id = DatumGetInt64(SPI_getbinval(tup, desc, 22, &isnull));
-			skip_row(id, SPI_getvalue(tup, desc, 23), signature, problem);
+			skip_row(id, SPI_getvalue(tup, desc, cols.dependency), signature, problem);
 			continue;
 		}
 		old = find_target(id);
@@ -518,24 +559,24 @@ load_config(void *arg)
 		{
 			MemoryContext m = MemoryContextSwitchTo(config_context);
 
-			dw_dependency_from_tuple(tup, desc, 1, &t->dep);
+			dw_dependency_from_tuple(tup, desc, &cols.rules, &t->dep);
 			MemoryContextSwitchTo(m);
 		}
-		t->target = col_text(tup, desc, 10);
+		t->target = col_text(tup, desc, cols.target);
 		if (t->dep.probe != DW_PROBE_TCP || t->target == NULL ||
 			!dw_tcp_address(t->target, &t->addr, &t->addrlen))
 			t->addrlen = 0;
-		t->every = DatumGetInt64(SPI_getbinval(tup, desc, 11, &isnull));
-		t->timeout = DatumGetInt64(SPI_getbinval(tup, desc, 12, &isnull));
-		t->method = col_text(tup, desc, 13);
-		expect = col_text(tup, desc, 14);
-		t->body_contains = col_text(tup, desc, 15);
-		t->headers = col_text(tup, desc, 16);
-		t->verify_tls = DatumGetBool(SPI_getbinval(tup, desc, 17, &isnull));
-		t->query = col_text(tup, desc, 18);
+		t->every = DatumGetInt64(SPI_getbinval(tup, desc, cols.every, &isnull));
+		t->timeout = DatumGetInt64(SPI_getbinval(tup, desc, cols.timeout, &isnull));
+		t->method = col_text(tup, desc, cols.method);
+		expect = col_text(tup, desc, cols.expect_status);
+		t->body_contains = col_text(tup, desc, cols.body_contains);
+		t->headers = col_text(tup, desc, cols.headers);
+		t->verify_tls = DatumGetBool(SPI_getbinval(tup, desc, cols.verify_tls, &isnull));
+		t->query = col_text(tup, desc, cols.query);
 		t->secrets = dw_target_secrets(t->target, t->headers);
 		t->signature = MemoryContextStrdup(config_context, signature);
-		t->restricted = !DatumGetBool(SPI_getbinval(tup, desc, 20, &isnull));
+		t->restricted = !DatumGetBool(SPI_getbinval(tup, desc, cols.by_superuser, &isnull));
 		if (expect != NULL)
 		{
 			char	   *save = NULL;
