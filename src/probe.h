@@ -107,11 +107,11 @@ typedef struct DwTarget
  * start() returns false and the worker records it failed.
  *
  * Adding a driver: its file defines one DwProbeDriver, and probe_drivers.c
- * lists it.
+ * lists it; a driver that keeps something per target also adds its member
+ * to DwTarget's union.
  */
 typedef struct DwProbeDriver
 {
-	const char *name;
 	/* does this driver probe t?  At most one driver says yes */
 	bool		(*claims) (const DwTarget *t);
 	/* once per worker, before the loop; an ERROR stops the worker */

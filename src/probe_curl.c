@@ -483,7 +483,6 @@ curl_timer_fired(TimestampTz now)
 }
 
 const DwProbeDriver dw_curl_driver = {
-	.name = "libcurl",
 	.claims = curl_claims,
 	.init = curl_init,
 	.start = curl_start,

@@ -777,7 +777,6 @@ pg_cancel(DwTarget *t)
 }
 
 const DwProbeDriver dw_pg_driver = {
-	.name = "libpq",
 	.claims = pg_claims,
 	.init = pg_init,
 	.start = pg_start,

@@ -39,7 +39,7 @@
 static int	epoll_fd = -1;
 static dlist_head in_flight = DLIST_STATIC_INIT(in_flight);
 
-/* tcp_claims: a tcp target given by a numeric address (load_config sets addr) */
+/* tcp_claims: tcp targets given by a numeric address (load_config sets addr) */
 static bool
 tcp_claims(const DwTarget *t)
 {
@@ -253,7 +253,6 @@ tcp_expire(TimestampTz now)
 }
 
 const DwProbeDriver dw_tcp_driver = {
-	.name = "tcp",
 	.claims = tcp_claims,
 	.init = tcp_init,
 	.start = tcp_start,
