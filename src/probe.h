@@ -24,6 +24,33 @@
 #define DW_HEADERS_MAX (32 * 1024)
 #define DW_BODY_MAX (64 * 1024)
 
+/*
+ * What a driver keeps for one target, inside the target itself: starting a
+ * probe costs no allocation and reaching its state no indirection.  A
+ * driver that keeps nothing between probes may hold a pointer to a struct
+ * of its own file (struct PgProbe).
+ */
+
+/* probe_curl.c: the transfer in flight, and the start of the last body */
+typedef struct DwCurlState
+{
+	void	   *easy;			/* CURL * */
+	struct curl_slist *header_list; /* given to the handle */
+	char		refused[80];	/* why an address was refused, or "" */
+	char	   *body;			/* the start of the response, for body_contains */
+	size_t		body_len;
+	size_t		body_seen;		/* bytes of body read, kept or not */
+	size_t		headers_seen;	/* bytes of headers read */
+} DwCurlState;
+
+/* probe_tcp.c: the socket, its deadline and its place among those in flight */
+typedef struct DwTcpState
+{
+	int			sock;
+	TimestampTz deadline;
+	dlist_node	node;
+} DwTcpState;
+
 typedef struct DwTarget
 {
 	DwDependency dep;			/* the state machine's rules; dep.id, dep.name */
@@ -59,53 +86,55 @@ typedef struct DwTarget
 	bool		in_flight;
 	TimestampTz due_at;
 	TimestampTz started_at;
-	void	   *handle;			/* CURL * */
-	void	   *header_list;	/* struct curl_slist * given to the handle */
-	char		refused[80];	/* libcurl: why an address was refused, or "" */
-	char	   *body;			/* the start of the response, for body_contains */
-	size_t		body_len;
-	size_t		body_seen;		/* bytes of body read, kept or not */
-	size_t		headers_seen;	/* bytes of headers read */
-	int			sock;			/* probe_tcp.c: the socket, its deadline and */
-	TimestampTz deadline;		/* its place among the probes in flight */
-	dlist_node	tcp_node;
+	/* what probes it, chosen at its first probe (dw_probe_driver_for) */
+	const struct DwProbeDriver *driver;
+	/* what its driver keeps for it: the member named for the driver */
+	union
+	{
+		DwCurlState curl;
+		DwTcpState	tcp;
+		struct PgProbe *pg;		/* probe_pg.c's own, while in flight */
+	}			probe;
 } DwTarget;
 
-/* dw_tcp_direct: t is probed by probe_tcp.c rather than libcurl */
-static inline bool
-dw_tcp_direct(const DwTarget *t)
+/*
+ * DwProbeDriver: one kind of probe, as the worker's event loop drives it.
+ * A driver watches all its probes' sockets through one descriptor of its
+ * own (an epoll set), which the loop's WaitEventSet watches as one.  The
+ * loop, per turn: start() for each target due, sleeps at most timeout_ms(),
+ * ready() when fd() is readable, tick() after every wait.  A probe ends
+ * when its driver calls dw_probe_finished() (from any of these), or when
+ * start() returns false and the worker records it failed.
+ *
+ * Adding a driver: its file defines one DwProbeDriver, and probe_drivers.c
+ * lists it; a driver that keeps something per target also adds its member
+ * to DwTarget's union.
+ */
+typedef struct DwProbeDriver
 {
-	return t->dep.probe == DW_PROBE_TCP && t->addrlen > 0;
-}
+	/* does this driver probe t?  At most one driver says yes */
+	bool		(*claims) (const DwTarget *t);
+	/* once per worker, before the loop; an ERROR stops the worker */
+	void		(*init) (void);
+	/* start a probe of t; false, with the reason in why[], if it failed at once */
+	bool		(*start) (DwTarget *t, TimestampTz now, char *why, size_t whylen);
+	/* t is being freed: end its probe in flight without a sample, free t->probe */
+	void		(*cancel) (DwTarget *t);
+	/* the one descriptor the loop waits on, readable when ready() has work */
+	pgsocket	(*fd) (void);
+	/* milliseconds the loop may sleep, as far as this driver goes; -1: no limit */
+	long		(*timeout_ms) (TimestampTz now);
+	void		(*ready) (void);
+	/* timers and deadlines: end what is past its time */
+	void		(*tick) (TimestampTz now);
+} DwProbeDriver;
+
+/* probe_drivers.c: every driver, and the one that probes a target */
+extern const DwProbeDriver *const dw_probe_drivers[];
+extern const int dw_nprobe_drivers;
+extern const DwProbeDriver *dw_probe_driver_for(const DwTarget *t);
 
 /* worker.c: a probe has ended */
 extern void dw_probe_finished(DwTarget *t, bool ok, const char *detail);
-
-/* probe_tcp.c: tcp probes of numeric addresses, by non-blocking connect() */
-extern void dw_tcp_init(void);
-extern bool dw_tcp_start(DwTarget *t, char *why, size_t whylen);
-extern void dw_tcp_cancel(DwTarget *t);
-extern pgsocket dw_tcp_fd(void);
-extern long dw_tcp_timeout_ms(TimestampTz now);
-extern void dw_tcp_sockets_ready(void);
-extern void dw_tcp_expire(TimestampTz now);
-
-/* probe_curl.c: tcp probes of host names and http probes, through libcurl */
-extern void dw_curl_init(void);
-extern bool dw_curl_start(DwTarget *t, char *why, size_t whylen);
-extern void dw_curl_cancel(DwTarget *t);
-extern pgsocket dw_curl_fd(void);
-extern long dw_curl_timeout_ms(TimestampTz now);
-extern void dw_curl_sockets_ready(void);
-extern void dw_curl_timer_fired(void);
-
-/* probe_pg.c: postgres probes through libpq's asynchronous API */
-extern void dw_pg_init(void);
-extern bool dw_pg_start(DwTarget *t, TimestampTz now, char *why, size_t whylen);
-extern void dw_pg_cancel(DwTarget *t);
-extern pgsocket dw_pg_fd(void);
-extern long dw_pg_timeout_ms(TimestampTz now);
-extern void dw_pg_sockets_ready(void);
-extern void dw_pg_tick(TimestampTz now);
 
 #endif							/* DEPWATCH_PROBE_H */

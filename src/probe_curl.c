@@ -12,7 +12,7 @@
  *
  * libcurl tells us which sockets to watch through the socket callback and
  * when to call it back through the timer callback; the worker waits on
- * dw_curl_fd() and calls dw_curl_sockets_ready and dw_curl_timer_fired.
+ * curl_fd() and calls curl_ready() and curl_timer_fired().
  *
  *-------------------------------------------------------------------------
  */
@@ -95,18 +95,20 @@ write_callback(char *data, size_t size, size_t nmemb, void *userp)
 	DwTarget   *t = userp;
 	size_t		n = size * nmemb;
 
-	if (t->body_contains != NULL && t->body_len < DW_BODY_MAX)
-	{
-		size_t		keep = Min(n, DW_BODY_MAX - t->body_len);
+	DwCurlState *c = &t->probe.curl;
 
-		if (t->body == NULL)
-			t->body = MemoryContextAlloc(TopMemoryContext, DW_BODY_MAX + 1);
-		memcpy(t->body + t->body_len, data, keep);
-		t->body_len += keep;
-		t->body[t->body_len] = '\0';
+	if (t->body_contains != NULL && c->body_len < DW_BODY_MAX)
+	{
+		size_t		keep = Min(n, DW_BODY_MAX - c->body_len);
+
+		if (c->body == NULL)
+			c->body = MemoryContextAlloc(TopMemoryContext, DW_BODY_MAX + 1);
+		memcpy(c->body + c->body_len, data, keep);
+		c->body_len += keep;
+		c->body[c->body_len] = '\0';
 	}
-	t->body_seen += n;
-	if (t->body_seen >= DW_BODY_MAX)
+	c->body_seen += n;
+	if (c->body_seen >= DW_BODY_MAX)
 		return 0;
 	return n;
 }
@@ -118,14 +120,22 @@ header_callback(char *data, size_t size, size_t nmemb, void *userp)
 	DwTarget   *t = userp;
 	size_t		n = size * nmemb;
 
-	t->headers_seen += n;
-	if (t->headers_seen > DW_HEADERS_MAX)
+	t->probe.curl.headers_seen += n;
+	if (t->probe.curl.headers_seen > DW_HEADERS_MAX)
 		return 0;
 	return n;
 }
 
-void
-dw_curl_init(void)
+/* curl_claims: http targets, and tcp targets given by host name */
+static bool
+curl_claims(const DwTarget *t)
+{
+	return t->dep.probe == DW_PROBE_HTTP ||
+		(t->dep.probe == DW_PROBE_TCP && t->addrlen == 0);
+}
+
+static void
+curl_init(void)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		elog(ERROR, "could not initialize libcurl");
@@ -175,8 +185,8 @@ opensocket_callback(void *clientp, curlsocktype purpose, struct curl_sockaddr *a
 		char		addr[INET6_ADDRSTRLEN];
 
 		dw_address_text(&address->addr, addr, sizeof(addr));
-		if (t->refused[0] == '\0')
-			snprintf(t->refused, sizeof(t->refused),
+		if (t->probe.curl.refused[0] == '\0')
+			snprintf(t->probe.curl.refused, sizeof(t->probe.curl.refused),
 					 "address %s is not allowed by depwatch.allowed_addresses", addr);
 		return CURL_SOCKET_BAD;
 	}
@@ -209,11 +219,11 @@ restricted_request(DwTarget *t, char *why, size_t whylen)
 	do { if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) goto fail; } while (0)
 
 /*
- * dw_curl_start starts one probe of t.  Returns false, with the reason in
+ * curl_start starts one probe of t.  Returns false, with the reason in
  * why[], if it could not even start.
  */
-bool
-dw_curl_start(DwTarget *t, char *why, size_t whylen)
+static bool
+curl_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 {
 	CURL	   *h;
 	struct curl_slist *headers = NULL;
@@ -242,7 +252,7 @@ dw_curl_start(DwTarget *t, char *why, size_t whylen)
 	SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	/* never a proxy from the server's environment (http_proxy, ALL_PROXY...) */
 	SETOPT(h, CURLOPT_PROXY, "");
-	t->refused[0] = '\0';
+	t->probe.curl.refused[0] = '\0';
 	if (t->restricted)
 	{
 		SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, opensocket_callback);
@@ -292,11 +302,11 @@ dw_curl_start(DwTarget *t, char *why, size_t whylen)
 	}
 	if (curl_multi_add_handle(multi, h) != CURLM_OK)
 		goto fail;
-	t->body_len = 0;
-	t->body_seen = 0;
-	t->headers_seen = 0;
-	t->handle = h;
-	t->header_list = headers;	/* libcurl uses it until the probe ends */
+	t->probe.curl.body_len = 0;
+	t->probe.curl.body_seen = 0;
+	t->probe.curl.headers_seen = 0;
+	t->probe.curl.easy = h;
+	t->probe.curl.header_list = headers;	/* libcurl uses it until the probe ends */
 	t->in_flight = true;
 	return true;
 
@@ -311,44 +321,51 @@ fail:
 static void
 finish(DwTarget *t)
 {
-	if (t->handle == NULL)
+	DwCurlState *c = &t->probe.curl;
+
+	if (c->easy == NULL)
 		return;
-	curl_multi_remove_handle(multi, t->handle);
-	curl_easy_cleanup(t->handle);
-	curl_slist_free_all(t->header_list);
-	t->handle = NULL;
-	t->header_list = NULL;
+	curl_multi_remove_handle(multi, c->easy);
+	curl_easy_cleanup(c->easy);
+	curl_slist_free_all(c->header_list);
+	c->easy = NULL;
+	c->header_list = NULL;
 	t->in_flight = false;
 }
 
-void
-dw_curl_cancel(DwTarget *t)
+/* curl_cancel also frees the body buffer, kept from probe to probe */
+static void
+curl_cancel(DwTarget *t)
 {
 	finish(t);
+	if (t->probe.curl.body != NULL)
+		pfree(t->probe.curl.body);
+	t->probe.curl.body = NULL;
 }
 
 /* judge says whether a finished transfer is a good sample */
 static bool
 judge(DwTarget *t, CURL *h, CURLcode rc, char *detail, size_t len)
 {
+	DwCurlState *c = &t->probe.curl;
 	long		status = 0;
 	bool		capped = false;
 
 	/* we stopped reading: too many headers, or enough of the body */
-	if (rc == CURLE_WRITE_ERROR && t->headers_seen > DW_HEADERS_MAX)
+	if (rc == CURLE_WRITE_ERROR && c->headers_seen > DW_HEADERS_MAX)
 	{
 		snprintf(detail, len, "response headers longer than %d bytes", DW_HEADERS_MAX);
 		return false;
 	}
-	if (rc == CURLE_WRITE_ERROR && t->body_seen >= DW_BODY_MAX)
+	if (rc == CURLE_WRITE_ERROR && c->body_seen >= DW_BODY_MAX)
 	{
 		rc = CURLE_OK;
 		capped = true;
 	}
 	if (rc != CURLE_OK)
 	{
-		if (t->refused[0] != '\0' && rc == CURLE_COULDNT_CONNECT)
-			snprintf(detail, len, "%s", t->refused);
+		if (c->refused[0] != '\0' && rc == CURLE_COULDNT_CONNECT)
+			snprintf(detail, len, "%s", c->refused);
 		else if (rc == CURLE_OPERATION_TIMEDOUT)
 			snprintf(detail, len, "timeout after %ld ms", (long) (t->timeout / 1000));
 		else
@@ -377,7 +394,7 @@ judge(DwTarget *t, CURL *h, CURLcode rc, char *detail, size_t len)
 	else if (status < 200 || status > 399)
 		return false;
 	if (t->body_contains != NULL &&
-		(t->body == NULL || strstr(t->body, t->body_contains) == NULL))
+		(c->body == NULL || strstr(c->body, t->body_contains) == NULL))
 	{
 		/* quote at most 40 bytes of it, whole characters */
 		snprintf(detail, len, "HTTP %ld without \"%.*s\" in the %sbody", status,
@@ -410,15 +427,15 @@ check_done(void)
 	}
 }
 
-/* dw_curl_fd is the one descriptor the worker waits on for every probe */
-pgsocket
-dw_curl_fd(void)
+/* curl_fd is the one descriptor the worker waits on for every probe */
+static pgsocket
+curl_fd(void)
 {
 	return epoll_fd;
 }
 
-long
-dw_curl_timeout_ms(TimestampTz now)
+static long
+curl_timeout_ms(TimestampTz now)
 {
 	if (timer_at == DT_NOEND)
 		return -1;
@@ -428,10 +445,10 @@ dw_curl_timeout_ms(TimestampTz now)
 }
 
 /*
- * dw_curl_sockets_ready hands libcurl every probe socket that is ready.
+ * curl_ready hands libcurl every probe socket that is ready.
  */
-void
-dw_curl_sockets_ready(void)
+static void
+curl_ready(void)
 {
 	struct epoll_event ready[256];
 	int			n;
@@ -453,14 +470,25 @@ dw_curl_sockets_ready(void)
 	check_done();
 }
 
-void
-dw_curl_timer_fired(void)
+static void
+curl_timer_fired(TimestampTz now)
 {
 	int			running;
 
-	if (timer_at == DT_NOEND || timer_at > GetCurrentTimestamp())
+	if (timer_at == DT_NOEND || timer_at > now)
 		return;
 	timer_at = DT_NOEND;
 	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done();
 }
+
+const DwProbeDriver dw_curl_driver = {
+	.claims = curl_claims,
+	.init = curl_init,
+	.start = curl_start,
+	.cancel = curl_cancel,
+	.fd = curl_fd,
+	.timeout_ms = curl_timeout_ms,
+	.ready = curl_ready,
+	.tick = curl_timer_fired,
+};

@@ -187,7 +187,7 @@ end_probe(PgProbe *p, bool ok, const char *detail)
 		pfree(p->host);
 	if (p->options)
 		pfree(p->options);
-	t->handle = NULL;
+	t->probe.pg = NULL;
 	t->in_flight = false;
 	pfree(p);
 	if (detail != NULL)
@@ -396,19 +396,21 @@ read_conninfo(PgProbe *p, char *why, size_t whylen)
 	return true;
 }
 
+/* pg_claims: postgres targets */
+static bool
+pg_claims(const DwTarget *t)
+{
+	return t->dep.probe == DW_PROBE_POSTGRES;
+}
+
 /*
- * dw_pg_start starts one postgres probe of t.
+ * pg_start starts one postgres probe of t.
  */
-bool
-dw_pg_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
+static bool
+pg_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 {
 	PgProbe    *p;
 
-	if (epoll_fd < 0 && (epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
-	{
-		snprintf(why, whylen, "could not create an epoll set: %m");
-		return false;
-	}
 	if (nprobes == probes_cap)
 	{
 		probes_cap = probes_cap ? probes_cap * 2 : 64;
@@ -422,7 +424,7 @@ dw_pg_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 	p->fd = -1;
 	p->counted_fd = -1;
 	probes[nprobes++] = p;
-	t->handle = p;
+	t->probe.pg = p;
 	t->in_flight = true;
 
 	if (!read_conninfo(p, why, whylen))
@@ -651,7 +653,7 @@ advance(PgProbe *p)
 }
 
 /*
- * dw_pg_init readies the worker's process for postgres probes: libpq must
+ * pg_init readies the worker's process for postgres probes: libpq must
  * find none of the server's own settings or credentials.  The PG*
  * environment variables (PGPASSFILE, PGSERVICE, PGSSLCERT, PGOPTIONS,
  * PGHOST...) would be defaults for every probe: they are cleared here, in
@@ -659,8 +661,8 @@ advance(PgProbe *p)
  * ~/.pgpass for every probe whose conninfo names none.  Whether libpq
  * knows krbsrvname (it was built with GSSAPI) is read once.
  */
-void
-dw_pg_init(void)
+static void
+pg_init(void)
 {
 	extern char **environ;
 	int			fd;
@@ -668,6 +670,9 @@ dw_pg_init(void)
 	char	  **names;
 	PQconninfoOption *defaults;
 
+	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (epoll_fd < 0)
+		elog(ERROR, "could not create an epoll set: %m");
 	for (char **e = environ; *e; e++)
 		n++;
 	names = palloc(sizeof(char *) * (n + 1));
@@ -699,16 +704,14 @@ dw_pg_init(void)
 		close(fd);
 }
 
-pgsocket
-dw_pg_fd(void)
+static pgsocket
+pg_fd(void)
 {
-	if (epoll_fd < 0)
-		epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	return epoll_fd;
 }
 
-void
-dw_pg_sockets_ready(void)
+static void
+pg_ready(void)
 {
 	struct epoll_event ready[256];
 	int			n = epoll_wait(epoll_fd, ready, lengthof(ready), 0);
@@ -718,11 +721,11 @@ dw_pg_sockets_ready(void)
 }
 
 /*
- * dw_pg_timeout_ms: how long the worker may sleep as far as postgres probes
+ * pg_timeout_ms: how long the worker may sleep as far as postgres probes
  * go (-1: no limit).
  */
-long
-dw_pg_timeout_ms(TimestampTz now)
+static long
+pg_timeout_ms(TimestampTz now)
 {
 	TimestampTz first = DT_NOEND;
 
@@ -739,9 +742,9 @@ dw_pg_timeout_ms(TimestampTz now)
 	return first <= now ? 0 : (long) ((first - now + 999) / 1000);
 }
 
-/* dw_pg_tick moves resolutions on and ends probes past their deadline */
-void
-dw_pg_tick(TimestampTz now)
+/* pg_tick moves resolutions on and ends probes past their deadline */
+static void
+pg_tick(TimestampTz now)
 {
 	reap_orphans();
 	for (int i = nprobes - 1; i >= 0; i--)
@@ -766,9 +769,20 @@ dw_pg_tick(TimestampTz now)
 	}
 }
 
-void
-dw_pg_cancel(DwTarget *t)
+static void
+pg_cancel(DwTarget *t)
 {
-	if (t->handle)
-		end_probe((PgProbe *) t->handle, false, NULL);
+	if (t->probe.pg != NULL)
+		end_probe(t->probe.pg, false, NULL);
 }
+
+const DwProbeDriver dw_pg_driver = {
+	.claims = pg_claims,
+	.init = pg_init,
+	.start = pg_start,
+	.cancel = pg_cancel,
+	.fd = pg_fd,
+	.timeout_ms = pg_timeout_ms,
+	.ready = pg_ready,
+	.tick = pg_tick,
+};

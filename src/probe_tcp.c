@@ -39,8 +39,15 @@
 static int	epoll_fd = -1;
 static dlist_head in_flight = DLIST_STATIC_INIT(in_flight);
 
-void
-dw_tcp_init(void)
+/* tcp_claims: tcp targets given by a numeric address (load_config sets addr) */
+static bool
+tcp_claims(const DwTarget *t)
+{
+	return t->dep.probe == DW_PROBE_TCP && t->addrlen > 0;
+}
+
+static void
+tcp_init(void)
 {
 	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (epoll_fd < 0)
@@ -89,12 +96,12 @@ bind_source(int fd, char *why, size_t whylen)
 }
 
 /*
- * dw_tcp_start starts one probe of t, which must have an address
- * (dw_tcp_direct).  Returns false, with the reason in why[], when the probe
- * failed at once; the worker then records it as a failed sample.
+ * tcp_start starts one probe of t.  Returns false, with the reason in
+ * why[], when the probe failed at once; the worker then records it as a
+ * failed sample.
  */
-bool
-dw_tcp_start(DwTarget *t, char *why, size_t whylen)
+static bool
+tcp_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 {
 	/* closing resets the connection: see sockopt_callback in probe_curl.c */
 	struct linger reset = {1, 0};
@@ -142,22 +149,22 @@ dw_tcp_start(DwTarget *t, char *why, size_t whylen)
 		close(fd);
 		return false;
 	}
-	t->sock = fd;
-	t->deadline = t->started_at + t->timeout;
+	t->probe.tcp.sock = fd;
+	t->probe.tcp.deadline = now + t->timeout;
 	dlist_reverse_foreach(iter, &in_flight)
 	{
-		DwTarget   *other = dlist_container(DwTarget, tcp_node, iter.cur);
+		DwTarget   *other = dlist_container(DwTarget, probe.tcp.node, iter.cur);
 
-		if (other->deadline <= t->deadline)
+		if (other->probe.tcp.deadline <= t->probe.tcp.deadline)
 		{
 			after = iter.cur;
 			break;
 		}
 	}
 	if (after != NULL)
-		dlist_insert_after(after, &t->tcp_node);
+		dlist_insert_after(after, &t->probe.tcp.node);
 	else
-		dlist_push_head(&in_flight, &t->tcp_node);
+		dlist_push_head(&in_flight, &t->probe.tcp.node);
 	t->in_flight = true;
 	return true;
 }
@@ -166,30 +173,31 @@ dw_tcp_start(DwTarget *t, char *why, size_t whylen)
 static void
 finish(DwTarget *t)
 {
-	dlist_delete(&t->tcp_node);
-	close(t->sock);
-	t->sock = -1;
+	dlist_delete(&t->probe.tcp.node);
+	close(t->probe.tcp.sock);
+	t->probe.tcp.sock = -1;
 	t->in_flight = false;
 }
 
-void
-dw_tcp_cancel(DwTarget *t)
+/* tcp_cancel: nothing is kept between probes */
+static void
+tcp_cancel(DwTarget *t)
 {
-	finish(t);
+	if (t->in_flight)
+		finish(t);
 }
 
-pgsocket
-dw_tcp_fd(void)
+static pgsocket
+tcp_fd(void)
 {
 	return epoll_fd;
 }
 
 /*
- * dw_tcp_sockets_ready ends every probe whose handshake has completed or
- * failed.
+ * tcp_ready ends every probe whose handshake has completed or failed.
  */
-void
-dw_tcp_sockets_ready(void)
+static void
+tcp_ready(void)
 {
 	struct epoll_event ready[256];
 	int			n;
@@ -202,7 +210,7 @@ dw_tcp_sockets_ready(void)
 		socklen_t	len = sizeof(err);
 		char		detail[160];
 
-		if (getsockopt(t->sock, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		if (getsockopt(t->probe.tcp.sock, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 			err = errno;
 		if (err == 0)
 			snprintf(detail, sizeof(detail), "connected");
@@ -213,33 +221,44 @@ dw_tcp_sockets_ready(void)
 	}
 }
 
-/* dw_tcp_timeout_ms: milliseconds until the next deadline; -1: none */
-long
-dw_tcp_timeout_ms(TimestampTz now)
+/* tcp_timeout_ms: milliseconds until the next deadline; -1: none */
+static long
+tcp_timeout_ms(TimestampTz now)
 {
 	DwTarget   *t;
 
 	if (dlist_is_empty(&in_flight))
 		return -1;
-	t = dlist_head_element(DwTarget, tcp_node, &in_flight);
-	if (t->deadline <= now)
+	t = dlist_head_element(DwTarget, probe.tcp.node, &in_flight);
+	if (t->probe.tcp.deadline <= now)
 		return 0;
-	return (long) ((t->deadline - now + 999) / 1000);
+	return (long) ((t->probe.tcp.deadline - now + 999) / 1000);
 }
 
-/* dw_tcp_expire ends every probe whose deadline has passed */
-void
-dw_tcp_expire(TimestampTz now)
+/* tcp_expire ends every probe whose deadline has passed */
+static void
+tcp_expire(TimestampTz now)
 {
 	while (!dlist_is_empty(&in_flight))
 	{
-		DwTarget   *t = dlist_head_element(DwTarget, tcp_node, &in_flight);
+		DwTarget   *t = dlist_head_element(DwTarget, probe.tcp.node, &in_flight);
 		char		detail[64];
 
-		if (t->deadline > now)
+		if (t->probe.tcp.deadline > now)
 			break;
 		snprintf(detail, sizeof(detail), "timeout after %ld ms", (long) (t->timeout / 1000));
 		finish(t);
 		dw_probe_finished(t, false, detail);
 	}
 }
+
+const DwProbeDriver dw_tcp_driver = {
+	.claims = tcp_claims,
+	.init = tcp_init,
+	.start = tcp_start,
+	.cancel = tcp_cancel,
+	.fd = tcp_fd,
+	.timeout_ms = tcp_timeout_ms,
+	.ready = tcp_ready,
+	.tick = tcp_expire,
+};

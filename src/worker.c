@@ -274,16 +274,9 @@ static void
 free_target(DwTarget *t)
 {
 	if (t->in_flight)
-	{
-		if (t->dep.probe == DW_PROBE_POSTGRES)
-			dw_pg_cancel(t);
-		else if (dw_tcp_direct(t))
-			dw_tcp_cancel(t);
-		else
-			dw_curl_cancel(t);
 		in_flight--;
-	}
-	pfree_if(t->body);
+	if (t->driver != NULL)
+		t->driver->cancel(t);
 	pfree_if(t->dep.name);
 	pfree_if(t->target);
 	pfree_if(t->signature);
@@ -707,6 +700,10 @@ start_due_probes(TimestampTz now)
 		DwTarget   *t = heap_pop();
 		char		why[160];
 
+		/* once per target: one with other settings is a new target */
+		if (t->driver == NULL)
+			t->driver = dw_probe_driver_for(t);
+
 		t->due_at = t->next_due;
 		t->started_at = now;
 		lags[nlags++ % LAG_RING] = Max(now - t->due_at, 0);
@@ -714,9 +711,9 @@ start_due_probes(TimestampTz now)
 			t->next_due += t->every;
 		while (t->next_due <= now);
 		in_flight++;			/* dw_probe_finished counts it down */
-		if (!(t->dep.probe == DW_PROBE_POSTGRES ? dw_pg_start(t, now, why, sizeof(why)) :
-			  dw_tcp_direct(t) ? dw_tcp_start(t, why, sizeof(why)) :
-			  dw_curl_start(t, why, sizeof(why))))
+		if (t->driver == NULL)
+			dw_probe_finished(t, false, "no probe driver for this kind of probe");
+		else if (!t->driver->start(t, now, why, sizeof(why)))
 			dw_probe_finished(t, false, why);
 	}
 }
@@ -1232,19 +1229,19 @@ dw_worker_main(Datum arg)
 										   ALLOCSET_DEFAULT_SIZES);
 	loop_context = AllocSetContextCreate(TopMemoryContext, "depwatch worker loop",
 										 ALLOCSET_DEFAULT_SIZES);
-	dw_curl_init();
-	dw_tcp_init();
-	dw_pg_init();
+	for (int i = 0; i < dw_nprobe_drivers; i++)
+		dw_probe_drivers[i]->init();
 	reserve_descriptors();
 	wait_for_extension(dbname);
 	ereport(LOG, (errmsg("depwatch worker started for database \"%s\"", dbname)));
 
-	wes = CreateWaitEventSet(TopMemoryContext, 5);
+	/* each driver's descriptor carries the driver, for its ready() */
+	wes = CreateWaitEventSet(TopMemoryContext, 2 + dw_nprobe_drivers);
 	AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	AddWaitEventToSet(wes, WL_SOCKET_READABLE, dw_curl_fd(), NULL, NULL);
-	AddWaitEventToSet(wes, WL_SOCKET_READABLE, dw_tcp_fd(), NULL, NULL);
-	AddWaitEventToSet(wes, WL_SOCKET_READABLE, dw_pg_fd(), NULL, NULL);
+	for (int i = 0; i < dw_nprobe_drivers; i++)
+		AddWaitEventToSet(wes, WL_SOCKET_READABLE, dw_probe_drivers[i]->fd(), NULL,
+						  unconstify(DwProbeDriver *, dw_probe_drivers[i]));
 
 	last_stats = GetCurrentTimestamp();
 	next_tick = next_passive = next_stats = last_stats;
@@ -1254,9 +1251,6 @@ dw_worker_main(Datum arg)
 	{
 		TimestampTz now;
 		long		timeout;
-		long		curl_ms;
-		long		pg_ms;
-		long		tcp_ms;
 		WaitEvent	events[8];
 		int			nevents;
 		uint64		generation;
@@ -1332,38 +1326,31 @@ dw_worker_main(Datum arg)
 			next_stats = TimestampTzPlusMilliseconds(now, STATS_EVERY_MS);
 		}
 
-		/* sleep until the next due probe, libcurl's timer or our own */
+		/* sleep until the next due probe, a driver's timer or our own */
 		now = GetCurrentTimestamp();
 		timeout = ms_until(next_stats, now, STATS_EVERY_MS);
 		if (npending > 0)
 			timeout = Min(timeout, ms_until(next_tick, now, TICK_MS));
 		if (heap_n > 0 && in_flight < Min(dw_max_concurrency, fd_capacity))
 			timeout = Min(timeout, ms_until(heap[0]->next_due, now, timeout));
-		curl_ms = dw_curl_timeout_ms(now);
-		if (curl_ms >= 0)
-			timeout = Min(timeout, curl_ms);
-		pg_ms = dw_pg_timeout_ms(now);
-		if (pg_ms >= 0)
-			timeout = Min(timeout, pg_ms);
-		tcp_ms = dw_tcp_timeout_ms(now);
-		if (tcp_ms >= 0)
-			timeout = Min(timeout, tcp_ms);
+		for (int i = 0; i < dw_nprobe_drivers; i++)
+		{
+			long		ms = dw_probe_drivers[i]->timeout_ms(now);
+
+			if (ms >= 0)
+				timeout = Min(timeout, ms);
+		}
 
 		nevents = WaitEventSetWait(wes, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
 		for (int i = 0; i < nevents; i++)
 		{
 			if (events[i].events & WL_LATCH_SET)
 				ResetLatch(MyLatch);
-			else if ((events[i].events & WL_SOCKET_READABLE) && events[i].fd == dw_curl_fd())
-				dw_curl_sockets_ready();
-			else if ((events[i].events & WL_SOCKET_READABLE) && events[i].fd == dw_tcp_fd())
-				dw_tcp_sockets_ready();
 			else if (events[i].events & WL_SOCKET_READABLE)
-				dw_pg_sockets_ready();
+				((const DwProbeDriver *) events[i].user_data)->ready();
 		}
-		dw_curl_timer_fired();
 		now = GetCurrentTimestamp();
-		dw_tcp_expire(now);
-		dw_pg_tick(now);
+		for (int i = 0; i < dw_nprobe_drivers; i++)
+			dw_probe_drivers[i]->tick(now);
 	}
 }
