@@ -19,7 +19,8 @@
 
 /*
  * What an http probe reads of an answer, at most: headers (status line
- * included), then body; past either it stops reading (SPEC section 6).
+ * included), then body; past either it stops reading (doc/semantics.md,
+ * "Peer answers").
  */
 #define DW_HEADERS_MAX (32 * 1024)
 #define DW_BODY_MAX (64 * 1024)

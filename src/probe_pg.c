@@ -52,8 +52,8 @@
 #define RESOLVE_POLL_MS 10
 
 /*
- * A peer is hostile (SPEC section 6): it may answer with a row of 400 MB,
- * or an error message as long.  libpq keeps a whole message in memory
+ * A peer is hostile (doc/semantics.md, "Peer answers"): it may answer
+ * with a row of 400 MB, or an error message as long.  libpq keeps a whole message in memory
  * before it hands it over, so the bound is kept on the socket: a probe
  * whose connection has received more than PG_READ_MAX bytes (handshake,
  * authentication and answer together) is abandoned, and the kernel's
