@@ -55,10 +55,10 @@
  * A peer is hostile (doc/semantics.md, "Peer answers"): it may answer
  * with a row of 400 MB, or an error message as long.  libpq keeps a whole
  * message in memory before it hands it over, so the bound is kept on the
- * socket: a probe whose connection has received more than PG_READ_MAX bytes (handshake,
- * authentication and answer together) is abandoned, and the kernel's
- * receive buffer is kept small so that libpq can never read much past
- * that bound between two looks.  The row itself must be at most
+ * socket: a probe whose connection has received more than PG_READ_MAX
+ * bytes (handshake, authentication and answer together) is abandoned, and
+ * the kernel's receive buffer is kept small so that libpq can never read
+ * much past that bound between two looks.  The row itself must be at most
  * PG_ROW_MAX bytes.
  */
 #define PG_READ_MAX		(64 * 1024)
