@@ -7,10 +7,17 @@
 EXTENSION = depwatch
 MODULE_big = depwatch
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
-# The update script of the release in the making is built from its pieces
-# (src/update/FROM--TO/*.sql, in name order, one concern each); released
-# scripts are frozen files.
-DATA_built = depwatch--0.2--0.3.sql
+# The SQL of the release in the making is built from source files by
+# concern (README, "Development"): src/sql/tables/ (tables, run once at
+# install), src/sql/*.sql (functions, views, triggers, privileges: each may
+# run again, and every update runs them all).  An update is its structural
+# steps before them and its data steps after them, in src/update/FROM--TO/.
+# Released scripts are frozen files.
+SQL_TABLES = $(sort $(wildcard src/sql/tables/*.sql))
+SQL_CODE = $(sort $(wildcard src/sql/*.sql))
+# the tables that 0.3 adds to 0.2's
+SQL_TABLES_NEW_IN_0.3 = src/sql/tables/70-alerts.sql
+DATA_built = depwatch--0.3.sql depwatch--0.2--0.3.sql
 DATA = $(filter-out $(DATA_built),$(wildcard depwatch--*.sql))
 PGFILEDESC = "depwatch - outages of the services a bank depends on"
 
@@ -37,7 +44,11 @@ all install installcheck:
 	@echo "PostgreSQL's server headers are missing: run 'make demo' or 'make test' (as root) first." >&2; exit 1
 endif
 
-depwatch--0.2--0.3.sql: $(sort $(wildcard src/update/0.2--0.3/*.sql))
+depwatch--0.3.sql: src/sql/install/begin.sql $(SQL_TABLES) $(SQL_CODE) src/sql/install/end.sql
+	cat $^ > $@
+
+depwatch--0.2--0.3.sql: $(sort $(wildcard src/update/0.2--0.3/before/*.sql)) $(SQL_TABLES_NEW_IN_0.3) \
+		$(SQL_CODE) $(sort $(wildcard src/update/0.2--0.3/after/*.sql))
 	cat $^ > $@
 
 # PGXS does not track headers: rebuild every object when any header changes

@@ -11,7 +11,7 @@ RESET client_min_messages;
 CREATE FUNCTION check_target(probe text, target text) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM depwatch._check_probe_target(probe, target);
+	PERFORM depwatch_internal._check_probe_target(probe, target);
 	RETURN 'ok';
 EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ': ' || SQLERRM;

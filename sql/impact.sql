@@ -88,7 +88,7 @@ END
 $$;
 SELECT bool_or(p ~ 'Index (Only )?Scan .*on transfers') AS index_scan_on_transfers,
 	   NOT bool_or(p ~ 'Seq Scan on transfers') AS no_seq_scan_on_transfers
-FROM pg_temp.plan_of(_impact_query('bank.transfers', 'bank.applications'),
+FROM pg_temp.plan_of(depwatch_internal._impact_query('bank.transfers', 'bank.applications'),
 					 (SELECT i FROM incident i WHERE id = 1)) p;
 
 -- Bad bindings and calls: clear errors, nothing written

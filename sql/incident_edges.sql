@@ -71,8 +71,8 @@ SELECT record_outage('kakao', '2024-04-01 09:00', '2024-04-01 10:00') > 0;
 SELECT open_incident('undetected', '2024-04-01 09:10', ARRAY['kakao']);
 SELECT close_incident(2, '2024-04-01 10:00');
 SELECT incident_report(2)->'deadlines'->'kr_fss' AS kr_fss;
-SELECT _reporting_deadlines('{}', false, true, '2024-01-01 10:00+00')->'kr_fss' AS assumed_given,
-	   _reporting_deadlines('{}', false, true)->'kr_fss' AS nothing_known;
+SELECT depwatch_internal._reporting_deadlines('{}', false, true, '2024-01-01 10:00+00')->'kr_fss' AS assumed_given,
+	   depwatch_internal._reporting_deadlines('{}', false, true)->'kr_fss' AS nothing_known;
 
 DROP SCHEMA bank CASCADE;
 DROP EXTENSION depwatch;

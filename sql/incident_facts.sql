@@ -10,7 +10,7 @@ SET search_path = depwatch, public;
 SELECT add_dependency('core', 'core') > 0;
 SELECT open_incident('fire', '2022-10-15 06:19+00');
 -- Every key, with its type
-SELECT key, type FROM _incident_fact_types() ORDER BY key;
+SELECT key, type FROM depwatch_internal._incident_fact_types() ORDER BY key;
 SELECT set_incident_facts(1, '{"critical_services_affected": true, "clients_total": 1200000,
 	"reputational": ["media", "complaints"], "aware_at": "2022-10-15T15:25:00+09:00",
 	"counterparts_total": 12, "counterparts_affected": 5, "relevant_clients_affected": false,

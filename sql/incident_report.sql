@@ -48,11 +48,11 @@ SELECT jsonb_pretty(r->'deadlines') FROM incident_report(1) r;
 -- The DORA initial deadline in the other two cases: classified late in
 -- the first 24 hours (the 24 hours win), and after them (4 hours from
 -- classification)
-SELECT _reporting_deadlines('{"aware_at": "2024-01-01T10:00:00+00", "classified_at": "2024-01-02T08:00:00+00"}',
+SELECT depwatch_internal._reporting_deadlines('{"aware_at": "2024-01-01T10:00:00+00", "classified_at": "2024-01-02T08:00:00+00"}',
 							true, false)#>>'{dora,initial}' AS classified_after_22h;
-SELECT _reporting_deadlines('{"aware_at": "2024-01-01T10:00:00+00", "classified_at": "2024-01-02T16:00:00+00"}',
+SELECT depwatch_internal._reporting_deadlines('{"aware_at": "2024-01-01T10:00:00+00", "classified_at": "2024-01-02T16:00:00+00"}',
 							true, false)#>>'{dora,initial}' AS classified_after_30h;
-SELECT _reporting_deadlines('{"aware_at": "2024-01-01T10:00:00+00"}', false, true) AS not_major_but_reportable;
+SELECT depwatch_internal._reporting_deadlines('{"aware_at": "2024-01-01T10:00:00+00"}', false, true) AS not_major_but_reportable;
 
 \set VERBOSITY terse
 SELECT * FROM incident_timeline(99);

@@ -148,7 +148,7 @@ SELECT label, (try(call)).* FROM (VALUES
 	('not below the default 0.5', $$SELECT depwatch.alter_dependency('cards', options => '{"degraded_error_rate": 0.6}')$$),
 	('0.2 with 0.5', $$SELECT depwatch.alter_dependency('cards', options => '{"error_rate": 0.5, "degraded_error_rate": 0.2}')$$)
 	) AS v(label, call);
-SELECT name, error_rate, degraded_error_rate FROM depwatch._machine_rules WHERE probe = 'passive' ORDER BY name;
+SELECT name, error_rate, degraded_error_rate FROM depwatch_internal._machine_rules WHERE probe = 'passive' ORDER BY name;
 
 -- ---------------------------------------------------------------------------
 -- The future is refused
@@ -247,10 +247,10 @@ RESET ROLE;
 -- a reader may not discard, nor call the re-derivation
 SET ROLE truth_reader;
 SELECT (try($$SELECT depwatch.discard_samples('ledger', tstzrange(now(), now() + interval '1 h'), 'why')$$)).state AS reader_discards;
-SELECT (try($$SELECT depwatch._rederive_outages('ledger', now())$$)).state AS reader_rederives;
+SELECT (try($$SELECT depwatch_internal._rederive_outages('ledger', now())$$)).state AS reader_rederives;
 RESET ROLE;
 SET ROLE truth_operator;
-SELECT (try($$SELECT depwatch._rederive_outages('ledger', now())$$)).state AS operator_rederives;
+SELECT (try($$SELECT depwatch_internal._rederive_outages('ledger', now())$$)).state AS operator_rederives;
 RESET ROLE;
 
 DROP EXTENSION depwatch CASCADE;

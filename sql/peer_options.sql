@@ -50,7 +50,7 @@ SELECT count(*) FROM (VALUES
 							 options => '{"error_rate": 1e-300, "min_calls": 2147483647, "slo": 100}')),
 	(depwatch.add_dependency('whole_rate', 'other', 'passive', options => '{"error_rate": 1, "min_calls": 1.0}')),
 	(depwatch.add_dependency('edge_slo', 'other', 'tcp', '127.0.0.1:9', options => '{"slo": 1e-300, "quorum": 1}'))) v;
-SELECT name, error_rate, min_calls FROM depwatch._machine_rules
+SELECT name, error_rate, min_calls FROM depwatch_internal._machine_rules
 WHERE name IN ('tiny_rate', 'whole_rate') ORDER BY name;
 
 -- request headers: 20,000 are refused at once, so are 33, or 8 KB in all;
@@ -71,8 +71,8 @@ SELECT * FROM try($$SELECT depwatch.alter_dependency('tiny_rate', options => '{"
 -- read the same view; the loader's guard names the row, report_sample on
 -- it says what is wrong, and every other row reads as before.
 UPDATE depwatch.dependency SET options = '{"error_rate": 1e-400}' WHERE name = 'whole_rate';
-SELECT d.name, depwatch._options_problem(d.options) FROM depwatch.dependency d
-WHERE depwatch._options_problem(d.options) IS NOT NULL;
+SELECT d.name, depwatch_internal._options_problem(d.options) FROM depwatch.dependency d
+WHERE depwatch_internal._options_problem(d.options) IS NOT NULL;
 SELECT * FROM try($$SELECT depwatch.report_sample('whole_rate', false)$$);
 SELECT * FROM try($$SELECT depwatch.report_sample('tiny_rate', false)$$);
 

@@ -1,5 +1,5 @@
 -- The outage machine's rules are read by column name (issue 18 item 6):
--- with depwatch._machine_rules' columns in another order, report_sample
+-- with depwatch_internal._machine_rules' columns in another order, report_sample
 -- and derive_outages decide as with the view in order; without the column
 -- 0.3 added (a catalog at 0.1 or 0.2) its default holds; without a column
 -- every version has, a clear error.
@@ -50,36 +50,36 @@ LANGUAGE sql AS $$
 $$;
 
 -- the view with its columns the other way round
-ALTER VIEW depwatch._machine_rules RENAME TO _machine_rules_in_order;
-CREATE VIEW depwatch._machine_rules AS
+ALTER VIEW depwatch_internal._machine_rules RENAME TO _machine_rules_in_order;
+CREATE VIEW depwatch_internal._machine_rules AS
 	SELECT degraded_error_rate, "window", min_calls, error_rate, degraded_after,
 		   recover_after, fail_after, probe, name, id
-	FROM depwatch._machine_rules_in_order;
+	FROM depwatch_internal._machine_rules_in_order;
 SELECT feed('bureau_a', 'gsssggbbbgg', 0), feed('fx_a', 'gggggggbbb', 0), feed('fx_a', 'bbbb', 100);
 SELECT * FROM outcome('_a');
 
 -- the view as 0.1 and 0.2 had it: no degraded_error_rate, so fx_c has no
 -- degraded level (3 bad calls of 10, then 7 of 14: down only)
-DROP VIEW depwatch._machine_rules;
-CREATE VIEW depwatch._machine_rules AS
+DROP VIEW depwatch_internal._machine_rules;
+CREATE VIEW depwatch_internal._machine_rules AS
 	SELECT id, name, probe, fail_after, recover_after, degraded_after, error_rate, min_calls, "window"
-	FROM depwatch._machine_rules_in_order;
+	FROM depwatch_internal._machine_rules_in_order;
 SELECT feed('fx_c', 'gggggggbbb', 0), feed('fx_c', 'bbbb', 100);
 SELECT * FROM outcome('_c');
 
 -- a view without a column every version has: refused, by name
-DROP VIEW depwatch._machine_rules;
-CREATE VIEW depwatch._machine_rules AS
+DROP VIEW depwatch_internal._machine_rules;
+CREATE VIEW depwatch_internal._machine_rules AS
 	SELECT id, name, probe, recover_after, degraded_after, error_rate, min_calls, "window"
-	FROM depwatch._machine_rules_in_order;
+	FROM depwatch_internal._machine_rules_in_order;
 \set VERBOSITY terse
 SELECT depwatch.report_sample('bureau_c', true);
 SELECT * FROM depwatch.derive_outages('bureau_c');
 \set VERBOSITY default
 
 -- the view in order again: the same outages as with its columns reversed
-DROP VIEW depwatch._machine_rules;
-ALTER VIEW depwatch._machine_rules_in_order RENAME TO _machine_rules;
+DROP VIEW depwatch_internal._machine_rules;
+ALTER VIEW depwatch_internal._machine_rules_in_order RENAME TO _machine_rules;
 SELECT feed('bureau_b', 'gsssggbbbgg', 0), feed('fx_b', 'gggggggbbb', 0), feed('fx_b', 'bbbb', 100);
 WITH a AS (SELECT * FROM outcome('_a')), b AS (SELECT * FROM outcome('_b'))
 SELECT (SELECT count(*) FROM a) AS outcomes,

@@ -136,20 +136,6 @@ dw_check_sample_time(TimestampTz at)
 }
 
 /*
- * dw_catalog_has_tracked_since: the catalog is at 0.3 or later, where
- * depwatch.dependency has tracked_since (a 0.3 library may serve a catalog
- * not yet updated).
- */
-bool
-dw_catalog_has_tracked_since(void)
-{
-	Oid			nsp = get_namespace_oid("depwatch", true);
-	Oid			rel = OidIsValid(nsp) ? get_relname_relid("dependency", nsp) : InvalidOid;
-
-	return OidIsValid(rel) && get_attnum(rel, "tracked_since") != InvalidAttrNumber;
-}
-
-/*
  * dw_check_tracked refuses a sample or outage time of a dependency before
  * its tracked_since: that time is untracked, and every report counts it as
  * unmonitored, so what is stored there would silently count for nothing.

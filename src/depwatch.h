@@ -35,7 +35,10 @@ extern int	dw_max_clock_skew_ms;
 extern void dw_check_text(const char *argname, const text *value);
 extern void dw_check_event_time(const char *argname, TimestampTz t);
 extern void dw_check_sample_time(TimestampTz at);
-extern bool dw_catalog_has_tracked_since(void);
 extern void dw_check_tracked(int64 dependency_id, const char *argname, TimestampTz at);
+
+/* What this database's catalog has (catalog_version.c) */
+extern const char *dw_internal_schema(void);
+extern bool dw_catalog_has_tracked_since(void);
 
 #endif							/* DEPWATCH_H */

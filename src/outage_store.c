@@ -107,7 +107,7 @@ dw_column(TupleDesc desc, const char *name, bool required, const char *what)
 void
 dw_rule_columns(TupleDesc desc, DwRuleColumns *cols)
 {
-	const char *what = "depwatch._machine_rules";
+	const char *what = psprintf("%s._machine_rules", dw_internal_schema());
 
 	cols->id = dw_column(desc, "id", true, what);
 	cols->name = dw_column(desc, "name", true, what);
@@ -198,12 +198,25 @@ void
 dw_load_dependency(const char *name, DwDependency *dep)
 {
 	static SPIPlanPtr plan = NULL;
+	static char plan_schema[NAMEDATALEN];
+	const char *schema = dw_internal_schema();
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	DwRuleColumns cols;
 
+	/*
+	 * The view moves to depwatch_internal when this database's catalog is
+	 * updated to 0.3, maybe within this session: a plan of the other name
+	 * would fail when it is planned again.
+	 */
+	if (plan != NULL && strcmp(plan_schema, schema) != 0)
+	{
+		SPI_freeplan(plan);
+		plan = NULL;
+	}
+	strlcpy(plan_schema, schema, sizeof(plan_schema));
 	values[0] = CStringGetTextDatum(name);
-	run_plan(&plan, "SELECT * FROM depwatch._machine_rules WHERE name = $1",
+	run_plan(&plan, psprintf("SELECT * FROM %s._machine_rules WHERE name = $1", schema),
 			 1, types, values, NULL);
 	if (SPI_processed == 0)
 		ereport(ERROR,

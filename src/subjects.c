@@ -298,7 +298,7 @@ check_consensus_windows(void)
 {
 	Oid			args[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
 
-	if (!OidIsValid(LookupFuncName(list_make2(makeString("depwatch"),
+	if (!OidIsValid(LookupFuncName(list_make2(makeString(pstrdup(dw_internal_schema())),
 											  makeString("_consensus_windows")),
 								   2, args, true)))
 		ereport(ERROR,
@@ -317,15 +317,17 @@ load_consensus_outages(Loader *ld, DwWindowSource source, ArrayType *dependencie
 {
 	check_consensus_windows();
 	if (source == DW_WINDOWS_DOWN_OF)
-		execute_windows(ld, "SELECT w.dependency_id, NULL::bigint, w.started_at, w.ended_at"
-						" FROM depwatch._consensus_windows($1, $2) w"
-						" WHERE w.kind = 'down' AND w.dependency_id = ANY ($3)",
+		execute_windows(ld, psprintf("SELECT w.dependency_id, NULL::bigint, w.started_at, w.ended_at"
+									 " FROM %s._consensus_windows($1, $2) w"
+									 " WHERE w.kind = 'down' AND w.dependency_id = ANY ($3)",
+									 dw_internal_schema()),
 						dependencies, DW_SPAN_DOWN);
 	else
-		execute_windows(ld, "SELECT w.dependency_id, NULL::bigint, w.started_at, w.ended_at,"
-						" w.kind = 'degraded'"
-						" FROM depwatch._consensus_windows($1, $2) w"
-						" WHERE w.kind IN ('down', 'degraded')",
+		execute_windows(ld, psprintf("SELECT w.dependency_id, NULL::bigint, w.started_at, w.ended_at,"
+									 " w.kind = 'degraded'"
+									 " FROM %s._consensus_windows($1, $2) w"
+									 " WHERE w.kind IN ('down', 'degraded')",
+									 dw_internal_schema()),
 						NULL, DW_SPAN_DOWN);
 }
 
@@ -363,19 +365,21 @@ load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 					NULL, DW_SPAN_MAINTENANCE);
 
 	if (dw_consensus)
-		execute_windows(ld, source == DW_WINDOWS_ALL ?
-						"SELECT w.dependency_id, NULL::bigint, w.started_at, w.ended_at"
-						" FROM depwatch._consensus_windows($1, $2) w WHERE w.kind = 'unmonitored'" :
-						"SELECT w.dependency_id, NULL::bigint, w.started_at, NULL::timestamptz"
-						" FROM depwatch._consensus_windows($1, $2) w"
-						" WHERE w.kind = 'unmonitored' AND w.ended_at >= least($2, now())",
+		execute_windows(ld, psprintf(source == DW_WINDOWS_ALL ?
+									 "SELECT w.dependency_id, NULL::bigint, w.started_at, w.ended_at"
+									 " FROM %s._consensus_windows($1, $2) w WHERE w.kind = 'unmonitored'" :
+									 "SELECT w.dependency_id, NULL::bigint, w.started_at, NULL::timestamptz"
+									 " FROM %s._consensus_windows($1, $2) w"
+									 " WHERE w.kind = 'unmonitored' AND w.ended_at >= least($2, now())",
+									 dw_internal_schema()),
 						NULL, DW_SPAN_UNMONITORED);
 	else if (source == DW_WINDOWS_ALL)
-		execute_windows(ld, "SELECT g.dependency_id, NULL::bigint, g.gap_from, g.gap_to"
-						" FROM depwatch._monitor_gaps($1, $2) g", NULL, DW_SPAN_UNMONITORED);
+		execute_windows(ld, psprintf("SELECT g.dependency_id, NULL::bigint, g.gap_from, g.gap_to"
+									 " FROM %s._monitor_gaps($1, $2) g", dw_internal_schema()),
+						NULL, DW_SPAN_UNMONITORED);
 	else
-		execute_windows(ld, "SELECT u.dependency_id, NULL::bigint, u.since, NULL::timestamptz"
-						" FROM depwatch._unmonitored_now() u WHERE $1 < $2",
+		execute_windows(ld, psprintf("SELECT u.dependency_id, NULL::bigint, u.since, NULL::timestamptz"
+									 " FROM %s._unmonitored_now() u WHERE $1 < $2", dw_internal_schema()),
 						NULL, DW_SPAN_UNMONITORED);
 
 	/* what has not happened yet is not monitored */

@@ -469,6 +469,7 @@ load_config(void *arg)
 	DwTarget  **fresh;
 	int			nfresh = 0;
 	bool		options_checked;
+	const char *internal;
 	ConfigColumns cols;
 
 	/* an earlier load may have failed halfway */
@@ -480,7 +481,9 @@ load_config(void *arg)
 	 * A catalog not yet updated to 0.3 has no _options_problem: its rows are
 	 * read as that version read them.
 	 */
-	SPI_execute("SELECT pg_catalog.to_regprocedure('depwatch._options_problem(jsonb)') IS NOT NULL",
+	internal = dw_internal_schema();
+	SPI_execute(psprintf("SELECT pg_catalog.to_regprocedure('%s._options_problem(jsonb)') IS NOT NULL",
+						 internal),
 				true, 1);
 	{
 		bool		isnull;
@@ -515,10 +518,11 @@ load_config(void *arg)
 				"          FROM depwatch.dependency d"
 				"         WHERE d.enabled AND d.probe IN ('tcp', 'http', 'postgres', 'passive')) d"
 	/* a row with bad options is never given to the view, whose parse would fail */
-				"  LEFT JOIN LATERAL (SELECT * FROM depwatch._machine_rules r"
+				"  LEFT JOIN LATERAL (SELECT * FROM %s._machine_rules r"
 				"                      WHERE r.id = d.id AND d.problem IS NULL OFFSET 0) r ON true"
 				" ORDER BY d.id",
-						 options_checked ? "depwatch._options_problem(d.options)" : "NULL::text"),
+						 options_checked ? psprintf("%s._options_problem(d.options)", internal) : "NULL::text",
+						 internal),
 				true, 0);
 	config_columns(SPI_tuptable->tupdesc, &cols);
 

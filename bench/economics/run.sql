@@ -86,12 +86,12 @@ $$;
 -- The DBA's windows against depwatch's, per incident
 CREATE VIEW bench.window_check AS
 SELECT i.id AS incident,
-	   (SELECT count(*) FROM depwatch._incident_windows(i)) AS depwatch_windows,
+	   (SELECT count(*) FROM depwatch_internal._incident_windows(i)) AS depwatch_windows,
 	   (SELECT count(*) FROM bench.dba_windows(i.id)) AS dba_windows,
-	   (SELECT count(*) FROM (SELECT * FROM depwatch._incident_windows(i)
+	   (SELECT count(*) FROM (SELECT * FROM depwatch_internal._incident_windows(i)
 							  EXCEPT ALL SELECT * FROM bench.dba_windows(i.id)) d) AS only_depwatch,
 	   (SELECT count(*) FROM (SELECT * FROM bench.dba_windows(i.id)
-							  EXCEPT ALL SELECT * FROM depwatch._incident_windows(i)) d) AS only_dba
+							  EXCEPT ALL SELECT * FROM depwatch_internal._incident_windows(i)) d) AS only_dba
 FROM depwatch.incident i;
 
 CREATE TABLE bench.check_result (

@@ -138,9 +138,10 @@ SELECT depwatch.drop_dependency('old_bureau');
 SQL
 ok "depwatch configured in cluster A through the API"
 
-today=$(q "$port_a" bank "SELECT 'sample_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD')")
-[ "$(q "$port_a" bank "SELECT count(*) > 0 FROM depwatch.$today")" = t ] ||
-	fail "no samples in today's partition depwatch.$today"
+# the daily partitions live in depwatch_internal
+today=$(q "$port_a" bank "SELECT 'depwatch_internal.sample_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD')")
+[ "$(q "$port_a" bank "SELECT count(*) > 0 FROM $today")" = t ] ||
+	fail "no samples in today's partition $today"
 [ "$(q "$port_a" bank "SELECT count(*) > 0 FROM depwatch.sample_default WHERE at < '2021-01-01'")" = t ] ||
 	fail "no old samples in depwatch.sample_default"
 ok "samples in today's partition ($today) and in sample_default"
@@ -188,11 +189,12 @@ ok "pg_dump | psql -v ON_ERROR_STOP=1 into bank_sql: no errors"
 # ---------------------------------------------------------------------------
 # Compare A and B
 # ---------------------------------------------------------------------------
-digest() { # PORT DB TABLE
+digest() { # PORT DB TABLE (in depwatch, or schema-qualified)
+	case $3 in *.*) rel=$3 ;; *) rel=depwatch.$3 ;; esac
 	q "$1" "$2" "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-')
-				 FROM depwatch.$3 t"
+				 FROM $rel t"
 }
-partitions="SELECT string_agg(c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid), '; ' ORDER BY c.relname)
+partitions="SELECT string_agg(c.oid::regclass || ' ' || pg_get_expr(c.relpartbound, c.oid), '; ' ORDER BY c.relname)
 			FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 			WHERE i.inhparent = 'depwatch.sample'::regclass"
 for db in bank bank_sql; do
@@ -214,7 +216,7 @@ for db in bank bank_sql; do
 	for p in $today sample_default; do
 		a=$(digest "$port_a" bank "$p")
 		b=$(digest "$port_b" "$db" "$p")
-		[ "$a" = "$b" ] || fail "depwatch.$p differs in $db: A '$a', B '$b'"
+		[ "$a" = "$b" ] || fail "$p differs in $db: A '$a', B '$b'"
 	done
 	ok "$db: same sample partitions, each with the same rows"
 	a=$(q "$port_a" bank "SELECT md5(string_agg(d::text, '|' ORDER BY d.name)) FROM depwatch.dependencies d")

@@ -80,7 +80,7 @@ log_at=$(stat -c %s "$dir/server.log")
 for how in maintain lock; do
 	if [ $how = maintain ]; then
 		# an expired partition for the admin's maintenance to drop
-		sql "CREATE TABLE depwatch.sample_20200101 PARTITION OF depwatch.sample FOR VALUES FROM ('2020-01-01') TO ('2020-01-02')"
+		sql "CREATE TABLE depwatch_internal.sample_20200101 PARTITION OF depwatch.sample FOR VALUES FROM ('2020-01-01') TO ('2020-01-02')"
 		hold="SELECT count(*) FROM depwatch.maintain_sample_partitions()"
 	else
 		hold="LOCK TABLE depwatch.sample IN ACCESS EXCLUSIVE MODE"
@@ -106,12 +106,12 @@ got=$(tail -c +"$((log_at + 1))" "$dir/server.log" | grep -E 'depwatch (worker|l
 ok "c. the worker logged that it waited for the lock, no warning, no last_error"
 
 # --- d. a report holds an expired partition while the worker maintains ------------
-sql "CREATE TABLE depwatch.sample_20200102 PARTITION OF depwatch.sample FOR VALUES FROM ('2020-01-02') TO ('2020-01-03')"
+sql "CREATE TABLE depwatch_internal.sample_20200102 PARTITION OF depwatch.sample FOR VALUES FROM ('2020-01-02') TO ('2020-01-03')"
 wpid=$(sql "SELECT pid FROM pg_stat_activity WHERE backend_type = 'depwatch worker'")
 since=$(sql "SELECT clock_timestamp()")
 # the report reads the partition and sits on it; the worker, restarted,
 # maintains the partitions first thing
-sql "BEGIN; SELECT count(*) FROM depwatch.sample_20200102; SELECT pg_terminate_backend($wpid); SELECT pg_sleep(4); COMMIT" >/dev/null &
+sql "BEGIN; SELECT count(*) FROM depwatch_internal.sample_20200102; SELECT pg_terminate_backend($wpid); SELECT pg_sleep(4); COMMIT" >/dev/null &
 report=$!
 # while it sits, the restarted worker must store samples again
 got=0
@@ -122,6 +122,6 @@ while kill -0 "$report" 2>/dev/null; do
 done
 kill -0 "$report" 2>/dev/null || fail "d. while a report held an expired partition (4 s) the restarted worker stored only $got samples of 'up'"
 wait "$report"
-[ "$(sql "SELECT to_regclass('depwatch.sample_20200102') IS NOT NULL")" = t ] ||
+[ "$(sql "SELECT to_regclass('depwatch_internal.sample_20200102') IS NOT NULL")" = t ] ||
 	fail "d. the partition the report held was dropped anyway"
 ok "d. a report holding an expired partition: the restarted worker probes on while it does, and leaves the partition for later"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The probe worker reads its configuration by column name (issue 18 item
-# 6).  A database whose depwatch._machine_rules lists its columns the other
+# 6).  A database whose depwatch_internal._machine_rules lists its columns the other
 # way round (a view can only gain columns at its end, so the test renames
 # it and puts another view in its place):
 #   a. a listening tcp dependency gets ok samples and no outage, a refused
@@ -31,11 +31,11 @@ DB=postgres sql "CREATE DATABASE bank"
 sql "SET client_min_messages = warning; CREATE EXTENSION depwatch CASCADE"
 
 # the view with its columns the other way round
-sql "ALTER VIEW depwatch._machine_rules RENAME TO _machine_rules_in_order"
-sql "CREATE VIEW depwatch._machine_rules AS
+sql "ALTER VIEW depwatch_internal._machine_rules RENAME TO _machine_rules_in_order"
+sql "CREATE VIEW depwatch_internal._machine_rules AS
 	SELECT degraded_error_rate, \"window\", min_calls, error_rate, degraded_after,
 		   recover_after, fail_after, probe, name, id
-	FROM depwatch._machine_rules_in_order"
+	FROM depwatch_internal._machine_rules_in_order"
 
 # --- a. probed dependencies ---------------------------------------------
 up_id=$(sql "SELECT depwatch.add_dependency('listening', 'other', 'tcp', '127.0.0.1:$port',
@@ -72,21 +72,21 @@ got=$(sql "SELECT upper(during) = (SELECT at + interval '2 s' FROM depwatch.samp
 ok "b. the worker closed the passive outage when the first failure left its 2 s window"
 
 # --- c. a required column missing, then the view in order again ----------
-sql "DROP VIEW depwatch._machine_rules"
-sql "CREATE VIEW depwatch._machine_rules AS
+sql "DROP VIEW depwatch_internal._machine_rules"
+sql "CREATE VIEW depwatch_internal._machine_rules AS
 	SELECT id, name, probe, recover_after, degraded_after, error_rate, min_calls, \"window\"
-	FROM depwatch._machine_rules_in_order"
+	FROM depwatch_internal._machine_rules_in_order"
 sql "SELECT depwatch.add_dependency('late', 'other', 'tcp', '127.0.0.1:$port', every => '200 ms', timeout => '150 ms')" >/dev/null
 deadline=$((SECONDS + 10))
-until grep -q 'column "fail_after" is missing from depwatch._machine_rules' "$dir/server.log"; do
+until grep -q 'column "fail_after" is missing from depwatch_internal._machine_rules' "$dir/server.log"; do
 	[ $SECONDS -ge $deadline ] && fail "c. no error naming the missing column in the server log"
 	sleep 0.2
 done
 since=$(sql "SELECT clock_timestamp()")
 wait_for 10 "SELECT count(*) > 0 FROM depwatch.sample WHERE dependency_id = $up_id AND at > '$since'" t
 ok "c. the load failed with the column named, and the worker goes on probing"
-sql "DROP VIEW depwatch._machine_rules"
-sql "ALTER VIEW depwatch._machine_rules_in_order RENAME TO _machine_rules"
+sql "DROP VIEW depwatch_internal._machine_rules"
+sql "ALTER VIEW depwatch_internal._machine_rules_in_order RENAME TO _machine_rules"
 sql "SELECT depwatch.alter_dependency('late', every => '300 ms')" >/dev/null
 wait_for 10 "SELECT count(*) > 0 FROM depwatch.sample s JOIN depwatch.dependency d ON d.id = s.dependency_id WHERE d.name = 'late' AND s.ok" t
 ok "c. with the view in order again, the worker loads and probes the new dependency"

@@ -231,6 +231,14 @@ grep -q 'WARNING:  depwatch 0.3: 1 maintenance windows are infinite, outside 199
 [ "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'depwatch'")" = 0.3 ] || fail "not at 0.3 after UPDATE"
 [ "$(sql "SELECT ok FROM depwatch.verify_audit()")" = t ] || fail "verify_audit() after the update to 0.3"
 ok "ALTER EXTENSION depwatch UPDATE to 0.3: the audit chain verifies"
+# the helpers and the daily partitions left the API's schema
+got=$(sql "SELECT (SELECT count(*) FROM pg_proc WHERE pronamespace = 'depwatch'::regnamespace AND proname LIKE '\_%')
+	|| ' ' || (SELECT count(*) FROM pg_class WHERE relnamespace = 'depwatch'::regnamespace AND relname ~ '^(_|sample_[0-9]{8})')
+	|| ' ' || (SELECT count(*) > 0 FROM pg_class WHERE relnamespace = 'depwatch_internal'::regnamespace AND relname ~ '^sample_[0-9]{8}$')")
+[ "$got" = "0 0 true" ] || fail "helpers or partitions left in schema depwatch (functions, relations, partitions moved): $got"
+n2=$(sql "SELECT count(*) FROM depwatch.sample")
+wait_for 10 "SELECT count(*) > $n2 FROM depwatch.sample" t
+ok "helpers and daily partitions moved to depwatch_internal; the worker goes on writing samples"
 got=$(sql "SELECT string_agg(name || ':' || probe_set_by_superuser, ' ' ORDER BY name) FROM depwatch.dependency")
 [ "$got" = "bureau:true core:true feed:false httpsec:true kvsec:true msg:true pgsec:true" ] ||
 	fail "probe_set_by_superuser after the update, from the audit log's actors: $got"

@@ -134,7 +134,7 @@ wait_for 30 c "SELECT string_agg(dependency || ' ' || state || ' ' || reporting,
 got=$(q c "SELECT count(*) FROM depwatch.consensus_outages($window) WHERE ended_at IS NULL OR ended_at > '$stopped_at'")
 [ "$got" = 0 ] || fail "a consensus outage after a stopped"
 got=$(q c "SELECT bool_and(upper(monitored) < now())::text || count(*)
-	FROM depwatch._vantage_spans(now() - interval '10 minutes', now() + interval '1 minute') WHERE vantage = 'a'")
+	FROM depwatch_internal._vantage_spans(now() - interval '10 minutes', now() + interval '1 minute') WHERE vantage = 'a'")
 [ "$got" = true3 ] || fail "a is still monitored on c after it stopped ($got)"
 ok "a stopped: a is unmonitored and out of the quorum; every dependency is up on b and c's word"
 sleep 3

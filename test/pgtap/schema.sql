@@ -229,12 +229,12 @@ SELECT results_eq($$SELECT dependency, kind, started_at, ended_at FROM depwatch.
 -- ---------------------------------------------------------------------------
 -- Audit triggers (6 + 2 + 1 + 5)
 -- ---------------------------------------------------------------------------
-SELECT trigger_is('depwatch', t, 'audit', 'depwatch', '_audit_append',
+SELECT trigger_is('depwatch', t, 'audit', 'depwatch_internal', '_audit_append',
 				  format('depwatch.%s has the audit trigger', t))
 FROM unnest(ARRAY['dependency', 'capability', 'outage', 'maintenance', 'incident', 'incident_dependency']) t;
-SELECT trigger_is('depwatch', 'audit_log', 'audit_log_append_only', 'depwatch', '_audit_refuse',
+SELECT trigger_is('depwatch', 'audit_log', 'audit_log_append_only', 'depwatch_internal', '_audit_refuse',
 				  'audit_log refuses UPDATE and DELETE by trigger');
-SELECT trigger_is('depwatch', 'audit_log', 'audit_log_no_truncate', 'depwatch', '_audit_refuse',
+SELECT trigger_is('depwatch', 'audit_log', 'audit_log_no_truncate', 'depwatch_internal', '_audit_refuse',
 				  'audit_log refuses TRUNCATE by trigger');
 -- tgtype 29 = ROW (1) | INSERT (4) | DELETE (8) | UPDATE (16), AFTER
 SELECT set_eq($$SELECT c.relname::text FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
@@ -325,7 +325,7 @@ FROM unnest(ARRAY['vantage_sample', 'vantage_outage', 'vantage_gap']) t;
 SELECT has_view('depwatch', 'vantage_status', 'view depwatch.vantage_status exists');
 SELECT has_function('depwatch', f, ARRAY['tstzrange'], format('function depwatch.%s(tstzrange) exists', f))
 FROM unnest(ARRAY['consensus_timeline', 'consensus_outages', 'vantage_availability']) f;
-SELECT trigger_is('depwatch', t, g, 'depwatch', '_' || g, format('depwatch.%s ships rows by trigger %s', t, g))
+SELECT trigger_is('depwatch', t, g, 'depwatch_internal', '_' || g, format('depwatch.%s ships rows by trigger %s', t, g))
 FROM (VALUES ('sample', 'ship_samples'), ('outage', 'ship_outage'), ('monitor_gap', 'ship_gap'),
 			 ('dependency', 'ship_drop')) x(t, g);
 SELECT set_has($$SELECT c.relname::text FROM pg_extension e, unnest(e.extconfig) x JOIN pg_class c ON c.oid = x
@@ -348,7 +348,7 @@ SELECT ok(NOT has_table_privilege('depwatch_admin', 'depwatch.vantage_sample', '
 		  AND NOT has_table_privilege('depwatch_admin', 'depwatch.vantage_gap', 'DELETE'),
 		  'nobody but the triggers and replication writes the vantage tables');
 SELECT ok(has_function_privilege('depwatch_reader', 'depwatch.consensus_outages(tstzrange)', 'EXECUTE')
-		  AND NOT has_function_privilege('depwatch_reader', 'depwatch._vantage_spans(timestamptz, timestamptz)', 'EXECUTE'),
+		  AND NOT has_function_privilege('depwatch_reader', 'depwatch_internal._vantage_spans(timestamptz, timestamptz)', 'EXECUTE'),
 		  'readers call the consensus functions, not their internals');
 
 SELECT * FROM finish();

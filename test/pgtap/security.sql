@@ -70,7 +70,7 @@ SELECT is_empty($$SELECT r FROM unnest(ARRAY['depwatch_reader', 'depwatch_operat
 SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
 				  WHERE p.pronamespace = 'depwatch'::regnamespace
 					AND has_function_privilege('depwatch_reader', p.oid, 'EXECUTE')
-					AND p.provolatile = 'v' AND p.oid <> 'depwatch._worker_status()'::regprocedure$$,
+					AND p.provolatile = 'v' AND p.oid <> 'depwatch_internal._worker_status()'::regprocedure$$,
 				'every function a reader may call is STABLE or IMMUTABLE');
 -- and the C ones among them are the known read-only ones
 SELECT is_empty($$SELECT p.proname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
@@ -132,9 +132,9 @@ SELECT is_empty($$SELECT p.oid::regprocedure, a.grantee::regrole FROM pg_proc p,
 											  'depwatch_admin'::regrole))$$,
 				'EXECUTE on depwatch''s functions goes only to its roles, none of whom may pass it on');
 SET ROLE depwatch_reader;
-SELECT throws_ok('SELECT depwatch._audit_append()', '42501', NULL,
+SELECT throws_ok('SELECT depwatch_internal._audit_append()', '42501', NULL,
 				 'a reader cannot call the audit trigger function');
-SELECT throws_ok($$SELECT depwatch._check_options('none', '{}')$$, '42501', NULL,
+SELECT throws_ok($$SELECT depwatch_internal._check_options('none', '{}')$$, '42501', NULL,
 				 'a reader cannot call the internal helpers');
 RESET ROLE;
 

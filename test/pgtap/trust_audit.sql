@@ -113,16 +113,16 @@ ROLLBACK TO tamper;
 SET LOCAL session_replication_role = replica;
 UPDATE depwatch.audit_log a
    SET session_actor = NULL,
-	   hash = depwatch._audit_hash(a.prev_hash, a.id, a.at, a.actor, a.action, a.table_name, a.row_id, a.old, a.new)
+	   hash = depwatch_internal._audit_hash(a.prev_hash, a.id, a.at, a.actor, a.action, a.table_name, a.row_id, a.old, a.new)
  WHERE a.id = (SELECT min(id) FROM depwatch.audit_log);
 SELECT is((SELECT hash FROM depwatch.audit_log ORDER BY id LIMIT 1),
-		  (SELECT depwatch._audit_hash(a.prev_hash, a.id, a.at, a.actor, NULL, a.action, a.table_name,
+		  (SELECT depwatch_internal._audit_hash(a.prev_hash, a.id, a.at, a.actor, NULL, a.action, a.table_name,
 									   a.row_id, a.old, a.new)
 		   FROM depwatch.audit_log a ORDER BY id LIMIT 1),
 		  'format 1 (session_actor NULL) is the hash of 0.1 and 0.2');
 ROLLBACK TO tamper;
 SELECT isnt((SELECT hash FROM depwatch.audit_log ORDER BY id LIMIT 1),
-			(SELECT depwatch._audit_hash(a.prev_hash, a.id, a.at, a.actor, a.action, a.table_name,
+			(SELECT depwatch_internal._audit_hash(a.prev_hash, a.id, a.at, a.actor, a.action, a.table_name,
 										 a.row_id, a.old, a.new)
 			 FROM depwatch.audit_log a ORDER BY id LIMIT 1),
 			'format 2 differs from format 1 for the same row');

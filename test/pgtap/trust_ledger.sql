@@ -87,7 +87,7 @@ SELECT lives_ok('SELECT * FROM depwatch.impact((SELECT max(id) FROM depwatch.inc
 -- the lock helper is no way around privileges (2)
 CREATE TABLE bank.salaries (amount numeric);
 SET ROLE depwatch_tl_analyst;
-SELECT throws_ok($$SELECT depwatch._pin_relation('bank.salaries')$$, '42501', NULL,
+SELECT throws_ok($$SELECT depwatch_internal._pin_relation('bank.salaries')$$, '42501', NULL,
 				 '_pin_relation refuses a relation the caller may not read');
 SELECT is_empty($$SELECT FROM pg_locks WHERE relation = 'bank.salaries'::regclass AND pid = pg_backend_pid() AND mode = 'AccessShareLock'$$,
 				'and takes no lock on it');

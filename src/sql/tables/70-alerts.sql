@@ -57,3 +57,10 @@ CREATE TABLE alert_delivery (
 );
 CREATE INDEX alert_delivery_pending ON alert_delivery (route_id, event_id) WHERE state = 'pending';
 CREATE INDEX alert_delivery_event ON alert_delivery (event_id);
+
+-- routes, events and their deliveries are the bank's data: pg_dump keeps them
+SELECT pg_catalog.pg_extension_config_dump('alert_route', '');
+SELECT pg_catalog.pg_extension_config_dump('alert_route_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('alert_event', '');
+SELECT pg_catalog.pg_extension_config_dump('alert_event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('alert_delivery', '');
