@@ -42,12 +42,12 @@ SELECT is_empty($$SELECT rolname FROM pg_roles
 -- PUBLIC (4)
 -- ---------------------------------------------------------------------------
 SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
-				  WHERE p.pronamespace = 'depwatch'::regnamespace
+				  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace)
 					AND EXISTS (SELECT FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
 								WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')$$,
 				'PUBLIC has no EXECUTE on any depwatch function');
 SELECT is_empty($$SELECT c.oid::regclass FROM pg_class c
-				  WHERE c.relnamespace = 'depwatch'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'S')
+				  WHERE c.relnamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND c.relkind IN ('r', 'p', 'v', 'S')
 					AND EXISTS (SELECT FROM aclexplode(coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char",
 																							  c.relowner))) a
 								WHERE a.grantee = 0)$$,

@@ -4,7 +4,7 @@
 -- search paths of SECURITY DEFINER functions, and comments for BI tools.
 BEGIN;
 SET TimeZone = 'UTC';
-SELECT plan(188);
+SELECT plan(191);
 
 -- ---------------------------------------------------------------------------
 -- Tables and views (1 + 11 + 3 + 5)
@@ -278,19 +278,19 @@ LANGUAGE sql IMMUTABLE AS $$
 	SELECT regexp_split_to_array(regexp_replace(substr(c, 13), '[\s"]', '', 'g'), ',')
 	FROM unnest(config) c WHERE c LIKE 'search_path=%'
 $$;
-SELECT cmp_ok((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'depwatch'::regnamespace AND prosecdef),
+SELECT cmp_ok((SELECT count(*)::int FROM pg_proc WHERE pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND prosecdef),
 			  '>=', 16, 'the API is made of SECURITY DEFINER functions');
 SELECT is_empty($$SELECT oid::regprocedure, proconfig FROM pg_proc
-				  WHERE pronamespace = 'depwatch'::regnamespace AND prosecdef
+				  WHERE pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND prosecdef
 					AND coalesce((pg_temp.search_path_of(proconfig))[1], '') <> 'pg_catalog'$$,
 				'every SECURITY DEFINER function sets search_path starting with pg_catalog');
 SELECT is_empty($$SELECT oid::regprocedure, proconfig FROM pg_proc
-				  WHERE pronamespace = 'depwatch'::regnamespace AND prosecdef
+				  WHERE pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND prosecdef
 					AND coalesce((pg_temp.search_path_of(proconfig))
 								 [cardinality(pg_temp.search_path_of(proconfig))], '') <> 'pg_temp'$$,
 				'every SECURITY DEFINER function lists pg_temp last, so temporary objects never shadow');
 SELECT is_empty($$SELECT oid::regprocedure, proconfig FROM pg_proc
-				  WHERE pronamespace = 'depwatch'::regnamespace AND proconfig IS NOT NULL
+				  WHERE pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND proconfig IS NOT NULL
 					AND NOT 'jit=off' = ANY (proconfig)$$,
 				'every function with settings runs without JIT (compiling cost more than running)');
 
@@ -316,6 +316,19 @@ SELECT is_empty($$SELECT c.relname, a.attname FROM pg_class c
 				  WHERE c.relnamespace = 'depwatch'::regnamespace AND c.relkind = 'v'
 					AND c.relname !~ '^_' AND col_description(c.oid, a.attnum) IS NULL$$,
 				'every column of every public view has a comment');
+-- the schema depwatch is the API; its helpers live in depwatch_internal,
+-- which PUBLIC cannot even look into (3)
+SELECT is_empty($$SELECT oid::regprocedure::text FROM pg_proc
+				  WHERE pronamespace = 'depwatch'::regnamespace AND proname ~ '^_'
+				  UNION ALL
+				  SELECT oid::regclass::text FROM pg_class
+				  WHERE relnamespace = 'depwatch'::regnamespace AND relname ~ '^(_|sample_[0-9]{8}$)'$$,
+				'no helper and no daily partition in the schema depwatch');
+SELECT ok(NOT has_schema_privilege('public', 'depwatch_internal', 'USAGE'),
+		  'PUBLIC has no USAGE on depwatch_internal');
+SELECT is_empty($$SELECT oid::regprocedure FROM pg_proc
+				  WHERE pronamespace = 'depwatch_internal'::regnamespace AND proname !~ '^_'$$,
+				'every function of depwatch_internal is named as a helper (_*)');
 
 -- ---------------------------------------------------------------------------
 -- 0.2: several vantages (3 + 1 + 3 + 4 + 1 + 1 + 3 + 3)

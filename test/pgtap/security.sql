@@ -52,13 +52,13 @@ $$;
 -- ---------------------------------------------------------------------------
 SELECT is_empty($$SELECT c.oid::regclass, p.p FROM pg_class c
 				  CROSS JOIN unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) p(p)
-				  WHERE c.relnamespace = 'depwatch'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+				  WHERE c.relnamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND c.relkind IN ('r', 'p', 'v')
 					AND (has_table_privilege('depwatch_reader', c.oid, p.p)
 						 OR (p.p IN ('INSERT', 'UPDATE', 'REFERENCES')
 							 AND has_any_column_privilege('depwatch_reader', c.oid, p.p)))$$,
 				'a reader holds no write privilege on any table or view of depwatch, later ones included');
 SELECT is_empty($$SELECT c.oid::regclass FROM pg_class c
-				  WHERE c.relnamespace = 'depwatch'::regnamespace AND c.relkind = 'S'
+				  WHERE c.relnamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND c.relkind = 'S'
 					AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege('depwatch_reader', c.oid, 'USAGE, UPDATE') END$$,
 				'a reader cannot advance or set any sequence of depwatch');
 SELECT is_empty($$SELECT r FROM unnest(ARRAY['depwatch_reader', 'depwatch_operator', 'depwatch_admin']) r
@@ -68,13 +68,13 @@ SELECT is_empty($$SELECT r FROM unnest(ARRAY['depwatch_reader', 'depwatch_operat
 -- refuses any write inside a SQL or PL/pgSQL one), but the C function that
 -- reads the workers' shared memory
 SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
-				  WHERE p.pronamespace = 'depwatch'::regnamespace
+				  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace)
 					AND has_function_privilege('depwatch_reader', p.oid, 'EXECUTE')
 					AND p.provolatile = 'v' AND p.oid <> 'depwatch_internal._worker_status()'::regprocedure$$,
 				'every function a reader may call is STABLE or IMMUTABLE');
 -- and the C ones among them are the known read-only ones
 SELECT is_empty($$SELECT p.proname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-				  WHERE p.pronamespace = 'depwatch'::regnamespace AND l.lanname = 'c'
+				  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND l.lanname = 'c'
 					AND has_function_privilege('depwatch_reader', p.oid, 'EXECUTE')
 					AND p.proname NOT IN ('_worker_status', 'parse_requirements', '_mask_probe_target',
 										  'derive_outages', 'availability', 'capability_outages',
@@ -121,12 +121,12 @@ RESET ROLE;
 -- SECURITY DEFINER functions give a reader nothing to escalate with (4)
 -- ---------------------------------------------------------------------------
 SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
-				  WHERE p.pronamespace = 'depwatch'::regnamespace AND p.prosecdef
+				  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND p.prosecdef
 					AND NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = p.proowner)$$,
 				'every SECURITY DEFINER function belongs to a superuser (the extension''s owner)');
 SELECT is_empty($$SELECT p.oid::regprocedure, a.grantee::regrole FROM pg_proc p,
 					   aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-				  WHERE p.pronamespace = 'depwatch'::regnamespace AND a.grantee <> p.proowner
+				  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND a.grantee <> p.proowner
 					AND (a.is_grantable
 						 OR a.grantee NOT IN ('depwatch_reader'::regrole, 'depwatch_operator'::regrole,
 											  'depwatch_admin'::regrole))$$,
@@ -142,7 +142,7 @@ RESET ROLE;
 -- An operator cannot reach the configuration (3)
 -- ---------------------------------------------------------------------------
 SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
-				  WHERE p.pronamespace = 'depwatch'::regnamespace
+				  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace)
 					AND p.prosrc ~* '(insert\s+into|update|delete\s+from)\s+depwatch\.dependency\M'
 					AND has_function_privilege('depwatch_operator', p.oid, 'EXECUTE')$$,
 				'no function an operator may call writes depwatch.dependency');
@@ -264,30 +264,34 @@ SELECT ok(NOT (SELECT rolsuper FROM pg_roles WHERE rolname = 'depwatch_sec_mallo
 -- ---------------------------------------------------------------------------
 -- schema.sql checks that SECURITY DEFINER functions start their path with
 -- pg_catalog and end it with pg_temp; here: every SQL and PL/pgSQL function
--- pins it, to nothing but depwatch's own schemas, and no one could have
--- planted an object in depwatch.
+-- pins it (or binds its names when it is created), to nothing but
+-- depwatch's own schemas, and no one could have planted an object in
+-- depwatch or depwatch_internal.
 CREATE FUNCTION pg_temp.search_path_of(config text[]) RETURNS text[]
 LANGUAGE sql IMMUTABLE AS $$
 	SELECT regexp_split_to_array(regexp_replace(substr(c, 13), '[\s"]', '', 'g'), ',')
 	FROM unnest(config) c WHERE c LIKE 'search_path=%'
 $$;
 SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-				  WHERE p.pronamespace = 'depwatch'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
-					AND pg_temp.search_path_of(p.proconfig) IS NULL$$,
-				'every SQL and PL/pgSQL function of depwatch pins search_path');
+				  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND l.lanname IN ('sql', 'plpgsql')
+					AND pg_temp.search_path_of(p.proconfig) IS NULL
+					-- a body in SQL-standard form (RETURN ..., BEGIN ATOMIC) binds
+					-- every name when it is created: no path is searched when it runs
+					AND p.prosqlbody IS NULL$$,
+				'every SQL and PL/pgSQL function of depwatch pins search_path, or binds its names at creation');
 SELECT is_empty($$SELECT p.oid::regprocedure, p.proconfig FROM pg_proc p
-				  WHERE p.pronamespace = 'depwatch'::regnamespace
+				  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace)
 					AND NOT pg_temp.search_path_of(p.proconfig) <@ ARRAY['pg_catalog', 'depwatch', 'pg_temp']$$,
 				'no pinned search_path names public, "$user" or any schema but pg_catalog, depwatch and pg_temp');
 SELECT is_empty($$SELECT p.oid::regprocedure, p.proconfig FROM pg_proc p
-				  WHERE p.pronamespace = 'depwatch'::regnamespace AND p.prosecdef
+				  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND p.prosecdef
 					AND pg_temp.search_path_of(p.proconfig) NOT IN (ARRAY['pg_catalog', 'depwatch', 'pg_temp'],
 																	ARRAY['pg_catalog', 'pg_temp'])$$,
 				'every SECURITY DEFINER function runs with exactly pg_catalog, depwatch, pg_temp');
 -- the functions that pin nothing are C, and those a depwatch role may call
 -- run no SQL
 SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
-				  WHERE p.pronamespace = 'depwatch'::regnamespace AND p.proconfig IS NULL
+				  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND p.proconfig IS NULL
 					AND (has_function_privilege('depwatch_reader', p.oid, 'EXECUTE')
 						 OR has_function_privilege('depwatch_admin', p.oid, 'EXECUTE'))
 					AND p.proname NOT IN ('_worker_status', 'parse_requirements', '_mask_probe_target', '_vantage',
@@ -295,13 +299,13 @@ SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
 				'the functions that do not pin search_path and that depwatch''s roles may call run no SQL');
 SELECT is_empty($$SELECT c.oid, c.classid::regclass FROM pg_depend d
 				  RIGHT JOIN (SELECT 'pg_proc'::regclass AS classid, p.oid FROM pg_proc p
-							  WHERE p.pronamespace = 'depwatch'::regnamespace
+							  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace)
 							  UNION ALL SELECT 'pg_class'::regclass, r.oid FROM pg_class r
-							  WHERE r.relnamespace = 'depwatch'::regnamespace
+							  WHERE r.relnamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace)
 								AND r.relkind IN ('r', 'p', 'v', 'S', 'm', 'f')
 								AND r.relname !~ '^sample_[0-9]{8}$'
 							  UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o
-							  WHERE o.oprnamespace = 'depwatch'::regnamespace) c
+							  WHERE o.oprnamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace)) c
 					 ON d.classid = c.classid AND d.objid = c.oid AND d.deptype = 'e'
 				  WHERE d.objid IS NULL$$,
 				'every function, operator, table and view in schema depwatch is the extension''s own (sample partitions aside)');

@@ -45,7 +45,7 @@ GRANT SELECT ON reports TO depwatch_tl_analyst;
 
 -- the reports run with their caller's rights (1)
 SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
-				  WHERE p.pronamespace = 'depwatch'::regnamespace AND p.prosecdef
+				  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND p.prosecdef
 					AND p.proname IN ('impact', 'fee_waiver', 'fee_waiver_summary', 'fee_waiver_cost',
 									  'deposit_outflow', 'deposit_outflow_summary', 'classify_incident',
 									  'incident_report')$$,

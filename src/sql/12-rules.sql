@@ -1,0 +1,17 @@
+-- Rules that several parts of depwatch apply, each written once
+-- (doc/semantics.md).  Plain SQL functions, IMMUTABLE, so the planner
+-- inlines them where they are called: they cost what the expression would.
+
+-- _probed: the worker probes a dependency itself (tcp, http, postgres);
+-- passive and none dependencies are told what happened (report_sample).
+CREATE OR REPLACE FUNCTION depwatch_internal._probed(probe text) RETURNS boolean
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	RETURN probe IN ('tcp', 'http', 'postgres');
+
+-- _silent_until: a probed dependency whose last sample was at last_at is
+-- monitored until 3 x every after it (doc/semantics.md, "Unmonitored
+-- time"): the probe worker is allowed to miss two beats.
+CREATE OR REPLACE FUNCTION depwatch_internal._silent_until(last_at timestamptz, every interval)
+	RETURNS timestamptz
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	RETURN last_at + 3 * every;
