@@ -57,3 +57,44 @@ CREATE TABLE alert_delivery (
 );
 CREATE INDEX alert_delivery_pending ON alert_delivery (route_id, event_id) WHERE state = 'pending';
 CREATE INDEX alert_delivery_event ON alert_delivery (event_id);
+
+-- Regulatory reports sent (mark_report_sent): a sent report makes no more
+-- report_due reminders.
+CREATE TABLE alert_report_sent (
+	incident_id		bigint NOT NULL REFERENCES incident ON DELETE CASCADE,
+	report			text NOT NULL CHECK (report IN ('dora_initial', 'dora_intermediate', 'dora_final',
+													'kr_fss_initial')),
+	sent_at			timestamptz NOT NULL,
+	reference		text,
+	recorded_at		timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (incident_id, report)
+);
+
+-- The reporting deadlines of the incidents that may still have one due,
+-- as incident_report() computes them, refreshed by _alert_tick() once a
+-- minute: the reminders are checked against it every second without
+-- classifying incidents every second.
+CREATE TABLE alert_deadline (
+	incident_id		bigint NOT NULL REFERENCES incident ON DELETE CASCADE,
+	report			text NOT NULL,
+	due_at			timestamptz NOT NULL,
+	assumed			boolean NOT NULL DEFAULT false,
+	PRIMARY KEY (incident_id, report)
+);
+
+-- When _alert_tick() last evaluated what it does less often than every
+-- call (burn rates, deadlines): one row.
+CREATE TABLE alert_tick_state (
+	one				boolean PRIMARY KEY DEFAULT true CHECK (one),
+	burn_rates_at	timestamptz,
+	deadlines_at	timestamptz
+);
+
+-- pg_dump keeps the routes, the events and their deliveries, and the
+-- reports marked sent; the deadline cache and the tick's state are rebuilt.
+SELECT pg_catalog.pg_extension_config_dump('alert_route', '');
+SELECT pg_catalog.pg_extension_config_dump('alert_route_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('alert_event', '');
+SELECT pg_catalog.pg_extension_config_dump('alert_event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('alert_delivery', '');
+SELECT pg_catalog.pg_extension_config_dump('alert_report_sent', '');
