@@ -82,10 +82,11 @@ CREATE TABLE alert_deadline (
 	PRIMARY KEY (incident_id, report)
 );
 
--- When _alert_tick() last evaluated what it does less often than every
--- call (burn rates, deadlines): one row.
+-- When _alert_tick() last ran, and last evaluated what it does less often
+-- than every call (burn rates, deadlines): one row.
 CREATE TABLE alert_tick_state (
 	one				boolean PRIMARY KEY DEFAULT true CHECK (one),
+	ticked_at		timestamptz,
 	burn_rates_at	timestamptz,
 	deadlines_at	timestamptz
 );
