@@ -252,6 +252,7 @@ DECLARE
 	last record;
 	level text;
 	run record;
+	up_at timestamptz;
 BEGIN
 	FOR c IN SELECT s.target, s.state, s.since FROM depwatch._capability_status() s ORDER BY s.target LOOP
 		level := CASE WHEN c.state IN ('up', 'degraded', 'down') THEN c.state END;
@@ -262,13 +263,20 @@ BEGIN
 		ORDER BY e.id DESC LIMIT 1;
 		CONTINUE WHEN coalesce(substr(last.event, 12), 'up') = level;
 		IF level = 'up' THEN
-			PERFORM depwatch._alert_append('capability_up', c.target, 'capability', c.since,
-				format('%s is up again after %s', c.target, c.since - last.at),
+			-- up since the end of its last down or degraded run
+			SELECT max(o.ended_at) INTO up_at
+			FROM depwatch.capability_outages(c.target, tstzrange(least(last.at, now()), now() + interval '1 microsecond')) o;
+			up_at := coalesce(up_at, c.since);
+			PERFORM depwatch._alert_append('capability_up', c.target, 'capability', up_at,
+				format('%s is up again after %s', c.target, up_at - last.at),
 				jsonb_build_object('was', substr(last.event, 12), 'since', last.at), last.dedup_key);
 			CONTINUE;
 		END IF;
+		-- the run's start, maintenance included (since is the start of the
+		-- part outside maintenance)
 		SELECT o.started_at, o.causes INTO run
-		FROM depwatch.capability_outages(c.target, tstzrange(c.since, now() + interval '1 microsecond')) o
+		FROM depwatch.capability_outages(c.target, tstzrange(c.since - interval '1 day',
+															 now() + interval '1 microsecond')) o
 		WHERE o.kind = level AND o.ended_at IS NULL;
 		PERFORM depwatch._alert_append('capability_' || level, c.target, 'capability',
 			coalesce(run.started_at, c.since),
@@ -744,7 +752,7 @@ BEGIN
 	PERFORM depwatch._check_text('reference', reference);
 	INSERT INTO depwatch.alert_report_sent AS r (incident_id, report, sent_at, reference)
 	VALUES (i.id, report, sent_at, reference)
-	ON CONFLICT (incident_id, report) DO UPDATE
+	ON CONFLICT ON CONSTRAINT alert_report_sent_pkey DO UPDATE
 		SET sent_at = EXCLUDED.sent_at, reference = EXCLUDED.reference, recorded_at = now();
 END
 $$;
@@ -768,6 +776,19 @@ AS $$
 	FROM (SELECT depwatch._mask_options(options) AS m) x
 $$;
 
+-- _mask_route_target: a route's target as readers and the audit log see
+-- it.  A webhook URL is masked as a probe's (user info, query values,
+-- fragment), and its path too: Slack, Teams and many other receivers put
+-- their token in the path.
+CREATE OR REPLACE FUNCTION _mask_route_target(channel text, target text) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT CASE WHEN channel = 'webhook'
+		THEN regexp_replace(depwatch._mask_probe_target('http', target), '^([a-z]+://[^/?#]*)/[^?#]+', '\1/********', 'i')
+		ELSE target END
+$$;
+
 -- _mask_route_row: a route row turned into jsonb, masked for the audit log.
 CREATE OR REPLACE FUNCTION _mask_route_row(r jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE
@@ -775,8 +796,7 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 	SELECT CASE WHEN r IS NULL THEN NULL
 		ELSE r || jsonb_build_object(
-			'target', CASE WHEN r->>'channel' = 'webhook'
-						   THEN depwatch._mask_probe_target('http', r->>'target') ELSE r->>'target' END,
+			'target', depwatch._mask_route_target(r->>'channel', r->>'target'),
 			'options', depwatch._mask_route_options(r->'options'))
 	END
 $$;
@@ -1010,6 +1030,7 @@ CREATE OR REPLACE FUNCTION drop_alert_route(name text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
+#variable_conflict use_variable
 BEGIN
 	DELETE FROM depwatch.alert_route r WHERE r.id = depwatch._alert_route_id(name);
 END
@@ -1018,7 +1039,7 @@ $$;
 -- alert_routes: the routes as readers see them, secrets masked.
 CREATE OR REPLACE VIEW alert_routes AS
 	SELECT r.id, r.name, r.channel,
-		   CASE WHEN r.channel = 'webhook' THEN _mask_probe_target('http', r.target) ELSE r.target END AS target,
+		   _mask_route_target(r.channel, r.target) AS target,
 		   r.format, r.events, r.targets, r.min_severity,
 		   _mask_route_options(r.options) AS options,
 		   r.set_by_superuser, r.created_at
@@ -1170,7 +1191,7 @@ REVOKE ALL ON FUNCTION _alert_iso(timestamptz), _alert_max_age(), _alert_severit
 	_burn_state(text, timestamptz, numeric, interval, interval, numeric),
 	burn_rate(text, timestamptz), _alert_tolerance(), _alert_burn_rates(), _alert_refresh_deadlines(),
 	_alert_deadlines_due(), _alert_tick(), mark_report_sent(bigint, text, timestamptz, text),
-	_mask_route_options(jsonb), _mask_route_row(jsonb), _audit_route(), _alert_event_names(),
+	_mask_route_options(jsonb), _mask_route_target(text, text), _mask_route_row(jsonb), _audit_route(), _alert_event_names(),
 	_check_alert_route(depwatch.alert_route), _alert_route_id(text),
 	add_alert_route(text, text, text, text, text[], text[], text, jsonb),
 	alter_alert_route(text, text, text, text, text[], text[], text, jsonb),
@@ -1178,7 +1199,7 @@ REVOKE ALL ON FUNCTION _alert_iso(timestamptz), _alert_max_age(), _alert_severit
 
 GRANT SELECT ON alert_event, alert_delivery, alert_report_sent, alerts, alert_routes TO depwatch_reader;
 -- the alert_routes view masks with this, as the reader
-GRANT EXECUTE ON FUNCTION _mask_route_options(jsonb) TO depwatch_reader;
+GRANT EXECUTE ON FUNCTION _mask_route_options(jsonb), _mask_route_target(text, text) TO depwatch_reader;
 GRANT EXECUTE ON FUNCTION tolerance_breaches(tstzrange), burn_rate(text, timestamptz) TO depwatch_reader;
 GRANT EXECUTE ON FUNCTION mark_report_sent(bigint, text, timestamptz, text) TO depwatch_operator;
 GRANT SELECT ON alert_route TO depwatch_admin;
