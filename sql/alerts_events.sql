@@ -26,7 +26,7 @@ SET search_path = depwatch, public;
 SELECT date_trunc('second', now()) - interval '10 minutes' AS s \gset
 
 -- ev: the events since n, times relative to s, keys with s written <s>
-CREATE FUNCTION ev(s timestamptz, n bigint DEFAULT 0)
+CREATE FUNCTION public.ev(s timestamptz, n bigint DEFAULT 0)
 	RETURNS TABLE(id bigint, event text, target text, after interval, severity text, suppressed boolean, dedup_key text)
 LANGUAGE sql AS $$
 	SELECT e.id, e.event, e.target, e.at - s, e.severity, e.suppressed,
@@ -246,3 +246,10 @@ RESET ROLE;
 -- metrics: pending and failed deliveries per route
 SELECT line FROM regexp_split_to_table(metrics(), E'\n') line
 WHERE line ~ '^depwatch_alert' OR line ~ '^# (HELP|TYPE) depwatch_alert' ORDER BY line;
+
+DROP FUNCTION public.ev(timestamptz, bigint);
+RESET search_path;
+DROP EXTENSION depwatch CASCADE;
+DROP EXTENSION btree_gist;
+DROP FUNCTION try(text);
+DROP ROLE alerts_reader;
