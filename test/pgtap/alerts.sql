@@ -69,6 +69,8 @@ SELECT lives_ok($$SELECT depwatch.add_alert_route('board', 'notify', 'board')$$,
 SELECT depwatch.add_dependency('core', 'core', 'none', tracked_since => now() - interval '1 hour');
 SELECT depwatch.add_capability('transfer', ARRAY['core']);
 SELECT depwatch.record_outage('core', now() - interval '1 minute');
+-- the capability's event and the routing run at commit (deferred): now
+SET CONSTRAINTS ALL IMMEDIATE;
 SELECT ok((SELECT count(*) FROM depwatch.alert_event) >= 2, 'the outage made events');
 
 -- ---------------------------------------------------------------------------

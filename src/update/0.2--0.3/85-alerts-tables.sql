@@ -91,11 +91,14 @@ CREATE TABLE alert_tick_state (
 	deadlines_at	timestamptz
 );
 
--- pg_dump keeps the routes, the events and their deliveries, and the
--- reports marked sent; the deadline cache and the tick's state are rebuilt.
+-- pg_dump keeps every table, as for the rest of the catalog: the routes,
+-- the events and their deliveries, the reports marked sent, and the
+-- deadline cache and the tick's state (both rebuilt by the next tick).
 SELECT pg_catalog.pg_extension_config_dump('alert_route', '');
 SELECT pg_catalog.pg_extension_config_dump('alert_route_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('alert_event', '');
 SELECT pg_catalog.pg_extension_config_dump('alert_event_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('alert_delivery', '');
 SELECT pg_catalog.pg_extension_config_dump('alert_report_sent', '');
+SELECT pg_catalog.pg_extension_config_dump('alert_deadline', '');
+SELECT pg_catalog.pg_extension_config_dump('alert_tick_state', '');
