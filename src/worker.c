@@ -68,7 +68,7 @@
  */
 #define LOCK_TIMEOUT		"100ms"
 #define PARTITIONS_RETRY_MS (60 * 1000)
-#define ALERT_TICK_MS		1000	/* tolerance events are due within 1 s */
+#define ALERT_TICK_MS		500		/* tolerance events are due within 1 s */
 #define LAG_RING			4096
 /*
  * When the worker wakes to start a due probe, it also starts those due in

@@ -72,8 +72,8 @@ CREATE TABLE alert_report_sent (
 
 -- The reporting deadlines of the incidents that may still have one due,
 -- as incident_report() computes them, refreshed by _alert_tick() once a
--- minute: the reminders are checked against it every second without
--- classifying incidents every second.
+-- minute: the reminders are checked against it at every tick without
+-- classifying incidents at every tick.
 CREATE TABLE alert_deadline (
 	incident_id		bigint NOT NULL REFERENCES incident ON DELETE CASCADE,
 	report			text NOT NULL,

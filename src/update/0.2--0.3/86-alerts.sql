@@ -11,7 +11,7 @@
 --   * a deferred trigger on outage then compares, once per transaction at
 --     commit, each capability's state (_capability_status(), the one rule)
 --     with the last capability event it had, and appends what changed;
---   * _alert_tick(), which the probe worker calls about once a second,
+--   * _alert_tick(), which the probe worker calls every half second,
 --     appends the events that time alone brings: impact tolerance, burn
 --     rates, reporting deadlines.
 -- A deferred trigger on alert_event routes each event at commit: it
@@ -692,8 +692,9 @@ BEGIN
 END
 $$;
 
--- _alert_tick: what time alone brings, called by the probe worker about
--- once a second (src/worker.c): tolerance every call, burn rates every 5
+-- _alert_tick: what time alone brings, called by the probe worker every
+-- half second (src/worker.c), so that a tolerance event is recorded within
+-- 1 s of its instant: tolerance every call, burn rates every 5
 -- seconds, the deadlines' refresh every minute and their reminders every
 -- call; the capabilities' check when a maintenance window began or ended
 -- since the last call (no outage changes then).
