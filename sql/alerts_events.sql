@@ -145,6 +145,13 @@ ROLLBACK;
 SELECT count(*) - :events AS after_rollback FROM alert_event;
 SELECT count(*) AS nice_deliveries FROM alerts WHERE target = 'nice';
 
+-- an ongoing outage deleted (a repair): whoever heard it open hears it end
+SELECT record_outage('nice', now() - interval '30 seconds') > 0 AS nice;
+DELETE FROM outage WHERE dependency_id = (SELECT id FROM dependency WHERE name = 'nice');
+SELECT event, details->>'deleted' AS deleted, recorded_at - at < interval '1 minute' AS at_now,
+	   dedup_key = (SELECT dedup_key FROM alert_event WHERE target = 'nice' AND event = 'dependency_down') AS same_key
+FROM alert_event WHERE target = 'nice' ORDER BY id;
+
 -- ---------------------------------------------------------------------------
 -- The past makes no events: an outage that ended 20 minutes ago (older
 -- than alert_max_age, 15 min), unless alert_max_age is raised; an import

@@ -161,8 +161,9 @@ CREATE CONSTRAINT TRIGGER route_event AFTER INSERT ON alert_event
 -- _alert_outage_changed: the dependency events of a change to an outage,
 -- in its transaction.  dependency_down (degraded) when a down (degraded)
 -- outage is recorded, dependency_up (recovered) when it ends, at the
--- outage's start and end; both share the dedup key of the outage run
--- (dependency, kind, start), which a re-derived outage keeps.  Degraded
+-- outage's start and end (an ongoing outage deleted ends now); both share
+-- the dedup key of the outage run (dependency, kind, start), which a
+-- re-derived outage keeps.  Degraded
 -- events only for a dependency with a degraded level.  Imports, and
 -- outages that ended longer ago than depwatch.alert_max_age, make none.
 -- A live change also marks the transaction for the capabilities' check at
@@ -185,24 +186,33 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	PERFORM set_config('depwatch_alert.capabilities_due', 'on', true);
+	SELECT * INTO d FROM depwatch.dependency x WHERE x.id = o.dependency_id;
+	-- an ongoing outage deleted (discard_samples re-derives, an operator
+	-- repairs): whoever heard it open hears it end, now
+	IF TG_OP = 'DELETE' AND upper_inf(o.during) AND d.id IS NOT NULL THEN
+		o.during := tstzrange(lower(o.during), greatest(now(), lower(o.during) + interval '1 microsecond'));
+		ended := true;
+	END IF;
 	IF NOT (opened OR ended) THEN
 		RETURN NULL;
 	END IF;
-	SELECT * INTO d FROM depwatch.dependency x WHERE x.id = o.dependency_id;
 	IF o.kind = 'degraded' AND d.degraded_after IS NULL AND NOT d.options ? 'degraded_error_rate' THEN
 		RETURN NULL;
 	END IF;
 	key := format('dependency:%s:%s:%s', d.name, o.kind, depwatch._alert_iso(lower(o.during)));
 	facts := jsonb_build_object('outage', o.id, 'kind', o.kind, 'source', o.source, 'site', d.site,
 								'started_at', lower(o.during), 'detected_at', o.detected_at,
-								'ended_at', CASE WHEN NOT upper_inf(o.during) THEN upper(o.during) END);
+								'ended_at', CASE WHEN NOT upper_inf(o.during) THEN upper(o.during) END,
+								'deleted', TG_OP = 'DELETE');
 	IF opened THEN
 		PERFORM depwatch._alert_append(
 			CASE o.kind WHEN 'down' THEN 'dependency_down' ELSE 'dependency_degraded' END,
 			d.name, 'dependency', lower(o.during),
 			format('%s is %s', d.name, o.kind), facts, key);
 	END IF;
-	IF ended THEN
+	-- only what was announced is resolved: an outage deleted before it was
+	-- (or whose dependency is being dropped) makes nothing
+	IF ended AND (TG_OP <> 'DELETE' OR EXISTS (SELECT FROM depwatch.alert_event e WHERE e.dedup_key = key)) THEN
 		PERFORM depwatch._alert_append(
 			CASE o.kind WHEN 'down' THEN 'dependency_up' ELSE 'dependency_recovered' END,
 			d.name, 'dependency', upper(o.during),
@@ -624,7 +634,7 @@ END
 $$;
 
 -- _alert_refresh_deadlines: the reporting deadlines (incident_report()'s
--- "deadlines") of the incidents that may still have one ahead: open, or
+-- "deadlines", computed as it computes them) of the incidents that may still have one ahead: open, or
 -- ended within the last 40 days (a final report is due at most a month
 -- and 76 hours after classification).  An incident whose report cannot be
 -- computed (a ledger this role may not read) keeps the deadlines it had.
@@ -642,8 +652,14 @@ BEGIN
 						AND (i.ended_at IS NULL OR i.ended_at > now() - interval '40 days'));
 	FOR inc IN SELECT x.id FROM depwatch.incident x
 			 WHERE x.ended_at IS NULL OR x.ended_at > now() - interval '40 days' ORDER BY x.id LOOP
+		-- incident_report()'s deadlines, without its economics
 		BEGIN
-			d := depwatch.incident_report(inc.id)->'deadlines';
+			SELECT depwatch._reporting_deadlines(i.facts,
+					(SELECT c.met FROM depwatch.classify_incident(i.id, 'dora') c WHERE c.criterion = 'major'),
+					(SELECT c.met FROM depwatch.classify_incident(i.id, 'kr_fss') c WHERE c.criterion = 'reportable'),
+					depwatch._assumed_aware(i))
+			INTO d
+			FROM depwatch.incident i WHERE i.id = inc.id;
 		EXCEPTION WHEN OTHERS THEN
 			CONTINUE;
 		END;
