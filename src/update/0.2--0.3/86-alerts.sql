@@ -340,7 +340,8 @@ DECLARE
 	back interval;
 BEGIN
 	FOREACH back IN ARRAY ARRAY[interval '1 day', '31 days', '366 days', '3653 days'] LOOP
-		q_lo := least(lo, q_hi - interval '1 microsecond') - back;
+		-- capability_outages reads at most 10 years
+		q_lo := greatest(least(lo, q_hi - interval '1 microsecond') - back, q_hi - interval '3650 days');
 		IF NOT EXISTS (SELECT FROM depwatch.capability_outages(capability, tstzrange(q_lo, q_hi)) o
 					   WHERE o.kind = 'down' AND o.started_at = q_lo) THEN
 			EXIT;
@@ -365,11 +366,7 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
 BEGIN
-	IF period IS NULL OR isempty(period) OR lower_inf(period) OR upper_inf(period) THEN
-		RAISE EXCEPTION 'period must be a finite, non-empty range'
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Pass a range such as tstzrange(now() - interval ''30 days'', now()).';
-	END IF;
+	PERFORM depwatch._check_period(period);
 	RETURN QUERY
 		SELECT c.name, r.started_at, r.ended_at, x.lasted, c.impact_tolerance,
 			   x.lasted > c.impact_tolerance,
