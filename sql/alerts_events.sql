@@ -121,6 +121,8 @@ SELECT capability, started_at - :'s' AS started, ended_at - :'s' AS ended, laste
 	   breached_at - :'s' AS breached_after, headroom
 FROM tolerance_breaches(tstzrange(:'s'::timestamptz - interval '1 hour', :'s'::timestamptz + interval '9 minutes'));
 SELECT count(*) AS runs_before FROM tolerance_breaches(tstzrange(:'s'::timestamptz - interval '1 hour', :'s'));
+SELECT * FROM try($$SELECT depwatch.tolerance_breaches(NULL)$$);
+SELECT * FROM try($$SELECT depwatch.burn_rate('nobody')$$);
 
 -- ---------------------------------------------------------------------------
 -- Suppression by site: kcb's outage is written before its building's, in
