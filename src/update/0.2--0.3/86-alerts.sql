@@ -816,7 +816,10 @@ AS $$
 $$;
 
 -- _audit_route: routes are audited like the other tables, through the same
--- chain (_audit_write), with their secrets masked by _mask_route_row.
+-- chain (_audit_write), with their secrets masked by _mask_route_row
+-- (_mask_row, which _audit_append uses, knows neither the routing key nor
+-- tokens in a webhook's path).  As _audit_append does, a restore that
+-- re-inserts a route in the state the log last saw it logs nothing.
 CREATE OR REPLACE FUNCTION _audit_route() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
@@ -826,8 +829,17 @@ AS $$
 DECLARE
 	o jsonb := CASE WHEN TG_OP <> 'INSERT' THEN depwatch._mask_route_row(to_jsonb(OLD)) END;
 	n jsonb := CASE WHEN TG_OP <> 'DELETE' THEN depwatch._mask_route_row(to_jsonb(NEW)) END;
+	rid bigint := coalesce(n->>'id', o->>'id')::bigint;
 BEGIN
-	PERFORM depwatch._audit_write(TG_OP, TG_TABLE_NAME, coalesce(n->>'id', o->>'id')::bigint, o, n);
+	IF TG_OP = 'INSERT' AND EXISTS (
+			SELECT FROM depwatch.audit_log a
+			WHERE a.table_name = TG_TABLE_NAME AND a.row_id = rid AND a.new = n
+			  AND NOT EXISTS (SELECT FROM depwatch.audit_log b
+							  WHERE b.table_name = TG_TABLE_NAME AND b.row_id = rid
+								AND b.id > a.id AND b.old = n)) THEN
+		RETURN NULL;
+	END IF;
+	PERFORM depwatch._audit_write(TG_OP, TG_TABLE_NAME, rid, o, n);
 	RETURN NULL;
 END
 $$;
