@@ -59,9 +59,12 @@ CREATE INDEX alert_delivery_pending ON alert_delivery (route_id, event_id) WHERE
 CREATE INDEX alert_delivery_event ON alert_delivery (event_id);
 
 -- Regulatory reports sent (mark_report_sent): a sent report makes no more
--- report_due reminders.
+-- report_due reminders.  No foreign key to incident, here or in
+-- alert_deadline: pg_dump restores a referenced table first, and incident
+-- would then be restored (and audited) before audit_log, which a restore
+-- must load first.
 CREATE TABLE alert_report_sent (
-	incident_id		bigint NOT NULL REFERENCES incident ON DELETE CASCADE,
+	incident_id		bigint NOT NULL,
 	report			text NOT NULL CHECK (report IN ('dora_initial', 'dora_intermediate', 'dora_final',
 													'kr_fss_initial')),
 	sent_at			timestamptz NOT NULL,
@@ -75,7 +78,7 @@ CREATE TABLE alert_report_sent (
 -- minute: the reminders are checked against it at every tick without
 -- classifying incidents at every tick.
 CREATE TABLE alert_deadline (
-	incident_id		bigint NOT NULL REFERENCES incident ON DELETE CASCADE,
+	incident_id		bigint NOT NULL,
 	report			text NOT NULL,
 	due_at			timestamptz NOT NULL,
 	assumed			boolean NOT NULL DEFAULT false,

@@ -99,7 +99,9 @@ $$;
 -- event, so that a receiver paged on min_severity 'critical' hears the
 -- 'info' event that ends the page.  A notify route gets pg_notify(target,
 -- id), which PostgreSQL delivers at commit: its delivery is done at once.
--- 'test' events (test_alert_route) are routed by whoever makes them.
+-- 'test' events (test_alert_route) are routed by whoever makes them.  Only
+-- events this transaction recorded (recorded_at at or after its start) are
+-- routed: a restore (pg_dump) re-inserts old events with their deliveries.
 CREATE OR REPLACE FUNCTION _alert_route_event() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
@@ -110,7 +112,7 @@ DECLARE
 	down_site boolean;
 BEGIN
 	SELECT * INTO e FROM depwatch.alert_event x WHERE x.id = NEW.id;
-	IF NOT FOUND OR e.event = 'test' THEN
+	IF NOT FOUND OR e.event = 'test' OR e.recorded_at < now() THEN
 		RETURN NULL;
 	END IF;
 	IF e.target_type = 'dependency' THEN
@@ -771,9 +773,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON alert_report_sent
-	FOR EACH ROW EXECUTE FUNCTION _audit_append();
-
 -- ---------------------------------------------------------------------------
 -- Routes
 -- ---------------------------------------------------------------------------
@@ -815,37 +814,40 @@ AS $$
 	END
 $$;
 
--- _audit_route: routes are audited like the other tables, through the same
--- chain (_audit_write), with their secrets masked by _mask_route_row
--- (_mask_row, which _audit_append uses, knows neither the routing key nor
--- tokens in a webhook's path).  As _audit_append does, a restore that
--- re-inserts a route in the state the log last saw it logs nothing.
-CREATE OR REPLACE FUNCTION _audit_route() RETURNS trigger
+-- _audit_alerts: routes and reports sent are audited like the other
+-- tables, through the same chain (_audit_write); routes with their secrets
+-- masked by _mask_route_row (_mask_row, which _audit_append uses, knows
+-- neither the routing key nor tokens in a webhook's path).  A row inserted
+-- with a creation time before this transaction is a restore's (the API
+-- stamps now()): pg_dump restores these tables before audit_log (by name),
+-- which brings the row's history with it, so it logs nothing.
+CREATE OR REPLACE FUNCTION _audit_alerts() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 SET TimeZone = 'UTC'
 SET IntervalStyle = 'postgres'
 AS $$
 DECLARE
-	o jsonb := CASE WHEN TG_OP <> 'INSERT' THEN depwatch._mask_route_row(to_jsonb(OLD)) END;
-	n jsonb := CASE WHEN TG_OP <> 'DELETE' THEN depwatch._mask_route_row(to_jsonb(NEW)) END;
-	rid bigint := coalesce(n->>'id', o->>'id')::bigint;
+	o jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END;
+	n jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
 BEGIN
-	IF TG_OP = 'INSERT' AND EXISTS (
-			SELECT FROM depwatch.audit_log a
-			WHERE a.table_name = TG_TABLE_NAME AND a.row_id = rid AND a.new = n
-			  AND NOT EXISTS (SELECT FROM depwatch.audit_log b
-							  WHERE b.table_name = TG_TABLE_NAME AND b.row_id = rid
-								AND b.id > a.id AND b.old = n)) THEN
+	IF TG_OP = 'INSERT' AND coalesce(n->>'created_at', n->>'recorded_at')::timestamptz < now() THEN
 		RETURN NULL;
 	END IF;
-	PERFORM depwatch._audit_write(TG_OP, TG_TABLE_NAME, rid, o, n);
+	IF TG_TABLE_NAME = 'alert_route' THEN
+		o := depwatch._mask_route_row(o);
+		n := depwatch._mask_route_row(n);
+	END IF;
+	PERFORM depwatch._audit_write(TG_OP, TG_TABLE_NAME,
+								  coalesce(n->>'id', o->>'id', n->>'incident_id', o->>'incident_id')::bigint, o, n);
 	RETURN NULL;
 END
 $$;
 
 CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON alert_route
-	FOR EACH ROW EXECUTE FUNCTION _audit_route();
+	FOR EACH ROW EXECUTE FUNCTION _audit_alerts();
+CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON alert_report_sent
+	FOR EACH ROW EXECUTE FUNCTION _audit_alerts();
 
 -- _alert_event_names: the events a route may ask for.
 CREATE OR REPLACE FUNCTION _alert_event_names() RETURNS text[]
@@ -1217,7 +1219,7 @@ REVOKE ALL ON FUNCTION _alert_iso(timestamptz), _alert_max_age(), _alert_severit
 	_burn_state(text, timestamptz, numeric, interval, interval, numeric),
 	burn_rate(text, timestamptz), _alert_tolerance(), _alert_burn_rates(), _alert_refresh_deadlines(),
 	_alert_deadlines_due(), _alert_tick(), mark_report_sent(bigint, text, timestamptz, text),
-	_mask_route_options(jsonb), _mask_route_target(text, text), _mask_route_row(jsonb), _audit_route(), _alert_event_names(),
+	_mask_route_options(jsonb), _mask_route_target(text, text), _mask_route_row(jsonb), _audit_alerts(), _alert_event_names(),
 	_check_alert_route(depwatch.alert_route), _alert_route_id(text),
 	add_alert_route(text, text, text, text, text[], text[], text, jsonb),
 	alter_alert_route(text, text, text, text, text[], text[], text, jsonb),
