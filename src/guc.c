@@ -28,6 +28,9 @@ int			dw_sample_retention_min = 90 * 24 * 60;
 /* how far ahead of the server's clock a reported sample may be (bounds.c) */
 int			dw_max_clock_skew_ms = 5000;
 
+/* changes recorded about a past older than this make no alert (src/sql/85-alerts.sql) */
+static int	dw_alert_max_age_s = 15 * 60;
+
 char	   *dw_databases = NULL;
 int			dw_max_concurrency = 1000;
 char	   *dw_source_address = NULL;
@@ -123,6 +126,22 @@ dw_define_gucs(void)
 							60 * 60 * 1000,
 							PGC_SUSET,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	/*
+	 * Superuser-only: an operator recording an old outage must not make it
+	 * page (or keep a fresh one from paging) by changing it.
+	 */
+	DefineCustomIntVariable("depwatch.alert_max_age",
+							"How old a recorded change may be and still make alerts.",
+							"An outage recorded or ended longer ago than this makes "
+							"no alert event; imports never do.",
+							&dw_alert_max_age_s,
+							15 * 60,
+							0,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("depwatch.databases",

@@ -68,6 +68,7 @@
  */
 #define LOCK_TIMEOUT		"100ms"
 #define PARTITIONS_RETRY_MS (60 * 1000)
+#define ALERT_TICK_MS		500		/* tolerance events are due within 1 s */
 #define LAG_RING			4096
 /*
  * When the worker wakes to start a due probe, it also starts those due in
@@ -1063,6 +1064,24 @@ maintain_partitions(void *arg)
 	SPI_execute("SELECT depwatch.maintain_sample_partitions()", false, 0);
 }
 
+/*
+ * alert_tick appends the alert events that time alone brings (impact
+ * tolerance, burn rates, reporting deadlines).  A catalog not yet updated
+ * to 0.3 has no _alert_tick: nothing to do.
+ */
+static void
+alert_tick(void *arg)
+{
+	bool		isnull;
+	const char *internal = dw_internal_schema();
+
+	SPI_execute(psprintf("SELECT pg_catalog.to_regprocedure('%s._alert_tick()') IS NOT NULL", internal),
+				true, 1);
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		return;
+	SPI_execute(psprintf("SELECT %s._alert_tick()", internal), false, 0);
+}
+
 /* ---------------------------------------------------------------------
  * The loop
  * ---------------------------------------------------------------------
@@ -1200,7 +1219,8 @@ dw_worker_main(Datum arg)
 	TimestampTz next_tick,
 				next_passive,
 				next_stats,
-				next_partitions;
+				next_partitions,
+				next_alerts;
 	TimestampTz last_stats;
 	bool		pending;
 
@@ -1250,6 +1270,7 @@ dw_worker_main(Datum arg)
 	last_stats = GetCurrentTimestamp();
 	next_tick = next_passive = next_stats = last_stats;
 	next_partitions = last_stats;
+	next_alerts = last_stats;
 
 	for (;;)
 	{
@@ -1323,6 +1344,14 @@ dw_worker_main(Datum arg)
 			lock_timeout_off();
 			next_partitions = TimestampTzPlusMilliseconds(now, waited ? PARTITIONS_RETRY_MS : PARTITIONS_EVERY_MS);
 		}
+		if (now >= next_alerts)
+		{
+			/* a session holding the event lock delays alerts, not probes */
+			lock_timeout_on();
+			run_in_transaction(alert_tick, NULL, "depwatch: alert events");
+			lock_timeout_off();
+			next_alerts = TimestampTzPlusMilliseconds(now, ALERT_TICK_MS);
+		}
 		if (now >= next_stats)
 		{
 			publish_stats((now - last_stats) / 1000000.0);
@@ -1333,6 +1362,7 @@ dw_worker_main(Datum arg)
 		/* sleep until the next due probe, a driver's timer or our own */
 		now = GetCurrentTimestamp();
 		timeout = ms_until(next_stats, now, STATS_EVERY_MS);
+		timeout = Min(timeout, ms_until(next_alerts, now, ALERT_TICK_MS));
 		if (npending > 0)
 			timeout = Min(timeout, ms_until(next_tick, now, TICK_MS));
 		if (heap_n > 0 && in_flight < Min(dw_max_concurrency, fd_capacity))

@@ -97,12 +97,13 @@ COMMENT ON FUNCTION redundancy_risks() IS 'Requirement groups whose alternatives
 -- Per dependency and capability: the state now and since when
 -- (current_status()), outages, availability over the trailing 24 hours and
 -- 30 days (availability()), and for dependencies that are not probe
--- 'none', the latency of their samples.  It only formats those reports: it
--- reads no target, option or sample detail (they may hold secrets).  Every
--- family's HELP and TYPE are always there, in a fixed order; samples go
--- dependencies first, then capabilities, each by name; a window with
--- nothing monitored has no availability sample.  The counter family
--- depwatch_outages has its samples named depwatch_outages_total.
+-- 'none', the latency of their samples; per alert route, the deliveries
+-- pending and failed.  It only formats those reports: it reads no target,
+-- option or sample detail (they may hold secrets).  Every family's HELP and
+-- TYPE are always there, in a fixed order; samples go dependencies first,
+-- then capabilities, each by name; a window with nothing monitored has no
+-- availability sample.  The counter families have their samples named
+-- *_total.
 CREATE OR REPLACE FUNCTION metrics() RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
@@ -126,6 +127,12 @@ AS $$
 		FROM (VALUES (1, '24h', interval '24 hours'), (2, '30d', interval '720 hours')) w(n, name, length)
 		CROSS JOIN LATERAL depwatch.availability(tstzrange(now() - w.length, now())) a
 		JOIN target t ON t.target = a.target AND t.target_type = a.target_type
+	), route AS (
+		-- route names are identifiers: nothing to escape
+		SELECT row_number() OVER (ORDER BY r.name) AS n, 'route="' || r.name || '"' AS labels,
+			   (SELECT count(*) FROM depwatch.alert_delivery x WHERE x.route_id = r.id AND x.state = 'pending') AS pending,
+			   (SELECT count(*) FROM depwatch.alert_delivery x WHERE x.route_id = r.id AND x.state = 'failed') AS failed
+		FROM depwatch.alert_route r
 	), family(f, name, type, unit, help) AS (VALUES
 		(1, 'depwatch_up', 'gauge', NULL,
 			'Whether the target works now: 1 when up or degraded, 0 when down, in maintenance or unmonitored'),
@@ -146,7 +153,11 @@ AS $$
 		(9, 'depwatch_latest_sample_latency_seconds', 'gauge', 'seconds',
 			'Latency of the latest sample of the dependency (a probe or a reported call), whatever its outcome'),
 		(10, 'depwatch_sample_latency_seconds', 'summary', 'seconds',
-			'Latency quantiles of the samples of the dependency in the last 5 minutes, whatever their outcome; NaN when there were none')
+			'Latency quantiles of the samples of the dependency in the last 5 minutes, whatever their outcome; NaN when there were none'),
+		(11, 'depwatch_alerts_pending', 'gauge', NULL,
+			'Alert deliveries of the route not yet made (being sent or waiting to be retried)'),
+		(12, 'depwatch_alert_deliveries_failed', 'counter', NULL,
+			'Alert deliveries of the route given up after depwatch.alert_retry_for')
 	), point(f, n, k, suffix, labels, value) AS (
 		SELECT 1, t.n, 0::bigint, '', t.labels, (t.state IN ('up', 'degraded'))::int::text
 		FROM target t
@@ -191,6 +202,10 @@ AS $$
 			  AND s.at > now() - interval '5 minutes' AND s.at <= now()) p(v)
 		CROSS JOIN LATERAL unnest(ARRAY['0.5', '0.9', '0.99', '1'], p.v) WITH ORDINALITY q(quantile, seconds, k)
 		WHERE t.probe <> 'none'
+		UNION ALL
+		SELECT 11, r.n, 0, '', r.labels, r.pending::text FROM route r
+		UNION ALL
+		SELECT 12, r.n, 0, '_total', r.labels, r.failed::text FROM route r
 	)
 	SELECT string_agg(x.line, E'\n' ORDER BY x.f, x.n, x.k) || E'\n# EOF\n'
 	FROM (
@@ -203,7 +218,6 @@ AS $$
 		FROM point p JOIN family fm ON fm.f = p.f
 	) x
 $$;
-COMMENT ON FUNCTION metrics() IS 'OpenMetrics text exposition for Prometheus: per dependency and capability its state and since when, outages, availability over the last 24 hours and 30 days, and sample latency; never targets or options';
 
 CREATE OR REPLACE FUNCTION current_status()
 	RETURNS TABLE(target text, target_type text, state text, since timestamptz, reason text)

@@ -11,7 +11,8 @@ GRANT USAGE ON SCHEMA depwatch, depwatch_internal TO depwatch_reader;
 GRANT SELECT ON worker_status, dependencies, requirements, outages, status, availability_daily,
 				capability, sample, outage, maintenance, incident, incident_dependency, audit_log,
 				ledger_binding, fee_policy, fee_schedule,
-				vantage_sample, vantage_outage, vantage_gap, vantage_status TO depwatch_reader;
+				vantage_sample, vantage_outage, vantage_gap, vantage_status,
+				alert_event, alert_delivery, alert_report_sent, alerts, alert_routes TO depwatch_reader;
 GRANT SELECT (id, name, kind, probe, every, timeout, fail_after, recover_after, degraded_after,
 			  site, vendor, enabled, created_at, probe_set_by_superuser, tracked_since)
 	ON dependency TO depwatch_reader;
@@ -37,12 +38,16 @@ GRANT EXECUTE ON FUNCTION
 	state_timeline(tstzrange, text[]),
 	timeline_svg(tstzrange, text[]),
 	vantage_availability(tstzrange),
-	verify_audit() TO depwatch_reader;
+	verify_audit(),
+	tolerance_breaches(tstzrange),
+	burn_rate(text, timestamptz) TO depwatch_reader;
 -- what the views (masks, worker status) and the reports that run with the
 -- reader's rights (ledger, classification, consensus) call
 GRANT EXECUTE ON FUNCTION
 	depwatch_internal._mask_options(jsonb),
 	depwatch_internal._mask_probe_target(text, text),
+	depwatch_internal._mask_route_options(jsonb),
+	depwatch_internal._mask_route_target(text, text),
 	depwatch_internal._no_worker_reason(),
 	depwatch_internal._worker_status(),
 	depwatch_internal._vantage(),
@@ -80,10 +85,11 @@ GRANT EXECUTE ON FUNCTION
 	open_incident(text, timestamptz, text[]),
 	record_outage(text, timestamptz, timestamptz, text, text, timestamptz),
 	report_sample(text, boolean, interval, timestamptz, text, text),
-	set_incident_facts(bigint, jsonb) TO depwatch_operator;
+	set_incident_facts(bigint, jsonb),
+	mark_report_sent(bigint, text, timestamptz, text) TO depwatch_operator;
 
 -- Admins: what is watched, and how it is priced.
-GRANT SELECT ON dependency, probe_state TO depwatch_admin;
+GRANT SELECT ON dependency, probe_state, alert_route TO depwatch_admin;
 GRANT EXECUTE ON FUNCTION
 	add_capability(text, text[], numeric, interval),
 	add_dependency(text, text, text, text, interval, interval, int, int, interval, jsonb, text, text, timestamptz),
@@ -94,4 +100,7 @@ GRANT EXECUTE ON FUNCTION
 	drop_capability(text),
 	drop_dependency(text),
 	maintain_sample_partitions(int, interval),
-	set_fee_schedule(text, text, numeric, tstzrange) TO depwatch_admin;
+	set_fee_schedule(text, text, numeric, tstzrange),
+	add_alert_route(text, text, text, text, text[], text[], text, jsonb),
+	alter_alert_route(text, text, text, text, text[], text[], text, jsonb),
+	drop_alert_route(text) TO depwatch_admin;
