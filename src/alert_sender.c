@@ -542,9 +542,10 @@ alert_turn(void *arg)
 		busy[i] = sends[i]->route_id;
 	values[0] = int8_array(busy, nsends);
 	values[1] = Int32GetDatum(room);
+	/* not read-only: it must see the answers just recorded */
 	if (SPI_execute_with_args("SELECT route_id, event_id, next_attempt_at, due, url, body, headers, restricted"
 							  "  FROM depwatch._alert_due($1, $2)",
-							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the due alert deliveries");
 	turn->due = MemoryContextAlloc(turn->context, sizeof(AlertDue) * Max(SPI_processed, 1));
 	for (uint64 r = 0; r < SPI_processed; r++)
