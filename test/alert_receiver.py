@@ -15,7 +15,8 @@ Modes (what it answers once the request is recorded):
     fail     500 with a short body
     hang     nothing: the connection stays open, unanswered, until the
              client gives up
-    huge     200 and a 30 MB body, written until the client stops reading
+    huge     200 and a 30 MB body, written until the client stops reading;
+             then prints "huge: sent N of 31457280 bytes"
 
 "Refusing" is the receiver stopped: kill it (SIGTERM), start it again on the
 same port and log to come back.
@@ -67,11 +68,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(HUGE))
             self.end_headers()
             chunk = b"x" * 65536
+            sent = 0
             try:
                 for _ in range(HUGE // len(chunk)):
                     self.wfile.write(chunk)
+                    sent += len(chunk)
             except OSError:
                 pass            # the client stopped reading: as it should
+            print(f"huge: sent {sent} of {HUGE} bytes", flush=True)
         self.close_connection = True
 
 
