@@ -331,7 +331,7 @@ sql "SELECT pg_reload_conf()" >/dev/null
 
 # --- h. a catalog at 0.2 -------------------------------------------------
 DB=old sql "CREATE EXTENSION depwatch VERSION '0.2' CASCADE" 2>/dev/null
-old_dep=$(DB=old sql "SELECT depwatch.add_dependency('probed', 'other', 'tcp', '127.0.0.1:$P_PROBED', every => '1 s')")
+old_dep=$(DB=old sql "SELECT depwatch.add_dependency('probed', 'other', 'tcp', '127.0.0.1:$P_PROBED', every => '1 s', timeout => '500 ms')")
 DB=old wait_for 15 "SELECT count(*) >= 2 FROM depwatch.sample WHERE dependency_id = $old_dep" t
 if grep -q 'delivering alerts failed' "$dir/server.log"; then
 	fail "the sender failed: $(grep 'delivering alerts failed' "$dir/server.log" | head -2)"
