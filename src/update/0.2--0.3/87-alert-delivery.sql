@@ -79,7 +79,9 @@ BEGIN
 							   AND NOT depwatch._alert_resolves(o.event)
 							UNION ALL
 							-- nothing left of the opening: resolve what it would have opened
-							SELECT depwatch._alert_opened_by(e.event), 'critical', e.at, 0
+							SELECT depwatch._alert_opened_by(e.event),
+								   CASE WHEN e.event ~ '(degraded|recovered|ticket)' THEN 'warning'
+										ELSE 'critical' END, e.at, 0
 							 WHERE NOT EXISTS (SELECT FROM depwatch.alert_event o
 											   WHERE o.dedup_key = e.dedup_key AND o.id < e.id
 												 AND NOT depwatch._alert_resolves(o.event))) x
