@@ -106,3 +106,8 @@ SELECT test_alert_route('j');
 RESET ROLE;
 DROP ROLE alert_admin;
 DROP ROLE alert_reader;
+
+-- the tests that follow start from no extension, as if this one had not run
+SET client_min_messages = warning;
+DROP EXTENSION depwatch CASCADE;
+RESET client_min_messages;
