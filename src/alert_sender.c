@@ -25,9 +25,10 @@
  * with the same Idempotency-Key: delivery is at least once.
  *
  * The worker looks for due deliveries when a committed transaction added or
- * changed one (the trigger on alert_delivery bumps alert_generation in the
- * worker's slot and sets its latch), when a retry falls due, when a request
- * ends, and every ALERT_POLL_MS in any case.  A catalog without the alert
+ * changed a delivery or a route (the triggers on alert_delivery and
+ * alert_route bump alert_generation in the worker's slot and set its
+ * latch), when a retry falls due, when a request ends, and every
+ * ALERT_POLL_MS in any case.  A catalog without the alert
  * functions (0.1, 0.2) is looked at again every ALERT_POLL_MS.
  *
  *-------------------------------------------------------------------------
@@ -62,8 +63,11 @@
 #define ALERT_MAX_IN_FLIGHT 64
 /* what is read of an answer's body before the transfer is stopped */
 #define ALERT_BODY_MAX 4096
-/* the longest the worker goes without looking for due deliveries */
-#define ALERT_POLL_MS 10000
+/*
+ * The longest the worker goes without looking for due deliveries: the
+ * trigger and the retry times say when, this is a safety net.
+ */
+#define ALERT_POLL_MS 60000
 /* after a failed turn (a lock, an error), the next try */
 #define ALERT_RETRY_TURN_MS 1000
 #define ALERT_ERROR_LEN 160
@@ -181,7 +185,8 @@ wake_sender_at_commit(XactEvent event, void *arg)
 }
 
 /*
- * depwatch._alerts_changed(): statement trigger on alert_delivery.  Wakes
+ * depwatch._alerts_changed(): statement trigger on alert_delivery and
+ * alert_route.  Wakes
  * the worker when the transaction commits (before, it would not see the
  * rows).
  */

@@ -112,7 +112,9 @@ typedef struct DwTarget
  *
  * Adding a driver: its file defines one DwProbeDriver, and probe_drivers.c
  * lists it; a driver that keeps something per target also adds its member
- * to DwTarget's union.
+ * to DwTarget's union.  A driver may probe nothing and only use the loop
+ * (alert_sender.c): it claims no target, so its start() and cancel() are
+ * never called.
  */
 typedef struct DwProbeDriver
 {

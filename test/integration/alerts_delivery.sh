@@ -22,8 +22,8 @@
 #   f. the alertmanager format against a real Alertmanager: the alert is
 #      in its /api/v2/alerts while firing, gone once resolved;
 #   g. a delivery still failing after depwatch.alert_retry_for is failed;
-#   h. a database whose catalog is still at 0.2 (no alert tables) is
-#      probed as before, without errors from the sender.
+#   h. databases whose catalogs are still at 0.1 and 0.2 (no alert
+#      tables) are probed as before, without errors from the sender.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -102,10 +102,11 @@ done
 
 scripts/cluster.sh stop "$dir" "$port"
 rm -rf "$dir"
-scripts/cluster.sh start "$dir" "$port" "depwatch.databases = 'bank, old'" \
+scripts/cluster.sh start "$dir" "$port" "depwatch.databases = 'bank, old, older'" \
 	"depwatch.alert_backoff_max = '2s'" "depwatch.alert_timeout = '2s'"
 DB=postgres sql "CREATE DATABASE bank"
 DB=postgres sql "CREATE DATABASE old"
+DB=postgres sql "CREATE DATABASE older"
 sql "CREATE EXTENSION depwatch CASCADE" 2>/dev/null
 sql "CREATE SEQUENCE public.ev"
 # emit ROUTES N [EVENT TARGET KEY]: N events (each its own dedup_key unless
@@ -329,11 +330,13 @@ ok "a delivery still failing after alert_retry_for (3 s) is failed ($got)"
 sql "ALTER SYSTEM RESET depwatch.alert_retry_for"
 sql "SELECT pg_reload_conf()" >/dev/null
 
-# --- h. a catalog at 0.2 -------------------------------------------------
-DB=old sql "CREATE EXTENSION depwatch VERSION '0.2' CASCADE" 2>/dev/null
-old_dep=$(DB=old sql "SELECT depwatch.add_dependency('probed', 'other', 'tcp', '127.0.0.1:$P_PROBED', every => '1 s', timeout => '500 ms')")
-DB=old wait_for 15 "SELECT count(*) >= 2 FROM depwatch.sample WHERE dependency_id = $old_dep" t
+# --- h. catalogs at 0.1 and 0.2 -------------------------------------------
+for v in older:0.1 old:0.2; do
+	DB=${v%:*} sql "CREATE EXTENSION depwatch VERSION '${v#*:}' CASCADE" 2>/dev/null
+	old_dep=$(DB=${v%:*} sql "SELECT depwatch.add_dependency('probed', 'other', 'tcp', '127.0.0.1:$P_PROBED', every => '1 s', timeout => '500 ms')")
+	DB=${v%:*} wait_for 15 "SELECT count(*) >= 2 FROM depwatch.sample WHERE dependency_id = $old_dep" t
+done
 if grep -q 'delivering alerts failed' "$dir/server.log"; then
 	fail "the sender failed: $(grep 'delivering alerts failed' "$dir/server.log" | head -2)"
 fi
-ok "a database at 0.2 is probed, and the sender leaves it alone"
+ok "databases at 0.1 and 0.2 are probed, and the sender leaves them alone"

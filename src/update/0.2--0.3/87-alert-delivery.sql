@@ -190,11 +190,13 @@ CREATE OR REPLACE FUNCTION _alert_record(p_routes bigint[], p_events bigint[], p
 	   AND e.id = d.event_id AND d.state = 'pending'
 $$;
 
--- A new or changed delivery wakes this database's worker at commit.
+-- A new or changed delivery or route wakes this database's worker at commit.
 CREATE OR REPLACE FUNCTION _alerts_changed() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'dw_alerts_changed'
 	LANGUAGE C;
 CREATE OR REPLACE TRIGGER wake_alert_sender AFTER INSERT OR UPDATE ON alert_delivery
+	FOR EACH STATEMENT EXECUTE FUNCTION _alerts_changed();
+CREATE OR REPLACE TRIGGER wake_alert_sender AFTER INSERT OR UPDATE ON alert_route
 	FOR EACH STATEMENT EXECUTE FUNCTION _alerts_changed();
 
 /*
@@ -239,3 +241,14 @@ REVOKE ALL ON FUNCTION _alert_resolves(text), _alert_opened_by(text), _alert_bod
 	_alert_record(bigint[], bigint[], boolean[], text[], interval, interval),
 	_alerts_changed(), test_alert_route(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION test_alert_route(text) TO depwatch_admin;
+
+COMMENT ON FUNCTION test_alert_route(text) IS
+	'Appends a test event delivered to this route only; returns its id (see alert_delivery for how it went).';
+COMMENT ON FUNCTION _alert_body(bigint, bigint) IS
+	'The body the worker POSTs for one event to one route, in the route''s format.';
+COMMENT ON FUNCTION _alert_due(bigint[], integer) IS
+	'For the worker: the first pending delivery of each idle webhook route, with its request when due.';
+COMMENT ON FUNCTION _alert_record(bigint[], bigint[], boolean[], text[], interval, interval) IS
+	'For the worker: records the answers of webhook requests (delivered, or backed off, or failed).';
+COMMENT ON FUNCTION _alerts_changed() IS
+	'Trigger: wakes the probe worker when alert deliveries or routes change, at commit.';
