@@ -121,8 +121,10 @@ $$;
  * its route.  A delivery not yet due comes with its next_attempt_at alone
  * (the worker sleeps until then); a due one with everything the request
  * needs: the URL, the body, and the headers as "Name: value" lines (the
- * Idempotency-Key first, then the route's options->'headers'; lines with
- * control characters and names the worker sets itself are left out).
+ * Idempotency-Key first, then the first 32 of the route's
+ * options->'headers' by name; names that are not HTTP tokens, values with
+ * control characters or longer than 4,096 characters, and names the worker
+ * sets itself are left out).
  */
 CREATE OR REPLACE FUNCTION _alert_due(p_busy bigint[], p_max integer)
 	RETURNS TABLE (route_id bigint, event_id bigint, next_attempt_at timestamptz, due boolean,
@@ -138,12 +140,14 @@ CREATE OR REPLACE FUNCTION _alert_due(p_busy bigint[], p_max integer)
 						  'Idempotency-Key: ' || regexp_replace(e.dedup_key || ':' || e.event || ':' || r.name,
 																'[[:cntrl:]]', '', 'g'),
 						  (SELECT string_agg(h.key || ': ' || h.value, E'\n' ORDER BY h.key)
-							 FROM jsonb_each_text(CASE WHEN jsonb_typeof(r.options->'headers') = 'object'
-													   THEN r.options->'headers' END) h
-							WHERE h.key ~ '^[!#$%&''*+.^_`|~0-9A-Za-z-]{1,64}$'
-							  AND h.value !~ '[[:cntrl:]]'
-							  AND lower(h.key) NOT IN ('idempotency-key', 'content-type',
-													   'content-length', 'host', 'transfer-encoding')))
+							 FROM (SELECT h.key, h.value
+									 FROM jsonb_each_text(CASE WHEN jsonb_typeof(r.options->'headers') = 'object'
+															   THEN r.options->'headers' END) h
+									WHERE h.key ~ '^[!#$%&''*+.^_`|~0-9A-Za-z-]{1,64}$'
+									  AND h.value !~ '[[:cntrl:]]' AND length(h.value) <= 4096
+									  AND lower(h.key) NOT IN ('idempotency-key', 'content-type',
+															   'content-length', 'host', 'transfer-encoding')
+									ORDER BY h.key LIMIT 32) h))
 		   END,
 		   NOT r.set_by_superuser
 	  FROM depwatch.alert_route r
