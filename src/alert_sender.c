@@ -119,6 +119,7 @@ static bool in_turn = false;
  * ---------------------------------------------------------------------
  */
 
+/* dw_define_alert_gucs: called by dw_define_gucs (guc.c) */
 void
 dw_define_alert_gucs(void)
 {
@@ -212,6 +213,7 @@ dw_alerts_changed(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
+/* libcurl: watch fd for "what" in our epoll set, or stop watching it */
 static int
 socket_callback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
@@ -234,6 +236,7 @@ socket_callback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socke
 	return 0;
 }
 
+/* libcurl: call me back in timeout_ms (-1: never) */
 static int
 timer_callback(CURLM *m, long timeout_ms, void *userp)
 {
@@ -253,6 +256,7 @@ write_callback(char *data, size_t size, size_t nmemb, void *userp)
 	return s->body_seen > ALERT_BODY_MAX ? 0 : n;
 }
 
+/* libcurl: one header line; more than DW_HEADERS_MAX in all stops the transfer */
 static size_t
 header_callback(char *data, size_t size, size_t nmemb, void *userp)
 {
@@ -268,12 +272,14 @@ header_callback(char *data, size_t size, size_t nmemb, void *userp)
  * ---------------------------------------------------------------------
  */
 
+/* add_result keeps one answer for the next turn, which comes at once */
 static void
 add_result(int64 route_id, int64 event_id, bool ok, const char *error)
 {
-	AlertResult *r = &results[nresults++];
+	AlertResult *r;
 
-	Assert(nresults <= ALERT_MAX_IN_FLIGHT);
+	Assert(nresults < ALERT_MAX_IN_FLIGHT);
+	r = &results[nresults++];
 	r->route_id = route_id;
 	r->event_id = event_id;
 	r->ok = ok;
@@ -430,6 +436,7 @@ collect_done(void)
  * ---------------------------------------------------------------------
  */
 
+/* int8_array: a bigint[] of n values */
 static Datum
 int8_array(int64 *values, int n)
 {
@@ -440,6 +447,7 @@ int8_array(int64 *values, int n)
 	return PointerGetDatum(construct_array(d, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
 }
 
+/* ms_interval: an interval of ms milliseconds */
 static Interval *
 ms_interval(int ms)
 {
@@ -498,6 +506,7 @@ typedef struct AlertTurn
 	int			recorded;		/* results[] recorded (or dropped) by the turn */
 } AlertTurn;
 
+/* copy_value: column col of tup as text in cxt, NULL when null */
 static char *
 copy_value(MemoryContext cxt, HeapTuple tup, TupleDesc desc, int col)
 {
@@ -590,6 +599,7 @@ alert_claims(const DwTarget *t)
 	return false;
 }
 
+/* alert_init: the multi handle, its epoll set, and the worker's slot */
 static void
 alert_init(void)
 {
@@ -620,17 +630,20 @@ alert_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 	return false;
 }
 
+/* never called either */
 static void
 alert_cancel(DwTarget *t)
 {
 }
 
+/* alert_fd: the one descriptor the loop waits on for every request */
 static pgsocket
 alert_fd(void)
 {
 	return epoll_fd;
 }
 
+/* alert_timeout_ms_left: until libcurl's timer or the next turn */
 static long
 alert_timeout_ms_left(TimestampTz now)
 {
@@ -643,6 +656,7 @@ alert_timeout_ms_left(TimestampTz now)
 	return (long) Min((at - now + 999) / 1000, (int64) ALERT_POLL_MS);
 }
 
+/* alert_ready hands libcurl every request socket that is ready */
 static void
 alert_ready(void)
 {
