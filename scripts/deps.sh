@@ -20,6 +20,7 @@ packages=(
 	python3-prometheus-client
 	python3-jsonschema
 	valgrind
+	prometheus-alertmanager
 )
 
 # "deps.sh fuzz" adds what only make fuzz needs: clang and its libFuzzer.
@@ -35,7 +36,7 @@ sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 echo "Installing: ${missing[*]}"
 $sudo apt-get update -qq
-# The prometheus package (for promtool) would start a Prometheus server:
+# The prometheus and prometheus-alertmanager packages would start their servers:
 # forbid service starts while installing, unless a policy is already there.
 policy=/usr/sbin/policy-rc.d
 own_policy=false

@@ -84,12 +84,12 @@ ORDER BY d.event_id, r.name;
 --      6 x 0.001 x 21480 = 128.88 s: 4:08.88
 -- ---------------------------------------------------------------------------
 SELECT max(id) AS n0 FROM alert_event \gset
-SELECT _alert_tolerance();
-SELECT _alert_burn_rates();
+SELECT depwatch_internal._alert_tolerance();
+SELECT depwatch_internal._alert_burn_rates();
 SELECT * FROM ev(:'s', :n0);
 -- a replay makes nothing new
 SELECT count(*) AS events FROM alert_event \gset
-SELECT _alert_tolerance(), _alert_burn_rates(), _alert_capabilities();
+SELECT depwatch_internal._alert_tolerance(), depwatch_internal._alert_burn_rates(), depwatch_internal._alert_capabilities();
 SELECT count(*) - :events AS new_events FROM alert_event;
 
 -- burn_rate at fixed instants
@@ -106,7 +106,7 @@ SELECT * FROM burn_rate('core', :'s'::timestamptz - interval '1 minute');
 -- ---------------------------------------------------------------------------
 SELECT max(id) AS n1 FROM alert_event \gset
 SELECT end_outage('core', :'s'::timestamptz + interval '5 minutes') > 0 AS ended;
-SELECT _alert_burn_rates();
+SELECT depwatch_internal._alert_burn_rates();
 SELECT * FROM ev(:'s', :n1);
 -- the opening and the resolving event share their key
 SELECT o.target, o.event, r.event, o.dedup_key = r.dedup_key AS same_key
@@ -194,9 +194,9 @@ SELECT mark_report_sent(:inc2, 'kr_fss_initial', now() - interval '1 minute', 'F
 SELECT * FROM try($$SELECT depwatch.mark_report_sent(1, 'fss', now())$$);
 SELECT * FROM try($$SELECT depwatch.mark_report_sent(1, 'dora_final', now() + interval '1 hour')$$);
 SELECT max(id) AS n3 FROM alert_event \gset
-SELECT _alert_refresh_deadlines();
+SELECT depwatch_internal._alert_refresh_deadlines();
 SELECT incident_id = :inc1 AS first, report, due_at - :'aware'::timestamptz AS after_awareness FROM alert_deadline ORDER BY 1 DESC, 2;
-SELECT _alert_deadlines_due();
+SELECT depwatch_internal._alert_deadlines_due();
 SELECT event, target = :'inc1' AS first, target_type, at - :'aware'::timestamptz AS after_awareness, severity,
 	   details->>'stage' AS stage, details->>'report' AS report
 FROM alert_event WHERE id > :n3 ORDER BY id;

@@ -23,6 +23,7 @@ extern char *dw_allowed_addresses;
 extern const struct DwAddressPolicy *dw_address_policy;
 
 extern void dw_define_gucs(void);
+extern void dw_define_alert_gucs(void);	/* alert_sender.c */
 extern const char *dw_vantage(void);
 
 /* Durations (bounds.c): interval <-> microseconds, months as 30 days */

@@ -213,6 +213,8 @@ dw_define_gucs(void)
 							   GUC_LIST_INPUT,
 							   check_allowed_addresses, assign_allowed_addresses, NULL);
 
+	dw_define_alert_gucs();
+
 	MarkGUCPrefixReserved("depwatch");
 }
 

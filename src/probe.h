@@ -25,6 +25,9 @@
 #define DW_HEADERS_MAX (32 * 1024)
 #define DW_BODY_MAX (64 * 1024)
 
+/* why depwatch.allowed_addresses refused an address (dw_curl_outbound) */
+#define DW_REFUSED_LEN 80
+
 /*
  * What a driver keeps for one target, inside the target itself: starting a
  * probe costs no allocation and reaching its state no indirection.  A
@@ -37,7 +40,7 @@ typedef struct DwCurlState
 {
 	void	   *easy;			/* CURL * */
 	struct curl_slist *header_list; /* given to the handle */
-	char		refused[80];	/* why an address was refused, or "" */
+	char		refused[DW_REFUSED_LEN];	/* why an address was refused, or "" */
 	char	   *body;			/* the start of the response, for body_contains */
 	size_t		body_len;
 	size_t		body_seen;		/* bytes of body read, kept or not */
@@ -109,7 +112,9 @@ typedef struct DwTarget
  *
  * Adding a driver: its file defines one DwProbeDriver, and probe_drivers.c
  * lists it; a driver that keeps something per target also adds its member
- * to DwTarget's union.
+ * to DwTarget's union.  A driver may probe nothing and only use the loop
+ * (alert_sender.c): it claims no target, so its start() and cancel() are
+ * never called.
  */
 typedef struct DwProbeDriver
 {
@@ -134,6 +139,9 @@ typedef struct DwProbeDriver
 extern const DwProbeDriver *const dw_probe_drivers[];
 extern const int dw_nprobe_drivers;
 extern const DwProbeDriver *dw_probe_driver_for(const DwTarget *t);
+
+/* probe_curl.c: the settings every outbound libcurl request shares (CURL *) */
+extern bool dw_curl_outbound(void *easy, bool restricted, char *refused);
 
 /* worker.c: a probe has ended */
 extern void dw_probe_finished(DwTarget *t, bool ok, const char *detail);

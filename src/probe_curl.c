@@ -171,26 +171,60 @@ sockopt_callback(void *clientp, curl_socket_t fd, curlsocktype purpose)
 /*
  * libcurl: open the socket of one connection attempt, after resolution
  * and for every address tried (a name's other addresses, a redirect's).
- * A restricted probe's address that depwatch.allowed_addresses refuses
- * gets no socket, so not a packet goes to it; libcurl then tries the next
- * address, or fails with CURLE_COULDNT_CONNECT and judge() says why.
+ * Installed for restricted requests only (dw_curl_outbound), with clientp
+ * the request's refused[DW_REFUSED_LEN]: an address that
+ * depwatch.allowed_addresses refuses gets no socket, so not a packet goes
+ * to it; libcurl then tries the next address, or fails with
+ * CURLE_COULDNT_CONNECT and refused[] says why.
  */
 static curl_socket_t
 opensocket_callback(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
 {
-	DwTarget   *t = clientp;
+	char	   *refused = clientp;
 
-	if (t->restricted && !dw_policy_allows(dw_address_policy, &address->addr))
+	if (!dw_policy_allows(dw_address_policy, &address->addr))
 	{
 		char		addr[INET6_ADDRSTRLEN];
 
 		dw_address_text(&address->addr, addr, sizeof(addr));
-		if (t->probe.curl.refused[0] == '\0')
-			snprintf(t->probe.curl.refused, sizeof(t->probe.curl.refused),
+		if (refused[0] == '\0')
+			snprintf(refused, DW_REFUSED_LEN,
 					 "address %s is not allowed by depwatch.allowed_addresses", addr);
 		return CURL_SOCKET_BAD;
 	}
 	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/*
+ * dw_curl_outbound sets what every outbound request of depwatch shares, the
+ * probes' and the alert webhooks' (alert_sender.c): http and https only,
+ * redirects included; never a proxy from the server's environment
+ * (http_proxy, ALL_PROXY...); depwatch.source_address; a timed-out name
+ * resolution that does not block the loop; and, for a restricted request,
+ * depwatch.allowed_addresses checked on every address it connects to (the
+ * reason of a refusal in refused[DW_REFUSED_LEN], emptied here).  False if
+ * libcurl refused a setting.
+ */
+bool
+dw_curl_outbound(void *easy, bool restricted, char *refused)
+{
+	CURL	   *h = easy;
+
+	refused[0] = '\0';
+	if (curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+		curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+		curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK ||
+		curl_easy_setopt(h, CURLOPT_QUICK_EXIT, 1L) != CURLE_OK)
+		return false;
+	if (restricted &&
+		(curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, opensocket_callback) != CURLE_OK ||
+		 curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, refused) != CURLE_OK))
+		return false;
+	/* "host!" binds to that address, never to an interface of that name */
+	if (dw_source_address != NULL && dw_source_address[0] != '\0' &&
+		curl_easy_setopt(h, CURLOPT_INTERFACE, psprintf("host!%s", dw_source_address)) != CURLE_OK)
+		return false;
+	return true;
 }
 
 /*
@@ -248,21 +282,8 @@ curl_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 	SETOPT(h, CURLOPT_FRESH_CONNECT, 1L);
 	SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
 	SETOPT(h, CURLOPT_SOCKOPTFUNCTION, sockopt_callback);
-	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	/* never a proxy from the server's environment (http_proxy, ALL_PROXY...) */
-	SETOPT(h, CURLOPT_PROXY, "");
-	t->probe.curl.refused[0] = '\0';
-	if (t->restricted)
-	{
-		SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, opensocket_callback);
-		SETOPT(h, CURLOPT_OPENSOCKETDATA, t);
-	}
-	/* a probe that times out while resolving must not wait for the resolver */
-	SETOPT(h, CURLOPT_QUICK_EXIT, 1L);
-	/* "host!" binds to that address, never to an interface of that name */
-	if (dw_source_address != NULL && dw_source_address[0] != '\0')
-		SETOPT(h, CURLOPT_INTERFACE, psprintf("host!%s", dw_source_address));
+	if (!dw_curl_outbound(h, t->restricted, t->probe.curl.refused))
+		goto fail;
 	if (t->dep.probe == DW_PROBE_TCP)
 		SETOPT(h, CURLOPT_CONNECT_ONLY, 1L);
 	else

@@ -16,11 +16,13 @@
 extern const DwProbeDriver dw_curl_driver;	/* probe_curl.c */
 extern const DwProbeDriver dw_tcp_driver;	/* probe_tcp.c */
 extern const DwProbeDriver dw_pg_driver;	/* probe_pg.c */
+extern const DwProbeDriver dw_alert_driver;	/* alert_sender.c: probes nothing */
 
 const DwProbeDriver *const dw_probe_drivers[] = {
 	&dw_curl_driver,
 	&dw_tcp_driver,
 	&dw_pg_driver,
+	&dw_alert_driver,
 };
 
 const int	dw_nprobe_drivers = lengthof(dw_probe_drivers);

@@ -52,7 +52,10 @@ dw_shmem_startup(void)
 		memset(dw_shared, 0, sizeof(DwShared));
 		SpinLockInit(&dw_shared->mutex);
 		for (int i = 0; i < DW_MAX_WORKERS; i++)
+		{
 			pg_atomic_init_u64(&dw_shared->slots[i].config_generation, 0);
+			pg_atomic_init_u64(&dw_shared->slots[i].alert_generation, 0);
+		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 }

@@ -30,6 +30,7 @@ typedef struct DwWorkerSlot
 	int			pid;
 	Latch	   *latch;
 	pg_atomic_uint64 config_generation; /* bumped on every committed change */
+	pg_atomic_uint64 alert_generation;	/* bumped when alert deliveries change */
 
 	/* statistics, published about once a second */
 	TimestampTz started_at;

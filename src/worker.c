@@ -197,6 +197,13 @@ run_in_transaction(void (*fn) (void *), void *arg, const char *what)
 	return committed;
 }
 
+/* dw_worker_transaction: run_in_transaction, for the drivers (worker.h) */
+bool
+dw_worker_transaction(void (*fn) (void *), void *arg, const char *what)
+{
+	return run_in_transaction(fn, arg, what);
+}
+
 /*
  * in_subtransaction runs fn in a subtransaction of the current transaction,
  * so that one dependency's failure does not cost the others their writes.

@@ -218,6 +218,7 @@ AS $$
 		FROM point p JOIN family fm ON fm.f = p.f
 	) x
 $$;
+COMMENT ON FUNCTION metrics() IS 'OpenMetrics text exposition for Prometheus: per dependency and capability its state and since when, outages, availability over the last 24 hours and 30 days, and sample latency; per alert route, deliveries pending and failed; never targets or options';
 
 CREATE OR REPLACE FUNCTION current_status()
 	RETURNS TABLE(target text, target_type text, state text, since timestamptz, reason text)

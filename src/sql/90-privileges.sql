@@ -103,4 +103,5 @@ GRANT EXECUTE ON FUNCTION
 	set_fee_schedule(text, text, numeric, tstzrange),
 	add_alert_route(text, text, text, text, text[], text[], text, jsonb),
 	alter_alert_route(text, text, text, text, text[], text[], text, jsonb),
-	drop_alert_route(text) TO depwatch_admin;
+	drop_alert_route(text),
+	test_alert_route(text) TO depwatch_admin;

@@ -159,7 +159,8 @@ want = [('depwatch_up', 'gauge', ''), ('depwatch_state', 'gauge', ''),
 		('depwatch_outages_in_window', 'gauge', ''), ('depwatch_availability_ratio', 'gauge', 'ratio'),
 		('depwatch_monitored_ratio', 'gauge', 'ratio'), ('depwatch_slo_ratio', 'gauge', 'ratio'),
 		('depwatch_latest_sample_latency_seconds', 'gauge', 'seconds'),
-		('depwatch_sample_latency_seconds', 'summary', 'seconds')]
+		('depwatch_sample_latency_seconds', 'summary', 'seconds'),
+		('depwatch_alerts_pending', 'gauge', ''), ('depwatch_alert_deliveries_failed', 'counter', '')]
 got = [(f.name, f.type, f.unit) for f in families]
 check(got == want and all(f.documentation for f in families),
 	  'OpenMetrics 1.0 parser: %d families with HELP, in order, with their types and units, %d samples'

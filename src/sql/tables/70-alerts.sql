@@ -140,3 +140,5 @@ COMMENT ON COLUMN alert_route.set_by_superuser IS 'Whether a superuser set its c
 COMMENT ON COLUMN alert_report_sent.report IS 'dora_initial, dora_intermediate, dora_final or kr_fss_initial';
 COMMENT ON COLUMN alert_report_sent.sent_at IS 'When it was sent';
 COMMENT ON COLUMN alert_report_sent.reference IS 'The regulator''s or the bank''s reference for it';
+
+
