@@ -193,6 +193,11 @@ SELECT set_incident_facts(:inc2, jsonb_build_object('subscribers', 20000, 'aware
 SELECT mark_report_sent(:inc2, 'kr_fss_initial', now() - interval '1 minute', 'FSS-2026-001');
 SELECT * FROM try($$SELECT depwatch.mark_report_sent(1, 'fss', now())$$);
 SELECT * FROM try($$SELECT depwatch.mark_report_sent(1, 'dora_final', now() + interval '1 hour')$$);
+-- a change to incidents makes the next tick refresh the deadlines
+INSERT INTO alert_tick_state (one, deadlines_at) VALUES (true, now())
+	ON CONFLICT (one) DO UPDATE SET deadlines_at = now();
+SELECT set_incident_facts(:inc1, jsonb_build_object('subscribers', 20000, 'aware_at', :'aware'::timestamptz)) IS NOT NULL AS facts;
+SELECT deadlines_at IS NULL AS deadlines_to_refresh FROM alert_tick_state;
 SELECT max(id) AS n3 FROM alert_event \gset
 SELECT depwatch_internal._alert_refresh_deadlines();
 SELECT incident_id = :inc1 AS first, report, due_at - :'aware'::timestamptz AS after_awareness FROM alert_deadline ORDER BY 1 DESC, 2;

@@ -678,6 +678,22 @@ BEGIN
 END
 $$;
 
+-- _alert_deadlines_stale: an incident opened, closed or given facts may
+-- have new deadlines: the next tick (half a second) refreshes them, not
+-- the next minute's.
+CREATE OR REPLACE FUNCTION depwatch_internal._alert_deadlines_stale() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+BEGIN
+	UPDATE depwatch.alert_tick_state SET deadlines_at = NULL;
+	RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER alert_deadlines_stale AFTER INSERT OR UPDATE ON incident
+	FOR EACH STATEMENT EXECUTE FUNCTION depwatch_internal._alert_deadlines_stale();
+
 -- _alert_deadlines_due: report_due one hour before each deadline and when
 -- it passes, unless the report was marked sent; none for an instant older
 -- than depwatch.alert_max_age (an incident recorded afterwards).

@@ -8,6 +8,9 @@
 #         opening downtime, the capabilities the fire took down, impact and
 #         the 2017 fee-waiver cost equal to plain SQL over the generated
 #         ledger, both classifications, an intact audit log;
+#   alerts: the on-call webhook got the building and each capability once,
+#         not the services in the building, the tolerance events and the
+#         DORA reminder;
 #   files: timeline.svg is well-formed SVG with both incidents, report.json
 #         follows doc/incident_report.schema.json.
 set -uo pipefail
@@ -42,11 +45,35 @@ check "live: account opening down only once KCB failed too" \
 check "live: the fire takes down simple transfer and group accounts" \
 	bash -c "grep -Eq 'capability +simple_transfer +up -> down' '$out' && grep -Eq 'capability +group_account +up -> down' '$out'"
 check "live: transfer is never down" bash -c "! grep -Eq 'capability +transfer +.*-> down' '$out'"
-check "live: current_status() shows all ten targets up at the end" \
-	test "$(sed -n '/^== current_status()/,/^$/p' "$out" | grep -Ec '\| (dependency|capability) +\| up +\|')" = 10
+check "live: current_status() shows all eleven targets up at the end" \
+	test "$(sed -n '/^== current_status()/,/^$/p' "$out" | grep -Ec '\| (dependency|capability) +\| up +\|')" = 11
 check "live: outages were opened by the probes" \
-	test "$(DB=live sql "SELECT count(DISTINCT dependency) FROM depwatch.outages WHERE source = 'probe' AND kind = 'down'")" = 4
+	test "$(DB=live sql "SELECT count(DISTINCT dependency) FROM depwatch.outages WHERE source = 'probe' AND kind = 'down'")" = 5
 
+# live part: the alerts the on-call webhook received (tmp/.../alerts.jsonl)
+paged() {							# paged EVENT TARGET: how many times
+	python3 -c "
+import json, sys
+n = 0
+for line in open('$dir/alerts.jsonl'):
+	e = json.loads(json.loads(line)['body'])
+	n += e['event'] == sys.argv[1] and e['target'] == sys.argv[2]
+print(n)" "$1" "$2"
+}
+check "alerts: the fire pages once for the building" test "$(paged dependency_down pangyo)" = 1
+check "alerts: once per capability it took down" \
+	test "$(paged capability_down group_account)/$(paged capability_down simple_transfer)" = 1/1
+check "alerts: the services in the building are not paged while it is down, but recorded" \
+	test "$(paged dependency_down kakaotalk)/$(paged dependency_down kakao_auth)/$(DB=live sql "SELECT count(*) FROM depwatch.alerts WHERE event = 'dependency_down' AND suppressed AND route IS NULL")" = 0/0/2
+check "alerts: impact tolerance 50 %, 80 % and breached, in that order, for both capabilities" \
+	test "$(DB=live sql "SELECT string_agg(target || ':' || event, ',' ORDER BY target, id) FROM depwatch.alert_event WHERE event LIKE 'tolerance%'")" = \
+		 group_account:tolerance_50,group_account:tolerance_80,group_account:tolerance_breached,simple_transfer:tolerance_50,simple_transfer:tolerance_80,simple_transfer:tolerance_breached
+check "alerts: the DORA deadline reminder reached the pager" \
+	test "$(paged report_due 1)" -ge 1
+check "alerts: every alert for the route was delivered, each once" \
+	test "$(DB=live sql "SELECT count(*) FILTER (WHERE state <> 'delivered') || '/' || count(*) FROM depwatch.alert_delivery")" = \
+		 "0/$(wc -l <"$dir/alerts.jsonl")"
+check "alerts: the printed PAGE lines" has 'PAGE critical capability_down +group_account is down'
 # historical part
 check "historical: 8 outages, 2 incidents" \
 	test "$(sql "SELECT count(*) FROM depwatch.outage")/$(sql "SELECT count(*) FROM depwatch.incident")" = 8/2
