@@ -22,6 +22,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "availability.h"
 #include "depwatch.h"
 #include "subjects.h"
 
@@ -144,6 +145,24 @@ numeric_of(int64 v)
 }
 
 /*
+ * dw_availability_percent: 100 x (monitored - maintenance - downtime) /
+ * (monitored - maintenance), or NULL (*isnull) when the divisor is 0.
+ */
+Datum
+dw_availability_percent(const DwAccount *a, bool *isnull)
+{
+	int64		counted = a->length - a->unmonitored - a->maintenance;
+
+	*isnull = counted <= 0;
+	if (*isnull)
+		return (Datum) 0;
+	return NumericGetDatum(numeric_div_opt_error(numeric_mul_opt_error(numeric_of(100),
+																	   numeric_of(counted - a->downtime),
+																	   NULL),
+												 numeric_of(counted), NULL));
+}
+
+/*
  * put_availability_row adds one target's figures for one bucket, by the
  * formulas of doc/semantics.md, "Availability".
  */
@@ -168,13 +187,7 @@ put_availability_row(ReturnSetInfo *rsinfo, const DwSubject *sub,
 	values[5] = usecs_datum(a->degraded);
 	values[6] = usecs_datum(a->maintenance);
 	values[7] = usecs_datum(a->unmonitored);
-	if (counted > 0)
-		values[8] = NumericGetDatum(numeric_div_opt_error(numeric_mul_opt_error(numeric_of(100),
-																				numeric_of(up),
-																				NULL),
-														  numeric_of(counted), NULL));
-	else
-		nulls[8] = true;
+	values[8] = dw_availability_percent(a, &nulls[8]);
 	values[9] = NumericGetDatum(slo);
 	/* budget = (1 - slo/100) * counted = (100 - slo) * counted / 100, in whole microseconds */
 	budget = numeric_div_opt_error(numeric_mul_opt_error(numeric_sub_opt_error(numeric_of(100),
