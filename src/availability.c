@@ -120,12 +120,7 @@ dw_check_period(PG_FUNCTION_ARGS)
 	TimestampTz lo;
 	TimestampTz hi;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("period must not be NULL"),
-				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
-	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lo, &hi);
+	dw_period_arg(fcinfo, &lo, &hi);
 	if (!PG_ARGISNULL(1))
 		(void) bucket_step(PG_GETARG_TEXT_PP(1));
 	PG_RETURN_VOID();
@@ -229,12 +224,7 @@ dw_availability(PG_FUNCTION_ARGS)
 	MemoryContext rowcxt;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("period must not be NULL"),
-				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
-	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lo, &hi);
+	dw_period_arg(fcinfo, &lo, &hi);
 	nbuckets = bucket_bounds(lo, hi, PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
 							 &bounds, &starts);
 	s = dw_load_subjects(lo, hi, DW_WINDOWS_ALL, NULL, NULL);
@@ -371,12 +361,7 @@ dw_state_timeline(PG_FUNCTION_ARGS)
 	int			nchosen = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("period must not be NULL"),
-				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
-	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lo, &hi);
+	dw_period_arg(fcinfo, &lo, &hi);
 	s = dw_load_subjects(lo, hi, DW_WINDOWS_ALL, NULL, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1));
 	chosen = dw_choose_subjects(s, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), &nchosen);
 

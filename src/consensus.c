@@ -251,18 +251,6 @@ dw_find_consensus(const DwConsensusSet *cs, int64 dependency_id)
 	return NULL;
 }
 
-/* period_arg: the period argument, checked as availability() checks it */
-static void
-period_arg(FunctionCallInfo fcinfo, TimestampTz *lo, TimestampTz *hi)
-{
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("period must not be NULL"),
-				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
-	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", lo, hi);
-}
-
 /*
  * put_pieces lists one dependency's pieces: each maximal run of [lo, end)
  * in which every vantage's view stays the same, with the consensus's state
@@ -336,7 +324,7 @@ dw_consensus_timeline(PG_FUNCTION_ARGS)
 	MemoryContext outer = CurrentMemoryContext;
 
 	InitMaterializedSRF(fcinfo, 0);
-	period_arg(fcinfo, &lo, &hi);
+	dw_period_arg(fcinfo, &lo, &hi);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	cs = dw_load_consensus(lo, hi, GetCurrentTransactionStartTimestamp(), outer);
@@ -392,7 +380,7 @@ dw_vantage_availability(PG_FUNCTION_ARGS)
 	DwSubjects *s;
 
 	InitMaterializedSRF(fcinfo, 0);
-	period_arg(fcinfo, &lo, &hi);
+	dw_period_arg(fcinfo, &lo, &hi);
 	s = dw_load_subjects_as(lo, hi, DW_WINDOWS_ALL, NULL, NULL, true);
 	for (int i = 0; i < s->n; i++)
 	{

@@ -95,6 +95,21 @@ dw_period_bounds(RangeType *period, const char *argname, TimestampTz *lo, Timest
 				 errhint("Ask for at most 10 years at a time.")));
 }
 
+/*
+ * dw_period_arg checks a report's first argument, its period: not NULL,
+ * then as dw_period_bounds.
+ */
+void
+dw_period_arg(FunctionCallInfo fcinfo, TimestampTz *lo, TimestampTz *hi)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("period must not be NULL"),
+				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
+	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", lo, hi);
+}
+
 static HTAB *
 id_table(const char *what, int n)
 {

@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 #include "utils/array.h"
 #include "utils/hsearch.h"
 #include "utils/rangetypes.h"
@@ -70,6 +71,7 @@ typedef struct DwSubjects
 
 extern void dw_period_bounds(RangeType *period, const char *argname,
 							 TimestampTz *lo, TimestampTz *hi);
+extern void dw_period_arg(FunctionCallInfo fcinfo, TimestampTz *lo, TimestampTz *hi);
 extern DwSubjects *dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSource source,
 									 ArrayType *dependencies, ArrayType *roots);
 extern DwSubjects *dw_load_subjects_as(TimestampTz lo, TimestampTz hi, DwWindowSource source,
