@@ -181,13 +181,13 @@ dw_quorum_needed(int quorum, int watching)
 }
 
 /*
- * dw_quorum_state: the consensus of "watching" vantages of which "down"
+ * quorum_state: the consensus of "watching" vantages of which "down"
  * see the dependency down: unmonitored when none or fewer than the quorum
  * watch, down when at least the quorum see it down, else up.  Degraded is
  * no part of it.
  */
-DwState
-dw_quorum_state(int quorum, int watching, int down)
+static DwState
+quorum_state(int quorum, int watching, int down)
 {
 	int			needed = dw_quorum_needed(quorum, watching);
 
@@ -208,7 +208,7 @@ group_bits(GroupBits *bits, int g, const GroupTally *t, const DwGroup *group)
 	bits->losing &= ~bit;
 	if (group->rule == DW_GROUP_QUORUM)
 	{
-		DwState		state = dw_quorum_state(group->k, group->nmembers - t->unmonitored, t->down);
+		DwState		state = quorum_state(group->k, group->nmembers - t->unmonitored, t->down);
 
 		if (state == DW_STATE_DOWN)
 			bits->failing |= bit;
@@ -256,7 +256,7 @@ heap_down(DwSweepPoint *heap, int n, int i)
  * fails when more than n - k members are down; when the unmonitored ones
  * could decide it, it is unknown.  (A quorum group instead fails when its
  * quorum of the members watching is down, and is unknown when too few
- * watch: dw_quorum_state.)  The capability is down when a group
+ * watch: quorum_state.)  The capability is down when a group
  * fails, else unmonitored when a group is unknown, else degraded when a
  * member of any group is down or degraded.  It is under maintenance during
  * its own windows, and while down during any member's.  The members'

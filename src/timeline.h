@@ -131,7 +131,6 @@ extern void dw_capability_timeline(int64_t lo, int64_t hi,
 								   DwSweepPoint *scratch, DwTimeline *out);
 
 extern int	dw_quorum_needed(int quorum, int watching);
-extern DwState dw_quorum_state(int quorum, int watching, int down);
 
 extern int	dw_timeline_find(const DwTimeline *t, int64_t at);
 extern void dw_account(const DwTimeline *t, const int64_t *bounds, int nbuckets,
