@@ -22,6 +22,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "availability.h"
 #include "depwatch.h"
 #include "subjects.h"
 
@@ -119,12 +120,7 @@ dw_check_period(PG_FUNCTION_ARGS)
 	TimestampTz lo;
 	TimestampTz hi;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("period must not be NULL"),
-				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
-	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lo, &hi);
+	dw_period_arg(fcinfo, &lo, &hi);
 	if (!PG_ARGISNULL(1))
 		(void) bucket_step(PG_GETARG_TEXT_PP(1));
 	PG_RETURN_VOID();
@@ -141,6 +137,24 @@ static Numeric
 numeric_of(int64 v)
 {
 	return int64_to_numeric(v);
+}
+
+/*
+ * dw_availability_percent: 100 x (monitored - maintenance - downtime) /
+ * (monitored - maintenance), or NULL (*isnull) when the divisor is 0.
+ */
+Datum
+dw_availability_percent(const DwAccount *a, bool *isnull)
+{
+	int64		counted = a->length - a->unmonitored - a->maintenance;
+
+	*isnull = counted <= 0;
+	if (*isnull)
+		return (Datum) 0;
+	return NumericGetDatum(numeric_div_opt_error(numeric_mul_opt_error(numeric_of(100),
+																	   numeric_of(counted - a->downtime),
+																	   NULL),
+												 numeric_of(counted), NULL));
 }
 
 /*
@@ -168,13 +182,7 @@ put_availability_row(ReturnSetInfo *rsinfo, const DwSubject *sub,
 	values[5] = usecs_datum(a->degraded);
 	values[6] = usecs_datum(a->maintenance);
 	values[7] = usecs_datum(a->unmonitored);
-	if (counted > 0)
-		values[8] = NumericGetDatum(numeric_div_opt_error(numeric_mul_opt_error(numeric_of(100),
-																				numeric_of(up),
-																				NULL),
-														  numeric_of(counted), NULL));
-	else
-		nulls[8] = true;
+	values[8] = dw_availability_percent(a, &nulls[8]);
 	values[9] = NumericGetDatum(slo);
 	/* budget = (1 - slo/100) * counted = (100 - slo) * counted / 100, in whole microseconds */
 	budget = numeric_div_opt_error(numeric_mul_opt_error(numeric_sub_opt_error(numeric_of(100),
@@ -216,12 +224,7 @@ dw_availability(PG_FUNCTION_ARGS)
 	MemoryContext rowcxt;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("period must not be NULL"),
-				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
-	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lo, &hi);
+	dw_period_arg(fcinfo, &lo, &hi);
 	nbuckets = bucket_bounds(lo, hi, PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
 							 &bounds, &starts);
 	s = dw_load_subjects(lo, hi, DW_WINDOWS_ALL, NULL, NULL);
@@ -358,12 +361,7 @@ dw_state_timeline(PG_FUNCTION_ARGS)
 	int			nchosen = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("period must not be NULL"),
-				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
-	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lo, &hi);
+	dw_period_arg(fcinfo, &lo, &hi);
 	s = dw_load_subjects(lo, hi, DW_WINDOWS_ALL, NULL, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1));
 	chosen = dw_choose_subjects(s, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), &nchosen);
 

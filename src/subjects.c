@@ -48,6 +48,7 @@ typedef struct IdEntry
 typedef struct Loader
 {
 	DwSubjects *s;
+	bool		consensus;		/* probed dependencies read by consensus */
 	MemoryContext outer;		/* where the subjects live, beyond SPI */
 	HTAB	   *by_name;
 	HTAB	   *dependency_ids;
@@ -92,6 +93,21 @@ dw_period_bounds(RangeType *period, const char *argname, TimestampTz *lo, Timest
 				 errdetail("It runs from %s to %s.",
 						   pstrdup(timestamptz_to_str(*lo)), timestamptz_to_str(*hi)),
 				 errhint("Ask for at most 10 years at a time.")));
+}
+
+/*
+ * dw_period_arg checks a report's first argument, its period: not NULL,
+ * then as dw_period_bounds.
+ */
+void
+dw_period_arg(FunctionCallInfo fcinfo, TimestampTz *lo, TimestampTz *hi)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("period must not be NULL"),
+				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
+	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", lo, hi);
 }
 
 static HTAB *
@@ -238,6 +254,9 @@ add_window(TupleTableSlot *slot, DestReceiver *self)
 	slot_getallattrs(slot);
 	i = !null[0] ? lookup_id(r->ld->dependency_ids, DatumGetInt64(v[0])) :
 		!null[1] ? lookup_id(r->ld->capability_ids, DatumGetInt64(v[1])) : -1;
+	/* the consensus stands for this node's outages of probed dependencies */
+	if (i >= 0 && r->kind == DW_SPAN_DOWN && r->ld->s->items[i].consensus != NULL)
+		return true;
 	if (i >= 0)
 		add_span(r->ld, i,
 				 null[2] ? r->ld->s->lo : DatumGetTimestampTz(v[2]),
@@ -290,45 +309,71 @@ execute_windows(Loader *ld, const char *sql, ArrayType *ids, DwSpanKind kind)
 }
 
 /*
- * check_consensus_windows: depwatch.consensus needs version 0.2's
- * _consensus_windows (a database still on 0.1 has not got it).
+ * timeline_runs writes the down and unmonitored runs of a consensus, or of
+ * one vantage's view, as windows into "out" (t->n at most) and returns how
+ * many.  The timeline ends at now or before: a run that reaches its end
+ * was still going on, and goes on to hi.  DW_WINDOWS_DOWN_OF takes only
+ * the down runs; DW_WINDOWS_NOW, of the unmonitored runs, only the one
+ * still going on.
  */
-static void
-check_consensus_windows(void)
+static int
+timeline_runs(const DwTimeline *t, TimestampTz hi, DwWindowSource source, DwSpan *out)
 {
-	Oid			args[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+	int			n = 0;
 
-	if (!OidIsValid(LookupFuncName(list_make2(makeString(pstrdup(dw_internal_schema())),
-											  makeString("_consensus_windows")),
-								   2, args, true)))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("depwatch.consensus needs depwatch 0.2 in this database"),
-				 errhint("Run ALTER EXTENSION depwatch UPDATE, or SET depwatch.consensus = off.")));
+	for (int c = 0; c < t->n; c++)
+	{
+		bool		last = c + 1 == t->n;
+		DwSpanKind	kind;
+
+		if (t->changes[c].state == DW_STATE_DOWN)
+			kind = DW_SPAN_DOWN;
+		else if (t->changes[c].state == DW_STATE_UNMONITORED &&
+				 source != DW_WINDOWS_DOWN_OF && (source != DW_WINDOWS_NOW || last))
+			kind = DW_SPAN_UNMONITORED;
+		else
+			continue;
+		out[n++] = (DwSpan) {t->changes[c].at, last ? hi : t->changes[c + 1].at, kind};
+	}
+	return n;
 }
 
 /*
- * load_consensus_outages reads, with depwatch.consensus on, the vantages'
- * consensus outages of probed dependencies (and this node's own outages of
- * the others) instead of depwatch.outage (doc/vantages.md).
+ * load_consensus gives each probed dependency the windows of its
+ * vantages' consensus (doc/vantages.md) in place of this node's outages
+ * and monitor gaps: with DW_WINDOWS_DOWN_OF, only those of the given
+ * dependencies.
  */
 static void
-load_consensus_outages(Loader *ld, DwWindowSource source, ArrayType *dependencies)
+load_consensus(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 {
-	check_consensus_windows();
+	DwSubjects *s = ld->s;
+	DwConsensusSet *cs = dw_load_consensus(s->lo, s->hi, s->now, ld->outer);
+	Datum	   *ids = NULL;
+	int			nids = 0;
+
 	if (source == DW_WINDOWS_DOWN_OF)
-		execute_windows(ld, psprintf("SELECT w.dependency_id, NULL::bigint, w.started_at, w.ended_at"
-									 " FROM %s._consensus_windows($1, $2) w"
-									 " WHERE w.kind = 'down' AND w.dependency_id = ANY ($3)",
-									 dw_internal_schema()),
-						dependencies, DW_SPAN_DOWN);
-	else
-		execute_windows(ld, psprintf("SELECT w.dependency_id, NULL::bigint, w.started_at, w.ended_at,"
-									 " w.kind = 'degraded'"
-									 " FROM %s._consensus_windows($1, $2) w"
-									 " WHERE w.kind IN ('down', 'degraded')",
-									 dw_internal_schema()),
-						NULL, DW_SPAN_DOWN);
+		deconstruct_array(dependencies, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE,
+						  &ids, NULL, &nids);
+	for (int i = 0; i < s->n; i++)
+	{
+		DwSubject  *sub = &s->items[i];
+		bool		wanted = source != DW_WINDOWS_DOWN_OF;
+		DwSpan	   *runs;
+		int			nruns;
+
+		if (sub->is_capability || (sub->consensus = dw_find_consensus(cs, sub->id)) == NULL)
+			continue;
+		for (int k = 0; k < nids && !wanted; k++)
+			wanted = DatumGetInt64(ids[k]) == sub->id;
+		if (!wanted)
+			continue;
+		runs = palloc(sizeof(DwSpan) * Max(sub->consensus->timeline.n, 1));
+		nruns = timeline_runs(&sub->consensus->timeline, s->hi, source, runs);
+		for (int r = 0; r < nruns; r++)
+			add_span(ld, i, runs[r].lo, runs[r].hi, runs[r].kind);
+		sub->nconsensus = sub->nspans;
+	}
 }
 
 /* load_windows reads the windows the source asks for over the period */
@@ -337,9 +382,9 @@ load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 {
 	DwSubjects *s = ld->s;
 
-	if (dw_consensus)
-		load_consensus_outages(ld, source, dependencies);
-	else if (source == DW_WINDOWS_DOWN_OF)
+	if (ld->consensus)
+		load_consensus(ld, source, dependencies);
+	if (source == DW_WINDOWS_DOWN_OF)
 		execute_windows(ld, "SELECT o.dependency_id, NULL::bigint, lower(o.during), upper(o.during)"
 						" FROM depwatch.outage o WHERE o.during && tstzrange($1, $2)"
 						" AND o.kind = 'down' AND o.dependency_id = ANY ($3)",
@@ -364,20 +409,12 @@ load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 					" FROM depwatch.maintenance m WHERE m.during && tstzrange($1, $2)",
 					NULL, DW_SPAN_MAINTENANCE);
 
-	if (dw_consensus)
-		execute_windows(ld, psprintf(source == DW_WINDOWS_ALL ?
-									 "SELECT w.dependency_id, NULL::bigint, w.started_at, w.ended_at"
-									 " FROM %s._consensus_windows($1, $2) w WHERE w.kind = 'unmonitored'" :
-									 "SELECT w.dependency_id, NULL::bigint, w.started_at, NULL::timestamptz"
-									 " FROM %s._consensus_windows($1, $2) w"
-									 " WHERE w.kind = 'unmonitored' AND w.ended_at >= least($2, now())",
-									 dw_internal_schema()),
-						NULL, DW_SPAN_UNMONITORED);
-	else if (source == DW_WINDOWS_ALL)
+	/* by consensus, its unmonitored runs stand for the monitor gaps */
+	if (!ld->consensus && source == DW_WINDOWS_ALL)
 		execute_windows(ld, psprintf("SELECT g.dependency_id, NULL::bigint, g.gap_from, g.gap_to"
 									 " FROM %s._monitor_gaps($1, $2) g", dw_internal_schema()),
 						NULL, DW_SPAN_UNMONITORED);
-	else
+	else if (!ld->consensus)
 		execute_windows(ld, psprintf("SELECT u.dependency_id, NULL::bigint, u.since, NULL::timestamptz"
 									 " FROM %s._unmonitored_now() u WHERE $1 < $2", dw_internal_schema()),
 						NULL, DW_SPAN_UNMONITORED);
@@ -464,6 +501,18 @@ DwSubjects *
 dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSource source, ArrayType *dependencies,
 				 ArrayType *roots)
 {
+	return dw_load_subjects_as(lo, hi, source, dependencies, roots, dw_consensus);
+}
+
+/*
+ * dw_load_subjects_as: dw_load_subjects, reading the probed dependencies'
+ * windows from their vantages' consensus or not, whatever
+ * depwatch.consensus says.
+ */
+DwSubjects *
+dw_load_subjects_as(TimestampTz lo, TimestampTz hi, DwWindowSource source,
+					ArrayType *dependencies, ArrayType *roots, bool consensus)
+{
 	Loader		ld;
 	HASHCTL		ctl;
 	SPITupleTable *deps;
@@ -472,6 +521,7 @@ dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSource source, ArrayTyp
 	uint64		ncaps;
 
 	ld.outer = CurrentMemoryContext;
+	ld.consensus = consensus;
 	ld.s = palloc0(sizeof(DwSubjects));
 	ld.s->lo = lo;
 	ld.s->hi = hi;
@@ -580,6 +630,7 @@ dw_subject_timeline(DwSubjects *s, int i)
 			groups[g].k = sub->group_k[g];
 			groups[g].nmembers = sub->group_size[g];
 			groups[g].members = members;
+			groups[g].rule = DW_GROUP_K_OF_N;
 		}
 		scratch = palloc_extended(sizeof(DwSweepPoint) *
 								  dw_capability_scratch_max(groups, sub->ngroups, sub->nspans),
@@ -592,6 +643,33 @@ dw_subject_timeline(DwSubjects *s, int i)
 	pfree(scratch);
 	sub->build_state = 2;
 	return &sub->timeline;
+}
+
+/*
+ * dw_subject_view_timeline: dependency i's timeline with one vantage's view
+ * (of its consensus's vantages) in place of the consensus: its maintenance,
+ * untracked time and the future as in dw_subject_timeline.
+ */
+const DwTimeline *
+dw_subject_view_timeline(DwSubjects *s, int i, const DwTimeline *view)
+{
+	DwSubject  *sub = &s->items[i];
+	int			nothers = sub->nspans - sub->nconsensus;
+	DwSpan	   *spans = palloc(sizeof(DwSpan) * (view->n + nothers + 1));
+	int			nspans = timeline_runs(view, s->hi, DW_WINDOWS_ALL, spans);
+	DwTimeline *t = palloc(sizeof(DwTimeline));
+	DwSweepPoint *scratch;
+	int			max;
+
+	memcpy(spans + nspans, sub->spans + sub->nconsensus, sizeof(DwSpan) * nothers);
+	nspans += nothers;
+	max = dw_dependency_timeline_max(nspans);
+	scratch = palloc_extended(sizeof(DwSweepPoint) * max, MCXT_ALLOC_HUGE);
+	t->changes = palloc_extended(sizeof(DwChange) * max, MCXT_ALLOC_HUGE);
+	dw_dependency_timeline(s->lo, s->hi, spans, nspans, scratch, t);
+	pfree(scratch);
+	pfree(spans);
+	return t;
 }
 
 /*

@@ -13,10 +13,12 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 #include "utils/array.h"
 #include "utils/hsearch.h"
 #include "utils/rangetypes.h"
 
+#include "consensus.h"
 #include "timeline.h"
 
 typedef struct DwSubject
@@ -31,6 +33,9 @@ typedef struct DwSubject
 	DwSpan	   *spans;
 	int			nspans;
 	int			maxspans;
+	/* probed dependency, read by consensus: its vantages and consensus */
+	const DwConsensus *consensus;
+	int			nconsensus;		/* the first spans come from the consensus */
 	/* capability: requirement groups, members as subject indexes */
 	int			ngroups;
 	char	  **group_text;
@@ -66,10 +71,15 @@ typedef struct DwSubjects
 
 extern void dw_period_bounds(RangeType *period, const char *argname,
 							 TimestampTz *lo, TimestampTz *hi);
+extern void dw_period_arg(FunctionCallInfo fcinfo, TimestampTz *lo, TimestampTz *hi);
 extern DwSubjects *dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSource source,
 									 ArrayType *dependencies, ArrayType *roots);
+extern DwSubjects *dw_load_subjects_as(TimestampTz lo, TimestampTz hi, DwWindowSource source,
+										ArrayType *dependencies, ArrayType *roots,
+										bool consensus);
 extern int	dw_find_subject(const DwSubjects *s, const char *name);
 extern int *dw_choose_subjects(const DwSubjects *s, ArrayType *targets, int *n);
 extern const DwTimeline *dw_subject_timeline(DwSubjects *s, int i);
+extern const DwTimeline *dw_subject_view_timeline(DwSubjects *s, int i, const DwTimeline *view);
 
 #endif							/* DEPWATCH_SUBJECTS_H */

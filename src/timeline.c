@@ -7,8 +7,10 @@
  *
  * A dependency's timeline comes from its windows (down and degraded
  * outages, monitor gaps, maintenance); a capability's from its members'
- * timelines, group by group, k of n; dw_account() turns a timeline into
- * the numbers of an availability report.  A dependency's sweep sorts its
+ * timelines, group by group, k of n; a dependency's consensus on a central
+ * node from its vantages' views, by the same sweep with a quorum group
+ * ("Vantages and consensus"); dw_account() turns a timeline into the
+ * numbers of an availability report.  A dependency's sweep sorts its
  * windows' ends once; a capability's merges its members' timelines, sorted
  * already, through a heap.  Either costs O(n log n) in the number of windows.
  *
@@ -167,15 +169,53 @@ typedef struct GroupBits
 	uint64_t	losing;
 } GroupBits;
 
-/* group_bits sets group g's bits from its tally */
+/*
+ * dw_quorum_needed: how many vantages must see a dependency down, of
+ * "watching" that watch it, when the setting is "quorum" (0: a majority of
+ * those watching).
+ */
+int
+dw_quorum_needed(int quorum, int watching)
+{
+	return quorum > 0 ? quorum : watching / 2 + 1;
+}
+
+/*
+ * quorum_state: the consensus of "watching" vantages of which "down"
+ * see the dependency down: unmonitored when none or fewer than the quorum
+ * watch, down when at least the quorum see it down, else up.  Degraded is
+ * no part of it.
+ */
+static DwState
+quorum_state(int quorum, int watching, int down)
+{
+	int			needed = dw_quorum_needed(quorum, watching);
+
+	if (watching == 0 || watching < needed)
+		return DW_STATE_UNMONITORED;
+	return down >= needed ? DW_STATE_DOWN : DW_STATE_UP;
+}
+
+/* group_bits sets group g's bits from its tally, by the group's rule */
 static void
-group_bits(GroupBits *bits, int g, const GroupTally *t, int spare)
+group_bits(GroupBits *bits, int g, const GroupTally *t, const DwGroup *group)
 {
 	uint64_t	bit = UINT64_C(1) << g;
+	int			spare = group->nmembers - group->k;
 
 	bits->failing &= ~bit;
 	bits->unknown &= ~bit;
 	bits->losing &= ~bit;
+	if (group->rule == DW_GROUP_QUORUM)
+	{
+		DwState		state = quorum_state(group->k, group->nmembers - t->unmonitored, t->down);
+
+		if (state == DW_STATE_DOWN)
+			bits->failing |= bit;
+		else if (state == DW_STATE_UNMONITORED)
+			bits->unknown |= bit;
+		return;
+	}
 	if (t->down > spare)
 		bits->failing |= bit;
 	else if (t->down + t->unmonitored > spare)
@@ -214,7 +254,9 @@ heap_down(DwSweepPoint *heap, int n, int i)
  * its requirement groups (whose members' timelines cover the same span)
  * and its own maintenance windows.  With n members and k needed, a group
  * fails when more than n - k members are down; when the unmonitored ones
- * could decide it, it is unknown.  The capability is down when a group
+ * could decide it, it is unknown.  (A quorum group instead fails when its
+ * quorum of the members watching is down, and is unknown when too few
+ * watch: quorum_state.)  The capability is down when a group
  * fails, else unmonitored when a group is unknown, else degraded when a
  * member of any group is down or degraded.  It is under maintenance during
  * its own windows, and while down during any member's.  The members'
@@ -229,9 +271,9 @@ dw_capability_timeline(int64_t lo, int64_t hi, const DwGroup *groups, int ngroup
 {
 	GroupTally	tallies[DW_REQ_MAX_GROUPS] = {{0}};
 	GroupBits	bits = {0, 0, 0};
-	const DwChange *current[DW_REQ_MAX_GROUPS * DW_REQ_MAX_MEMBERS];
-	const DwTimeline *member_of[DW_REQ_MAX_GROUPS * DW_REQ_MAX_MEMBERS];
-	int			group_of[DW_REQ_MAX_GROUPS * DW_REQ_MAX_MEMBERS];
+	const DwChange *current[DW_GROUP_MAX_INCIDENCES];
+	const DwTimeline *member_of[DW_GROUP_MAX_INCIDENCES];
+	int			group_of[DW_GROUP_MAX_INCIDENCES];
 	int			members_in_maintenance = 0;
 	int			own_maintenance = 0;
 	int			nincidences = 0;
@@ -245,7 +287,7 @@ dw_capability_timeline(int64_t lo, int64_t hi, const DwGroup *groups, int ngroup
 	/* every member of every group starts in its state at lo */
 	for (int g = 0; g < ngroups && g < DW_REQ_MAX_GROUPS; g++)
 	{
-		for (int m = 0; m < groups[g].nmembers && m < DW_REQ_MAX_MEMBERS; m++)
+		for (int m = 0; m < groups[g].nmembers && nincidences < DW_GROUP_MAX_INCIDENCES; m++)
 		{
 			const DwTimeline *t = groups[g].members[m];
 			int			who = nincidences++;
@@ -258,7 +300,7 @@ dw_capability_timeline(int64_t lo, int64_t hi, const DwGroup *groups, int ngroup
 			if (first + 1 < t->n && t->changes[first + 1].at < hi)
 				heap[nheap++] = (DwSweepPoint) {t->changes[first + 1].at, who, first + 1, 0};
 		}
-		group_bits(&bits, g, &tallies[g], groups[g].nmembers - groups[g].k);
+		group_bits(&bits, g, &tallies[g], &groups[g]);
 	}
 	for (int h = nheap / 2 - 1; h >= 0; h--)
 		heap_down(heap, nheap, h);
@@ -295,7 +337,7 @@ dw_capability_timeline(int64_t lo, int64_t hi, const DwGroup *groups, int ngroup
 			tally(&tallies[g], &members_in_maintenance, current[who], -1);
 			current[who] = &t->changes[heap[0].seq];
 			tally(&tallies[g], &members_in_maintenance, current[who], +1);
-			group_bits(&bits, g, &tallies[g], groups[g].nmembers - groups[g].k);
+			group_bits(&bits, g, &tallies[g], &groups[g]);
 			if (next < t->n && t->changes[next].at < hi)
 				heap[0] = (DwSweepPoint) {t->changes[next].at, who, next, 0};
 			else

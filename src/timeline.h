@@ -79,15 +79,29 @@ typedef struct DwSweepPoint
 	int8_t		delta;			/* +1 window opens, -1 closes, 0 member change */
 } DwSweepPoint;
 
+/* Members of all groups of one sweep, at most. */
+#define DW_GROUP_MAX_INCIDENCES (DW_REQ_MAX_GROUPS * DW_REQ_MAX_MEMBERS)
+
+/* How a group judges its members' tallies. */
+typedef enum DwGroupRule
+{
+	DW_GROUP_K_OF_N = 0,		/* a capability's requirement group */
+	DW_GROUP_QUORUM				/* vantages voting on a dependency */
+} DwGroupRule;
+
 /*
- * A requirement group: at least k of its members must be up (not down).
- * members[i] points at the member's timeline, over the same [lo, hi).
+ * A group of members whose timelines cover the same [lo, hi).
+ *
+ * DW_GROUP_K_OF_N: at least k of the members must be up (not down).
+ * DW_GROUP_QUORUM: the members are the vantages watching one dependency;
+ * k is the quorum, 0 for a majority of those watching (dw_quorum_needed).
  */
 typedef struct DwGroup
 {
 	int			k;
 	int			nmembers;
 	const DwTimeline *const *members;
+	DwGroupRule rule;
 } DwGroup;
 
 /* A timeline's accounting over one bucket, in microseconds. */
@@ -115,6 +129,8 @@ extern void dw_capability_timeline(int64_t lo, int64_t hi,
 								   const DwGroup *groups, int ngroups,
 								   const DwSpan *maintenance, int nmaintenance,
 								   DwSweepPoint *scratch, DwTimeline *out);
+
+extern int	dw_quorum_needed(int quorum, int watching);
 
 extern int	dw_timeline_find(const DwTimeline *t, int64_t at);
 extern void dw_account(const DwTimeline *t, const int64_t *bounds, int nbuckets,

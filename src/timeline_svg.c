@@ -564,12 +564,7 @@ dw_timeline_svg(PG_FUNCTION_ARGS)
 	int			nticks;
 	StringInfoData buf;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("period must not be NULL"),
-				 errhint("Pass a range such as tstzrange('2024-01-01', '2024-02-01').")));
-	dw_period_bounds(PG_GETARG_RANGE_P(0), "period", &lay.lo, &lay.hi);
+	dw_period_arg(fcinfo, &lay.lo, &lay.hi);
 	s = dw_load_subjects(lay.lo, lay.hi, DW_WINDOWS_ALL, NULL, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1));
 	chosen = dw_choose_subjects(s, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1), &nchosen);
 	for (int k = 0; k < nchosen; k++)

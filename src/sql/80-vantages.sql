@@ -109,10 +109,10 @@ AS $$
 		GROUP BY g.dependency, g.vantage
 	), watched AS (
 		SELECT d.id, d.name, g.vantage,
-			   (tstzmultirange(tstzrange(NULL, l.last_at + 3 * d.every)) - g.gaps)
-			   * tstzmultirange(tstzrange(lo, least(hi, now()))) AS monitored
+			   (tstzmultirange(tstzrange(NULL, depwatch_internal._silent_until(l.last_at, d.every))) - g.gaps)
+			   * tstzmultirange(tstzrange(lo, greatest(lo, least(hi, now())))) AS monitored
 		FROM gap g
-		JOIN depwatch.dependency d ON d.name = g.dependency AND d.probe IN ('tcp', 'http', 'postgres')
+		JOIN depwatch.dependency d ON d.name = g.dependency AND depwatch_internal._probed(d.probe)
 		CROSS JOIN LATERAL (SELECT max(s.at) AS last_at FROM depwatch.vantage_sample s
 							WHERE s.dependency = g.dependency AND s.vantage = g.vantage) l
 		WHERE l.last_at IS NOT NULL
@@ -127,56 +127,46 @@ AS $$
 	LEFT JOIN down dn ON dn.dependency = w.name AND dn.vantage = w.vantage
 $$;
 
--- consensus_timeline: for each probed dependency seen by some vantage, the
--- pieces of [lo, min(hi, now)) in which the set of vantages watching it and
--- seeing it down stays the same, and what the quorum makes of each piece:
--- 'down' when at least quorum vantages see it down, 'unmonitored' when
--- fewer than quorum (or none) watch it, else 'up'.  The quorum is
--- options->>'quorum', else depwatch.quorum, else (0) a majority of the
--- vantages watching at the time.
-CREATE OR REPLACE FUNCTION consensus_timeline(period tstzrange)
-	RETURNS TABLE(dependency text, started_at timestamptz, ended_at timestamptz, state text,
-				  reporting int, down int, quorum int, down_vantages text[])
+-- _vantage_windows: what the consensus (src/consensus.c) is computed from,
+-- within [lo, min(hi, now)): per probed dependency configured here a row
+-- 'dependency' (vantage NULL) with its options->>'quorum'; per vantage that
+-- reported it a row 'vantage', and the windows in which that vantage did
+-- not watch it ('unwatched') and in which it watched and saw it down
+-- ('down').
+CREATE OR REPLACE FUNCTION depwatch_internal._vantage_windows(lo timestamptz, hi timestamptz)
+	RETURNS TABLE(dependency_id bigint, dependency text, quorum int, vantage text, kind text,
+				  started_at timestamptz, ended_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
-	WITH s AS (
-		SELECT * FROM depwatch_internal._vantage_spans(lower(period), upper(period))
-	), edge AS (
-		SELECT s.dependency_id, lower(r) AS t FROM s, unnest(s.monitored) r
-		UNION SELECT s.dependency_id, upper(r) FROM s, unnest(s.monitored) r
-		UNION SELECT s.dependency_id, lower(r) FROM s, unnest(s.down) r
-		UNION SELECT s.dependency_id, upper(r) FROM s, unnest(s.down) r
-		UNION SELECT s.dependency_id, lower(period) FROM s
-		UNION SELECT s.dependency_id, least(upper(period), now()) FROM s
-	), piece AS (
-		SELECT e.dependency_id, e.t AS lo,
-			   lead(e.t) OVER (PARTITION BY e.dependency_id ORDER BY e.t) AS hi
-		FROM edge e
-		WHERE e.t >= lower(period) AND e.t <= least(upper(period), now())
-	), counted AS (
-		SELECT p.dependency_id, p.lo, p.hi,
-			   count(*) FILTER (WHERE s.monitored @> p.lo)::int AS reporting,
-			   count(*) FILTER (WHERE s.down @> p.lo)::int AS down,
-			   array_agg(s.vantage ORDER BY s.vantage) FILTER (WHERE s.down @> p.lo) AS down_vantages
-		FROM piece p JOIN s ON s.dependency_id = p.dependency_id
-		WHERE p.hi > p.lo
-		GROUP BY p.dependency_id, p.lo, p.hi
-	), judged AS (
-		SELECT d.name, c.lo, c.hi, c.reporting, c.down, c.down_vantages,
-			   coalesce((d.options->>'quorum')::int,
-						nullif(coalesce(nullif(current_setting('depwatch.quorum', true), ''), '0')::int, 0),
-						c.reporting / 2 + 1) AS quorum
-		FROM counted c JOIN depwatch.dependency d ON d.id = c.dependency_id
+	WITH s AS MATERIALIZED (
+		SELECT * FROM depwatch_internal._vantage_spans(lo, hi)
 	)
-	SELECT j.name, j.lo, j.hi,
-		   CASE WHEN j.reporting = 0 OR j.reporting < j.quorum THEN 'unmonitored'
-				WHEN j.down >= j.quorum THEN 'down'
-				ELSE 'up' END,
-		   j.reporting, j.down, j.quorum, coalesce(j.down_vantages, '{}')
-	FROM judged j
-	ORDER BY 1, 2
+	SELECT d.id, d.name, (d.options->>'quorum')::int, NULL::text, 'dependency', NULL::timestamptz,
+		   NULL::timestamptz
+	FROM depwatch.dependency d
+	WHERE depwatch_internal._probed(d.probe)
+	UNION ALL
+	SELECT s.dependency_id, s.dependency, NULL, s.vantage, 'vantage', NULL, NULL
+	FROM s
+	UNION ALL
+	SELECT s.dependency_id, s.dependency, NULL, s.vantage, 'unwatched', lower(r), upper(r)
+	FROM s, unnest(tstzmultirange(tstzrange(lo, greatest(lo, least(hi, now())))) - s.monitored) r
+	UNION ALL
+	SELECT s.dependency_id, s.dependency, NULL, s.vantage, 'down', lower(r), upper(r)
+	FROM s, unnest(s.down) r
 $$;
+
+-- consensus_timeline: for each probed dependency seen by some vantage, the
+-- pieces of [lo, min(hi, now)) in which the set of vantages watching it and
+-- seeing it down stays the same, and what the quorum makes of each piece
+-- (doc/semantics.md, "Vantages and consensus"; src/consensus.c).
+CREATE OR REPLACE FUNCTION consensus_timeline(period tstzrange)
+	RETURNS TABLE(dependency text, started_at timestamptz, ended_at timestamptz, state text,
+				  reporting int, down int, quorum int, down_vantages text[])
+	AS 'MODULE_PATHNAME', 'dw_consensus_timeline'
+	LANGUAGE C STABLE CALLED ON NULL INPUT SECURITY DEFINER
+	SET search_path = pg_catalog, depwatch, pg_temp;
 COMMENT ON FUNCTION consensus_timeline(tstzrange) IS 'Each dependency''s state by quorum of vantages, piece by piece';
 
 -- consensus_outages: the maximal windows in which a quorum of vantages saw
@@ -209,74 +199,16 @@ AS $$
 $$;
 COMMENT ON FUNCTION consensus_outages(tstzrange) IS 'Down windows a quorum of vantages agrees on';
 
--- _consensus_windows: what the reports of a node with depwatch.consensus
--- on read instead of its own outages and monitor gaps: for probed
--- dependencies the consensus outages ('down') and the time too few
--- vantages watched them ('unmonitored'; all of it for a probed dependency
--- no vantage reported yet), and for the others (none, passive) this node's
--- own outages, within [lo, min(hi, now)).
-CREATE OR REPLACE FUNCTION depwatch_internal._consensus_windows(lo timestamptz, hi timestamptz)
-	RETURNS TABLE(dependency_id bigint, kind text, started_at timestamptz, ended_at timestamptz)
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, depwatch, pg_temp
-AS $$
-	SELECT d.id, 'down', o.started_at, o.ended_at
-	FROM depwatch.consensus_outages(tstzrange(lo, hi)) o
-	JOIN depwatch.dependency d ON d.name = o.dependency
-	UNION ALL
-	SELECT d.id, 'unmonitored', t.started_at, t.ended_at
-	FROM depwatch.consensus_timeline(tstzrange(lo, hi)) t
-	JOIN depwatch.dependency d ON d.name = t.dependency
-	WHERE t.state = 'unmonitored'
-	UNION ALL
-	SELECT d.id, 'unmonitored', lo, least(hi, now())
-	FROM depwatch.dependency d
-	WHERE d.probe IN ('tcp', 'http', 'postgres') AND lo < least(hi, now())
-	  AND NOT EXISTS (SELECT FROM depwatch.vantage_gap g WHERE g.dependency = d.name)
-	UNION ALL
-	SELECT o.dependency_id, o.kind, lower(o.during), upper(o.during)
-	FROM depwatch.outage o
-	JOIN depwatch.dependency d ON d.id = o.dependency_id AND d.probe IN ('none', 'passive')
-	WHERE o.during && tstzrange(lo, hi)
-$$;
-
--- vantage_availability: availability of each probed dependency over the
--- period as the consensus sees it (vantage NULL) and as each vantage saw
--- it, over the time each watched it (maintenance is not taken out here).
+-- vantage_availability: availability of each probed dependency some
+-- vantage reported, over the period, as the consensus sees it (vantage
+-- NULL) and as each vantage saw it, by availability()'s formula
+-- (doc/semantics.md, "Availability"; src/consensus.c).
 CREATE OR REPLACE FUNCTION vantage_availability(period tstzrange)
 	RETURNS TABLE(dependency text, vantage text, monitored interval, downtime interval,
-				  unmonitored interval, availability numeric, outages int)
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, depwatch, pg_temp
-AS $$
-	WITH o AS (
-		SELECT o.dependency, count(*)::int AS outages
-		FROM depwatch.consensus_outages(period) o GROUP BY o.dependency
-	), v AS (
-		SELECT c.dependency, NULL::text AS vantage,
-			   sum(c.ended_at - c.started_at) FILTER (WHERE c.state <> 'unmonitored') AS monitored,
-			   sum(c.ended_at - c.started_at) FILTER (WHERE c.state = 'down') AS downtime,
-			   coalesce(min(o.outages), 0) AS outages
-		FROM depwatch.consensus_timeline(period) c
-		LEFT JOIN o ON o.dependency = c.dependency
-		GROUP BY c.dependency
-		UNION ALL
-		SELECT s.dependency, s.vantage,
-			   (SELECT sum(upper(r) - lower(r)) FROM unnest(s.monitored) r),
-			   (SELECT sum(upper(r) - lower(r)) FROM unnest(s.down) r),
-			   (SELECT count(*) FROM unnest(s.down) r)::int
-		FROM depwatch_internal._vantage_spans(lower(period), upper(period)) s
-	)
-	SELECT v.dependency, v.vantage,
-		   coalesce(v.monitored, interval '0'), coalesce(v.downtime, interval '0'),
-		   (upper(period) - lower(period)) - coalesce(v.monitored, interval '0'),
-		   CASE WHEN v.monitored > interval '0' THEN
-				round(100 * (1 - extract(epoch FROM coalesce(v.downtime, interval '0'))
-							 / extract(epoch FROM v.monitored)), 4) END,
-		   v.outages
-	FROM v
-	ORDER BY 1, 2 NULLS FIRST
-$$;
+				  maintenance interval, unmonitored interval, availability numeric, outages int)
+	AS 'MODULE_PATHNAME', 'dw_vantage_availability'
+	LANGUAGE C STABLE CALLED ON NULL INPUT SECURITY DEFINER
+	SET search_path = pg_catalog, depwatch, pg_temp;
 COMMENT ON FUNCTION vantage_availability(tstzrange) IS 'Availability by consensus (vantage NULL) and by each vantage';
 
 -- vantage_status: each vantage this node holds rows of, its latest sample,
@@ -288,8 +220,8 @@ CREATE OR REPLACE VIEW vantage_status AS
 		   max(l.at) AS last_sample_at,
 		   max(l.received_at) AS last_received_at,
 		   (array_agg(l.received_at - l.at ORDER BY l.at DESC))[1] AS replication_lag,
-		   count(*) FILTER (WHERE l.at + 3 * d.every >= now())::int AS reporting,
-		   count(*) FILTER (WHERE l.at + 3 * d.every >= now()) > 0 AS counts_toward_quorum
+		   count(*) FILTER (WHERE depwatch_internal._silent_until(l.at, d.every) >= now())::int AS reporting,
+		   count(*) FILTER (WHERE depwatch_internal._silent_until(l.at, d.every) >= now()) > 0 AS counts_toward_quorum
 	FROM (SELECT DISTINCT g.dependency, g.vantage FROM depwatch.vantage_gap g) p
 	JOIN depwatch.dependency d ON d.name = p.dependency
 	CROSS JOIN LATERAL (SELECT s.at, s.received_at FROM depwatch.vantage_sample s
