@@ -40,5 +40,7 @@ extern void dw_check_tracked(int64 dependency_id, const char *argname, Timestamp
 /* What this database's catalog has (catalog_version.c) */
 extern const char *dw_internal_schema(void);
 extern bool dw_catalog_has_tracked_since(void);
+extern const char *dw_sql_probed(const char *probe);
+extern const char *dw_sql_silent_until(const char *last_at, const char *every);
 
 #endif							/* DEPWATCH_H */

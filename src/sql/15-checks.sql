@@ -199,7 +199,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 BEGIN
-	IF d.probe NOT IN ('tcp', 'http', 'postgres') THEN
+	IF NOT depwatch_internal._probed(d.probe) THEN
 		RETURN;
 	END IF;
 	IF d.probe = 'postgres' AND d.options ? 'query' THEN

@@ -11,11 +11,11 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 	SELECT d.id,
 		   CASE WHEN NOT d.enabled THEN coalesce(s.last_at, d.created_at)
-				ELSE coalesce(s.last_at, d.created_at) + 3 * d.every END
+				ELSE depwatch_internal._silent_until(coalesce(s.last_at, d.created_at), d.every) END
 	FROM depwatch.dependency d
 	LEFT JOIN depwatch.probe_state s ON s.dependency_id = d.id
-	WHERE d.probe IN ('tcp', 'http', 'postgres')
-	  AND (NOT d.enabled OR coalesce(s.last_at, d.created_at) + 3 * d.every < now())
+	WHERE depwatch_internal._probed(d.probe)
+	  AND (NOT d.enabled OR depwatch_internal._silent_until(coalesce(s.last_at, d.created_at), d.every) < now())
 	  AND NOT EXISTS (SELECT FROM depwatch.outage o
 					  WHERE o.dependency_id = d.id AND o.kind = 'down' AND o.during @> now())
 $$;
@@ -37,22 +37,23 @@ AS $$
 		SELECT g.dependency_id, g.after, g.before, lower(g.unmonitored) AS gap_from,
 			   upper(g.unmonitored) AS gap_to
 		FROM depwatch.monitor_gap g
-		JOIN depwatch.dependency d ON d.id = g.dependency_id AND d.probe IN ('tcp', 'http', 'postgres')
+		JOIN depwatch.dependency d ON d.id = g.dependency_id AND depwatch_internal._probed(d.probe)
 		WHERE g.unmonitored && tstzrange(lo, hi)
 		UNION ALL
 		-- never sampled: nobody watched it before it was added
 		SELECT d.id, '-infinity', d.created_at, NULL, d.created_at
 		FROM depwatch.dependency d
 		LEFT JOIN depwatch.probe_state s ON s.dependency_id = d.id
-		WHERE d.probe IN ('tcp', 'http', 'postgres') AND s.last_at IS NULL AND d.created_at > lo
+		WHERE depwatch_internal._probed(d.probe) AND s.last_at IS NULL AND d.created_at > lo
 		UNION ALL
-		SELECT d.id, b.after, now(),
-			   b.after + CASE WHEN d.enabled THEN 3 * d.every ELSE interval '0' END, now()
+		SELECT d.id, b.after, now(), b.silent, now()
 		FROM depwatch.dependency d
 		LEFT JOIN depwatch.probe_state s ON s.dependency_id = d.id
-		CROSS JOIN LATERAL (SELECT coalesce(s.last_at, d.created_at) AS after) b
-		WHERE d.probe IN ('tcp', 'http', 'postgres')
-		  AND b.after + CASE WHEN d.enabled THEN 3 * d.every ELSE interval '0' END < least(hi, now())
+		CROSS JOIN LATERAL (SELECT coalesce(s.last_at, d.created_at) AS after) a
+		CROSS JOIN LATERAL (SELECT a.after,
+								   CASE WHEN d.enabled THEN depwatch_internal._silent_until(a.after, d.every)
+										ELSE a.after END AS silent) b
+		WHERE depwatch_internal._probed(d.probe) AND b.silent < least(hi, now())
 	)
 	SELECT g.dependency_id, g.gap_from, g.gap_to
 	FROM gap g
@@ -227,9 +228,9 @@ AS $$
 	LEFT JOIN depwatch_internal._unmonitored_now() u ON u.dependency_id = d.id
 	LEFT JOIN depwatch.probe_state ps ON ps.dependency_id = d.id
 	CROSS JOIN LATERAL (
-		SELECT CASE WHEN w.why IS NOT NULL AND d.enabled AND d.probe IN ('tcp', 'http', 'postgres')
-						 AND (ps.last_at IS NULL OR ps.last_at + 3 * d.every < now())
-					THEN coalesce(ps.last_at + 3 * d.every, d.created_at) END AS since) nw
+		SELECT CASE WHEN w.why IS NOT NULL AND d.enabled AND depwatch_internal._probed(d.probe)
+						 AND (ps.last_at IS NULL OR depwatch_internal._silent_until(ps.last_at, d.every) < now())
+					THEN coalesce(depwatch_internal._silent_until(ps.last_at, d.every), d.created_at) END AS since) nw
 	LEFT JOIN LATERAL (
 		SELECT min(lower(x.during)) AS since FROM depwatch.maintenance x
 		WHERE x.dependency_id = d.id AND x.during @> now()) m ON true

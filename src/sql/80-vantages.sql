@@ -288,8 +288,8 @@ CREATE OR REPLACE VIEW vantage_status AS
 		   max(l.at) AS last_sample_at,
 		   max(l.received_at) AS last_received_at,
 		   (array_agg(l.received_at - l.at ORDER BY l.at DESC))[1] AS replication_lag,
-		   count(*) FILTER (WHERE l.at + 3 * d.every >= now())::int AS reporting,
-		   count(*) FILTER (WHERE l.at + 3 * d.every >= now()) > 0 AS counts_toward_quorum
+		   count(*) FILTER (WHERE depwatch_internal._silent_until(l.at, d.every) >= now())::int AS reporting,
+		   count(*) FILTER (WHERE depwatch_internal._silent_until(l.at, d.every) >= now()) > 0 AS counts_toward_quorum
 	FROM (SELECT DISTINCT g.dependency, g.vantage FROM depwatch.vantage_gap g) p
 	JOIN depwatch.dependency d ON d.name = p.dependency
 	CROSS JOIN LATERAL (SELECT s.at, s.received_at FROM depwatch.vantage_sample s

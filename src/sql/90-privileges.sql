@@ -46,6 +46,8 @@ GRANT EXECUTE ON FUNCTION
 	depwatch_internal._no_worker_reason(),
 	depwatch_internal._worker_status(),
 	depwatch_internal._vantage(),
+	depwatch_internal._probed(text),
+	depwatch_internal._silent_until(timestamptz, interval),
 	depwatch_internal._consensus_windows(timestamptz, timestamptz),
 	depwatch_internal._check_period(tstzrange, text),
 	depwatch_internal._ledger(text, boolean),
