@@ -1,11 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * options.c
- *	  The value rules of dependency options: the numbers (finite, inside
- *	  their documented ranges) and the size of an http probe's request
- *	  headers.
+ *	  The rules of dependency options: which options each probe takes and
+ *	  their JSON types, the syntax of methods, status codes and headers,
+ *	  the numbers (finite, inside their documented ranges) and the size of
+ *	  an http probe's request headers.
  *
- * _check_options() refuses a bad value when it is set, the _machine_rules
+ * _check_options() (validate.c) refuses a bad option when it is set, the _machine_rules
  * view reads the numbers through the same parser, and the probe worker asks
  * dw_options_ok() before it loads a row: what the check accepted, the worker
  * can load, and a row stored before these rules (or written around the API)
@@ -18,12 +19,131 @@
 #include <errno.h>
 #include <math.h>
 
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
 #include "options.h"
+
+/* the options, in the order the hint of an unknown one lists them */
+typedef struct OptionSpec
+{
+	const char *key;
+	const char *type;			/* as jsonb_typeof names it */
+	unsigned	probes;			/* bit (1 << DwProbe) for each probe taking it */
+} OptionSpec;
+
+#define ALL_PROBES	((1 << DW_PROBE_TCP) | (1 << DW_PROBE_HTTP) | (1 << DW_PROBE_POSTGRES) | \
+					 (1 << DW_PROBE_PASSIVE) | (1 << DW_PROBE_NONE))
+
+static const OptionSpec option_specs[] = {
+	{"slo", "number", ALL_PROBES},
+	{"quorum", "number", ALL_PROBES},
+	{"method", "string", 1 << DW_PROBE_HTTP},
+	{"expect_status", "array", 1 << DW_PROBE_HTTP},
+	{"body_contains", "string", 1 << DW_PROBE_HTTP},
+	{"headers", "object", 1 << DW_PROBE_HTTP},
+	{"verify_tls", "boolean", 1 << DW_PROBE_HTTP},
+	{"query", "string", 1 << DW_PROBE_POSTGRES},
+	{"error_rate", "number", 1 << DW_PROBE_PASSIVE},
+	{"window", "string", 1 << DW_PROBE_PASSIVE},
+	{"min_calls", "number", 1 << DW_PROBE_PASSIVE},
+	{"degraded_error_rate", "number", 1 << DW_PROBE_PASSIVE},
+};
+
+static const OptionSpec *
+find_option(const char *key)
+{
+	for (size_t i = 0; i < lengthof(option_specs); i++)
+		if (strcmp(option_specs[i].key, key) == 0)
+			return &option_specs[i];
+	return NULL;
+}
+
+/* dw_option_takes: does probe take option key? */
+bool
+dw_option_takes(DwProbe probe, const char *key)
+{
+	const OptionSpec *opt = find_option(key);
+
+	return opt != NULL && probe != DW_PROBE_INVALID && (opt->probes & (1 << probe)) != 0;
+}
+
+/* dw_option_type: the JSON type of option key, NULL for an unknown one */
+const char *
+dw_option_type(const char *key)
+{
+	const OptionSpec *opt = find_option(key);
+
+	return opt ? opt->type : NULL;
+}
+
+/* dw_option_list: the options probe takes, as "slo, quorum, ..." */
+char *
+dw_option_list(DwProbe probe)
+{
+	StringInfoData list;
+
+	initStringInfo(&list);
+	for (size_t i = 0; i < lengthof(option_specs); i++)
+		if (probe != DW_PROBE_INVALID && (option_specs[i].probes & (1 << probe)) != 0)
+			appendStringInfo(&list, "%s%s", list.len > 0 ? ", " : "", option_specs[i].key);
+	return list.data;
+}
+
+/* dw_valid_method: one of the methods an http probe may send */
+bool
+dw_valid_method(const char *s, size_t len)
+{
+	static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "OPTIONS"};
+
+	for (size_t i = 0; i < lengthof(methods); i++)
+		if (len == strlen(methods[i]) && memcmp(s, methods[i], len) == 0)
+			return true;
+	return false;
+}
+
+/* digit: an ASCII digit, whatever the locale */
+static bool
+digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* dw_valid_status_code: an HTTP status code, 100 to 599, as jsonb prints it */
+bool
+dw_valid_status_code(const char *text)
+{
+	return strlen(text) == 3 && text[0] >= '1' && text[0] <= '5' &&
+		digit(text[1]) && digit(text[2]);
+}
+
+/* dw_valid_header_name: an HTTP token (RFC 9110, section 5.6.2) */
+bool
+dw_valid_header_name(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || digit(c) ||
+			  (c != '\0' && strchr("!#$%&'*+.^_`|~-", c) != NULL)))
+			return false;
+	}
+	return true;
+}
+
+/* dw_valid_header_value: a header value of one line */
+bool
+dw_valid_header_value(const char *s, size_t len)
+{
+	return memchr(s, '\r', len) == NULL && memchr(s, '\n', len) == NULL &&
+		memchr(s, '\0', len) == NULL;
+}
 
 typedef struct NumberOption
 {
@@ -101,11 +221,11 @@ dw_option_number(const char *key, const char *text, double *value,
 }
 
 /*
- * window_ok: is text an interval in (0, 1 day], as _check_options wants
- * the passive window?  Parsed as interval_in parses it, without raising.
+ * dw_window_ok: is text an interval in (0, 1 day], as a passive probe's
+ * window must be?  Parsed as interval_in parses it, without raising.
  */
-static bool
-window_ok(const char *text)
+bool
+dw_window_ok(const char *text)
 {
 	char	   *copy = pstrdup(text);
 	char		workbuf[256];
@@ -142,7 +262,7 @@ window_ok(const char *text)
  * the worker's loader would cast or expand; "degraded_error_rate" below
  * "error_rate" (0.5 when not given), or the degraded level would never be
  * reached before the down level.  Unknown names are
- * _check_options()'s business.  The reason never quotes a
+ * _check_options()'s business (dw_option_takes).  The reason never quotes a
  * value: a header value may be a secret.
  */
 bool
@@ -232,7 +352,7 @@ dw_options_ok(Jsonb *options, char *why, size_t whylen)
 				}
 				else if (depth == 1 && strcmp(key, "window") == 0 &&
 						 (v.type != jbvString ||
-						  !window_ok(pnstrdup(v.val.string.val, v.val.string.len))))
+						  !dw_window_ok(pnstrdup(v.val.string.val, v.val.string.len))))
 				{
 					snprintf(why, whylen, "option \"window\" is not an interval in (0, 1 day]");
 					return false;
