@@ -41,7 +41,7 @@ ORDER BY 1;
 SELECT conrelid::regclass, pg_get_constraintdef(oid)
 FROM pg_constraint
 WHERE conname LIKE '%\_name\_check' AND connamespace = 'depwatch'::regnamespace
-ORDER BY 1::text;
+ORDER BY conrelid::regclass::text;
 -- it holds to the pattern 0.2 wrote in its CHECKs, edge by edge
 SELECT n.name, depwatch_internal._valid_name(n.name),
 	   depwatch_internal._valid_name(n.name) IS NOT DISTINCT FROM (n.name ~ '^[a-z_][a-z0-9_]{0,62}$') AS as_before

@@ -24,10 +24,9 @@
 extern bool dw_option_takes(DwProbe probe, const char *key);
 extern const char *dw_option_type(const char *key);
 extern char *dw_option_list(DwProbe probe);
-extern bool dw_valid_method(const char *s, size_t len);
-extern bool dw_valid_status_code(const char *text);
-extern bool dw_valid_header_name(const char *s, size_t len);
-extern bool dw_valid_header_value(const char *s, size_t len);
+extern char *dw_bad_header(JsonbContainer *headers);
+extern bool dw_option_value_ok(const char *key, const JsonbValue *value,
+							   const char **must, const char **hint);
 extern bool dw_window_ok(const char *text);
 extern bool dw_is_number_option(const char *key);
 extern bool dw_option_number(const char *key, const char *text, double *value,

@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * validate.c
- *	  SQL-callable checks over the pure C parsers: requirement groups,
- *	  probe targets, the masking of secrets in targets, and the values of
- *	  options.
+ *	  SQL-callable checks over the C rules: requirement groups, names,
+ *	  probe targets, the masking of secrets in targets, and options.
  *
- * The configuration API (PL/pgSQL in the install script) calls these, so
- * every syntax rule lives here once.
+ * The configuration API (PL/pgSQL, src/sql/) and the tables' CHECK
+ * constraints call these, so every syntax rule is written once, in C
+ * (requirements.c, targets.c, options.c), and its errors raised here.
  *
  *-------------------------------------------------------------------------
  */
@@ -383,6 +383,9 @@ check_option(DwProbe probe, const char *probe_name, const char *key,
 			 JsonbValue *value)
 {
 	const char *type = dw_option_type(key);
+	const char *must;
+	const char *hint;
+	char	   *bad;
 
 	if (!dw_option_takes(probe, key))
 		ereport(ERROR,
@@ -396,63 +399,18 @@ check_option(DwProbe probe, const char *probe_name, const char *key,
 				 errhint("See the options of add_dependency() in the reference.")));
 	if (value->type == jbvNumeric)
 		check_number_option(key, value);
-	else if (strcmp(key, "window") == 0)
-	{
-		if (!dw_window_ok(pnstrdup(value->val.string.val, value->val.string.len)))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"window\" must be a positive interval of at most 1 day, not %s",
-							dw_clip(json_text(value))),
-					 errhint("Write a window such as \"1 min\".")));
-	}
-	else if (strcmp(key, "expect_status") == 0)
-	{
-		JsonbIterator *it = JsonbIteratorInit(value->val.binary.data);
-		JsonbValue	elem;
-		JsonbIteratorToken tok;
-
-		while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
-			if (tok == WJB_ELEM &&
-				(elem.type != jbvNumeric ||
-				 !dw_valid_status_code(DatumGetCString(DirectFunctionCall1(numeric_out,
-																		   NumericGetDatum(elem.val.numeric))))))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"expect_status\" must list HTTP status codes, not %s",
-								dw_clip(json_text(value))),
-						 errhint("Write it as [200, 204].")));
-	}
-	else if (strcmp(key, "headers") == 0)
-	{
-		JsonbIterator *it = JsonbIteratorInit(value->val.binary.data);
-		JsonbValue	name;
-		JsonbValue	v;
-		JsonbIteratorToken tok;
-
-		while ((tok = JsonbIteratorNext(&it, &name, true)) != WJB_DONE)
-		{
-			if (tok != WJB_KEY)
-				continue;
-			JsonbIteratorNext(&it, &v, true);
-			/* the value may be a secret: name the header, never its value */
-			if (!dw_valid_header_name(name.val.string.val, name.val.string.len) ||
-				v.type != jbvString ||
-				!dw_valid_header_value(v.val.string.val, v.val.string.len))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"headers\" has an invalid header \"%s\"",
-								dw_clip(pnstrdup(name.val.string.val, name.val.string.len))),
-						 errdetail("Header names are HTTP tokens; values are strings of one line."),
-						 errhint("Write it as {\"Authorization\": \"Bearer ...\"}.")));
-		}
-	}
-	else if (strcmp(key, "method") == 0 &&
-			 !dw_valid_method(value->val.string.val, value->val.string.len))
+	else if (strcmp(key, "headers") == 0 && (bad = dw_bad_header(value->val.binary.data)) != NULL)
+		/* the value may be a secret: name the header, never its value */
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"method\" must be GET, HEAD, POST, PUT or OPTIONS, not %s",
-						dw_clip(json_text(value))),
-				 errhint("Most health checks use GET or HEAD.")));
+				 errmsg("option \"headers\" has an invalid header \"%s\"", dw_clip(bad)),
+				 errdetail("Header names are HTTP tokens; values are strings of one line."),
+				 errhint("Write it as {\"Authorization\": \"Bearer ...\"}.")));
+	else if (!dw_option_value_ok(key, value, &must, &hint))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must %s, not %s", key, must, dw_clip(json_text(value))),
+				 errhint("%s", hint)));
 }
 
 /*
