@@ -100,6 +100,24 @@ FROM try(format($$SELECT depwatch.add_dependency('z', 'core', 'http', 'http://12
 -- one function checks options now: _check_option_values is gone
 SELECT to_regprocedure('depwatch_internal._check_option_values(jsonb)') IS NULL AS gone;
 
+-- ---------------------------------------------------------------------------
+-- "unmonitored now" has one home (_unmonitored_now, with its reason) that
+-- current_status and the capabilities' timelines both read: in a database
+-- no worker probes, a probed dependency never sampled is unmonitored from
+-- when it was added, and so is a capability that needs it (it was "up")
+-- ---------------------------------------------------------------------------
+SET client_min_messages = warning;
+SELECT depwatch.add_dependency('watched_by_nobody', 'core', 'tcp', '127.0.0.1:9') > 0 AS added;
+RESET client_min_messages;
+SELECT depwatch.add_capability('needs_it', ARRAY['watched_by_nobody']) > 0 AS added,
+	   depwatch.add_capability('either', ARRAY['watched_by_nobody|ledger']) > 0 AS added;
+SELECT s.target, s.target_type, s.state, s.reason
+FROM depwatch.current_status() s
+WHERE s.target IN ('watched_by_nobody', 'needs_it', 'either', 'ledger')
+ORDER BY s.target_type DESC, s.target;
+SELECT u.reason, u.since = d.created_at AS since_added
+FROM depwatch_internal._unmonitored_now() u JOIN depwatch.dependency d ON d.id = u.dependency_id;
+
 DROP EXTENSION depwatch CASCADE;
 DROP EXTENSION btree_gist;
 DROP FUNCTION try(text);
