@@ -104,14 +104,17 @@ SELECT to_regprocedure('depwatch_internal._check_option_values(jsonb)') IS NULL 
 -- "unmonitored now" has one home (_unmonitored_now, with its reason) that
 -- current_status and the capabilities' timelines both read: in a database
 -- no worker probes, a probed dependency never sampled is unmonitored from
--- when it was added, and so is a capability that needs it (it was "up")
+-- when it was added, and so is a capability that needs it (it was "up"),
+-- since it was made (not since the look-back's start, ten years ago)
 -- ---------------------------------------------------------------------------
 SET client_min_messages = warning;
 SELECT depwatch.add_dependency('watched_by_nobody', 'core', 'tcp', '127.0.0.1:9') > 0 AS added;
 RESET client_min_messages;
 SELECT depwatch.add_capability('needs_it', ARRAY['watched_by_nobody']) > 0 AS added,
 	   depwatch.add_capability('either', ARRAY['watched_by_nobody|ledger']) > 0 AS added;
-SELECT s.target, s.target_type, s.state, s.reason
+SELECT s.target, s.target_type, s.state, s.reason,
+	   s.since = coalesce((SELECT created_at FROM depwatch.dependency WHERE name = s.target),
+						  (SELECT created_at FROM depwatch.capability WHERE name = s.target)) AS since_made
 FROM depwatch.current_status() s
 WHERE s.target IN ('watched_by_nobody', 'needs_it', 'either', 'ledger')
 ORDER BY s.target_type DESC, s.target;
