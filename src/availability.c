@@ -473,7 +473,13 @@ dw_capability_status(PG_FUNCTION_ARGS)
 		since = run_since(s, i);
 		values[0] = CStringGetTextDatum(sub->name);
 		values[1] = CStringGetTextDatum(run->maintenance ? "maintenance" : state_names[run->state]);
-		values[2] = TimestampTzGetDatum(since < 0 ? s->lo : since);
+		/*
+		 * Begun before the widest look-back: a member unmonitored back to
+		 * before it was tracked (one disabled, or nobody probes, since it
+		 * was added).  Not before the capability was made, then, rather
+		 * than the look-back's arbitrary start.
+		 */
+		values[2] = TimestampTzGetDatum(since < 0 ? Max(s->lo, sub->created_at) : since);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_NULL();

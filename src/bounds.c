@@ -18,7 +18,9 @@
  *	  untracked);
  *	- outages, maintenance and incidents: from 1990-01-01 to now() plus 10
  *	  years (maintenance windows also at most 31 days, checked in SQL);
- *	- free text: at most 4,000 characters.
+ *	- free text: at most 4,000 characters;
+ *	- a value an error message quotes back: clipped (dw_clip, the SQL
+ *	  helper _clip), so that a huge argument is never sent back whole.
  *
  * The probe worker stamps its samples with its own clock and does not come
  * through here.
@@ -48,6 +50,7 @@
 PG_FUNCTION_INFO_V1(dw_check_text_sql);
 PG_FUNCTION_INFO_V1(dw_check_time_sql);
 PG_FUNCTION_INFO_V1(dw_check_tracked_sql);
+PG_FUNCTION_INFO_V1(dw_clip_sql);
 
 /*
  * The earliest time depwatch stores: 1990-01-01 00:00 UTC.  Nothing it
@@ -219,6 +222,36 @@ dw_check_time_sql(PG_FUNCTION_ARGS)
 		dw_check_event_time(PG_ARGISNULL(0) ? "time" : text_to_cstring(PG_GETARG_TEXT_PP(0)),
 							PG_GETARG_TIMESTAMPTZ(1));
 	PG_RETURN_VOID();
+}
+
+/*
+ * dw_clip: s as an error message quotes it: whole up to DW_CLIP_CHARS
+ * characters, else its first DW_CLIP_CHARS - 3 characters and "...".
+ */
+const char *
+dw_clip(const char *s)
+{
+	int			len = strlen(s);
+
+	if (pg_mbstrlen_with_len(s, len) <= DW_CLIP_CHARS)
+		return s;
+	return psprintf("%.*s...", pg_mbcharcliplen(s, len, DW_CLIP_CHARS - 3), s);
+}
+
+/*
+ * depwatch_internal._clip(v text) RETURNS text
+ *
+ * dw_clip for the PL/pgSQL API (STRICT: NULL stays NULL).
+ */
+Datum
+dw_clip_sql(PG_FUNCTION_ARGS)
+{
+	char	   *v = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const char *clipped = dw_clip(v);
+
+	if (clipped == v)
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	PG_RETURN_TEXT_P(cstring_to_text(clipped));
 }
 
 /*

@@ -32,6 +32,9 @@ extern Interval *dw_usecs_interval(int64 usecs);
 
 /* Time and size bounds on input (bounds.c; the GUC in guc.c) */
 #define DW_MAX_TEXT_CHARS 4000
+/* the most characters of a value an error message quotes back */
+#define DW_CLIP_CHARS 100
+extern const char *dw_clip(const char *s);
 extern int	dw_max_clock_skew_ms;
 extern void dw_check_text(const char *argname, const text *value);
 extern void dw_check_event_time(const char *argname, TimestampTz t);
@@ -41,5 +44,7 @@ extern void dw_check_tracked(int64 dependency_id, const char *argname, Timestamp
 /* What this database's catalog has (catalog_version.c) */
 extern const char *dw_internal_schema(void);
 extern bool dw_catalog_has_tracked_since(void);
+extern const char *dw_sql_probed(const char *probe);
+extern const char *dw_sql_silent_until(const char *last_at, const char *every);
 
 #endif							/* DEPWATCH_H */

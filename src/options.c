@@ -1,13 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * options.c
- *	  The value rules of dependency options: the numbers (finite, inside
- *	  their documented ranges) and the size of an http probe's request
- *	  headers.
+ *	  The rules of dependency options: which options each probe takes and
+ *	  their JSON types, the syntax of methods, status codes and headers,
+ *	  the numbers (finite, inside their documented ranges) and the size of
+ *	  an http probe's request headers.
  *
- * _check_options() refuses a bad value when it is set, the _machine_rules
- * view reads the numbers through the same parser, and the probe worker asks
- * dw_options_ok() before it loads a row: what the check accepted, the worker
+ * _check_options() (validate.c) refuses a bad option when it is set, the
+ * _machine_rules view reads the numbers through the same parser, and the
+ * probe worker asks dw_options_ok() before it loads a row: what the check accepted, the worker
  * can load, and a row stored before these rules (or written around the API)
  * costs only itself.
  *
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <math.h>
 
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
@@ -25,37 +27,212 @@
 
 #include "options.h"
 
-typedef struct NumberOption
+/*
+ * Every option, in the order the hint of an unknown one lists them: the
+ * probes that take it, its JSON type, the range of a number, and what any
+ * other value must be (for the error that refuses it).
+ */
+typedef struct OptionSpec
 {
 	const char *key;
+	unsigned	probes;			/* bit (1 << DwProbe) for each probe taking it */
+	const char *type;			/* as jsonb_typeof names it */
+	/* numbers */
 	double		min;			/* exclusive when min_open */
 	bool		min_open;
 	double		max;			/* inclusive */
 	bool		whole;
-} NumberOption;
+	/* the others: what a value must be, and how to write one */
+	const char *must;
+	const char *hint;
+} OptionSpec;
 
-static const NumberOption number_options[] = {
-	{"slo", 0, true, 100, false},
-	{"error_rate", 0, true, 1, false},
-	{"degraded_error_rate", 0, true, 1, false},
-	{"min_calls", 1, false, 2147483647, true},
-	{"quorum", 1, false, 2147483647, true},
+#define ALL_PROBES	((1 << DW_PROBE_TCP) | (1 << DW_PROBE_HTTP) | (1 << DW_PROBE_POSTGRES) | \
+					 (1 << DW_PROBE_PASSIVE) | (1 << DW_PROBE_NONE))
+#define HTTP		(1 << DW_PROBE_HTTP)
+#define PASSIVE		(1 << DW_PROBE_PASSIVE)
+
+static const OptionSpec option_specs[] = {
+	{.key = "slo", .probes = ALL_PROBES, .type = "number", .min = 0, .min_open = true, .max = 100},
+	{.key = "quorum", .probes = ALL_PROBES, .type = "number", .min = 1, .max = 2147483647, .whole = true},
+	{.key = "method", .probes = HTTP, .type = "string",
+	.must = "be GET, HEAD, POST, PUT or OPTIONS", .hint = "Most health checks use GET or HEAD."},
+	{.key = "expect_status", .probes = HTTP, .type = "array",
+	.must = "list HTTP status codes", .hint = "Write it as [200, 204]."},
+	{.key = "body_contains", .probes = HTTP, .type = "string"},
+	{.key = "headers", .probes = HTTP, .type = "object"},
+	{.key = "verify_tls", .probes = HTTP, .type = "boolean"},
+	{.key = "query", .probes = 1 << DW_PROBE_POSTGRES, .type = "string"},
+	{.key = "error_rate", .probes = PASSIVE, .type = "number", .min = 0, .min_open = true, .max = 1},
+	{.key = "window", .probes = PASSIVE, .type = "string",
+	.must = "be a positive interval of at most 1 day", .hint = "Write a window such as \"1 min\"."},
+	{.key = "min_calls", .probes = PASSIVE, .type = "number", .min = 1, .max = 2147483647, .whole = true},
+	{.key = "degraded_error_rate", .probes = PASSIVE, .type = "number", .min = 0, .min_open = true, .max = 1},
 };
 
-static const NumberOption *
-find_number_option(const char *key)
+static const OptionSpec *
+find_option(const char *key)
 {
-	for (size_t i = 0; i < lengthof(number_options); i++)
-		if (strcmp(number_options[i].key, key) == 0)
-			return &number_options[i];
+	for (size_t i = 0; i < lengthof(option_specs); i++)
+		if (strcmp(option_specs[i].key, key) == 0)
+			return &option_specs[i];
 	return NULL;
+}
+
+/* dw_option_takes: does probe take option key? */
+bool
+dw_option_takes(DwProbe probe, const char *key)
+{
+	const OptionSpec *opt = find_option(key);
+
+	return opt != NULL && probe != DW_PROBE_INVALID && (opt->probes & (1 << probe)) != 0;
+}
+
+/* dw_option_type: the JSON type of option key, NULL for an unknown one */
+const char *
+dw_option_type(const char *key)
+{
+	const OptionSpec *opt = find_option(key);
+
+	return opt ? opt->type : NULL;
+}
+
+/* dw_option_list: the options probe takes, as "slo, quorum, ..." */
+char *
+dw_option_list(DwProbe probe)
+{
+	StringInfoData list;
+
+	initStringInfo(&list);
+	for (size_t i = 0; i < lengthof(option_specs); i++)
+		if (probe != DW_PROBE_INVALID && (option_specs[i].probes & (1 << probe)) != 0)
+			appendStringInfo(&list, "%s%s", list.len > 0 ? ", " : "", option_specs[i].key);
+	return list.data;
 }
 
 /* dw_is_number_option: is key one of the numeric options? */
 bool
 dw_is_number_option(const char *key)
 {
-	return find_number_option(key) != NULL;
+	const OptionSpec *opt = find_option(key);
+
+	return opt != NULL && strcmp(opt->type, "number") == 0;
+}
+
+/* digit: an ASCII digit, whatever the locale */
+static bool
+digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* valid_method: one of the methods an http probe may send */
+static bool
+valid_method(const char *s, size_t len)
+{
+	static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "OPTIONS"};
+
+	for (size_t i = 0; i < lengthof(methods); i++)
+		if (len == strlen(methods[i]) && memcmp(s, methods[i], len) == 0)
+			return true;
+	return false;
+}
+
+/* valid_status_codes: an array of HTTP status codes, 100 to 599 */
+static bool
+valid_status_codes(JsonbContainer *array)
+{
+	JsonbIterator *it = JsonbIteratorInit(array);
+	JsonbValue	elem;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
+	{
+		char	   *text;
+
+		if (tok != WJB_ELEM)
+			continue;
+		if (elem.type != jbvNumeric)
+			return false;
+		/* as jsonb prints it: 200.0 is no status code */
+		text = DatumGetCString(DirectFunctionCall1(numeric_out,
+												   NumericGetDatum(elem.val.numeric)));
+		if (!(strlen(text) == 3 && text[0] >= '1' && text[0] <= '5' &&
+			  digit(text[1]) && digit(text[2])))
+			return false;
+	}
+	return true;
+}
+
+/* valid_header_name: an HTTP token (RFC 9110, section 5.6.2) */
+static bool
+valid_header_name(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || digit(c) ||
+			  (c != '\0' && strchr("!#$%&'*+.^_`|~-", c) != NULL)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * dw_bad_header: the name of the first header of the object that is no
+ * HTTP token or whose value is not a string of one line, or NULL.  Only
+ * the name: a value may be a secret.
+ */
+char *
+dw_bad_header(JsonbContainer *headers)
+{
+	JsonbIterator *it = JsonbIteratorInit(headers);
+	JsonbValue	name;
+	JsonbValue	value;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &name, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		JsonbIteratorNext(&it, &value, true);
+		/* jsonb holds no NUL: a line break is what could split a request */
+		if (!valid_header_name(name.val.string.val, name.val.string.len) ||
+			value.type != jbvString ||
+			memchr(value.val.string.val, '\r', value.val.string.len) != NULL ||
+			memchr(value.val.string.val, '\n', value.val.string.len) != NULL)
+			return pnstrdup(name.val.string.val, name.val.string.len);
+	}
+	return NULL;
+}
+
+/*
+ * dw_option_value_ok: does value, of option key's JSON type, keep the
+ * syntax of a method, a list of status codes or a window?  When it does
+ * not, *must and *hint say what it must be, for the error.  Numbers and
+ * headers have their own checks (dw_option_number, dw_bad_header).
+ */
+bool
+dw_option_value_ok(const char *key, const JsonbValue *value, const char **must,
+				   const char **hint)
+{
+	const OptionSpec *opt = find_option(key);
+	bool		ok = true;
+
+	if (opt == NULL || opt->must == NULL)
+		return true;
+	if (strcmp(key, "method") == 0)
+		ok = valid_method(value->val.string.val, value->val.string.len);
+	else if (strcmp(key, "expect_status") == 0)
+		ok = valid_status_codes(value->val.binary.data);
+	else if (strcmp(key, "window") == 0)
+		ok = dw_window_ok(pnstrdup(value->val.string.val, value->val.string.len));
+	*must = opt->must;
+	*hint = opt->hint;
+	return ok;
 }
 
 /*
@@ -68,11 +245,11 @@ bool
 dw_option_number(const char *key, const char *text, double *value,
 				 char *why, size_t whylen)
 {
-	const NumberOption *opt = find_number_option(key);
+	const OptionSpec *opt = find_option(key);
 	char	   *end;
 	double		v;
 
-	if (opt == NULL)
+	if (opt == NULL || strcmp(opt->type, "number") != 0)
 	{
 		snprintf(why, whylen, "\"%s\" is not a numeric option", key);
 		return false;
@@ -101,11 +278,11 @@ dw_option_number(const char *key, const char *text, double *value,
 }
 
 /*
- * window_ok: is text an interval in (0, 1 day], as _check_options wants
- * the passive window?  Parsed as interval_in parses it, without raising.
+ * dw_window_ok: is text an interval in (0, 1 day], as a passive probe's
+ * window must be?  Parsed as interval_in parses it, without raising.
  */
-static bool
-window_ok(const char *text)
+bool
+dw_window_ok(const char *text)
 {
 	char	   *copy = pstrdup(text);
 	char		workbuf[256];
@@ -142,7 +319,7 @@ window_ok(const char *text)
  * the worker's loader would cast or expand; "degraded_error_rate" below
  * "error_rate" (0.5 when not given), or the degraded level would never be
  * reached before the down level.  Unknown names are
- * _check_options()'s business.  The reason never quotes a
+ * _check_options()'s business (dw_option_takes).  The reason never quotes a
  * value: a header value may be a secret.
  */
 bool
@@ -232,7 +409,7 @@ dw_options_ok(Jsonb *options, char *why, size_t whylen)
 				}
 				else if (depth == 1 && strcmp(key, "window") == 0 &&
 						 (v.type != jbvString ||
-						  !window_ok(pnstrdup(v.val.string.val, v.val.string.len))))
+						  !dw_window_ok(pnstrdup(v.val.string.val, v.val.string.len))))
 				{
 					snprintf(why, whylen, "option \"window\" is not an interval in (0, 1 day]");
 					return false;

@@ -618,7 +618,7 @@ dw_store_samples(const char *vantage, const DwSampleRow *rows, int n)
 	 * availability reports need not scan the samples (doc/semantics.md,
 	 * "Unmonitored time").
 	 */
-	run_plan(&plan,
+	run_plan(&plan, psprintf(
 			 "WITH v AS (SELECT * FROM unnest($2, $3, $4, $5, $6) AS v(id, at, ok, latency, detail)),"
 			 " stored AS ("
 			 "  INSERT INTO depwatch.sample (dependency_id, vantage, at, ok, latency, detail)"
@@ -631,14 +631,16 @@ dw_store_samples(const char *vantage, const DwSampleRow *rows, int n)
 			 "            FROM v) x"
 			 "    JOIN depwatch.dependency d ON d.id = x.id"
 			 "    LEFT JOIN depwatch.probe_state s ON s.dependency_id = x.id"
-			 "   WHERE d.probe IN ('tcp', 'http', 'postgres'))"
+			 "   WHERE %s),"
+			 " q AS (SELECT p.*, %s AS silent FROM p)"
 			 " INSERT INTO depwatch.monitor_gap (dependency_id, after, before, unmonitored)"
-			 " SELECT p.id, p.after, p.at, tstzrange(p.after + 3 * p.every, p.at) FROM p"
-			 "  WHERE p.at - p.after > 3 * p.every"
+			 " SELECT q.id, q.after, q.at, tstzrange(q.silent, q.at) FROM q"
+			 "  WHERE q.at > q.silent"
 			 " UNION ALL"
-			 " SELECT p.id, '-infinity', least(p.at, p.created_at), tstzrange(NULL, least(p.at, p.created_at))"
-			 "   FROM p WHERE p.first"
+			 " SELECT q.id, '-infinity', least(q.at, q.created_at), tstzrange(NULL, least(q.at, q.created_at))"
+			 "   FROM q WHERE q.first"
 			 " ON CONFLICT DO NOTHING",
+			 dw_sql_probed("d.probe"), dw_sql_silent_until("p.after", "p.every")),
 			 6, types, values, NULL);
 }
 

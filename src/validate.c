@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * validate.c
- *	  SQL-callable checks over the pure C parsers: requirement groups,
- *	  probe targets, the masking of secrets in targets, and the values of
- *	  options.
+ *	  SQL-callable checks over the C rules: requirement groups, names,
+ *	  probe targets, the masking of secrets in targets, and options.
  *
- * The configuration API (PL/pgSQL in the install script) calls these, so
- * every syntax rule lives here once.
+ * The configuration API (PL/pgSQL, src/sql/) and the tables' CHECK
+ * constraints call these, so every syntax rule is written once, in C
+ * (requirements.c, targets.c, options.c), and its errors raised here.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,34 +22,21 @@
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 
+#include "depwatch.h"
 #include "options.h"
 #include "requirements.h"
 #include "targets.h"
 
 PG_FUNCTION_INFO_V1(dw_parse_requirements);
+PG_FUNCTION_INFO_V1(dw_valid_name_sql);
 PG_FUNCTION_INFO_V1(dw_check_probe_target);
 PG_FUNCTION_INFO_V1(dw_mask_probe_target);
 PG_FUNCTION_INFO_V1(dw_option_number_sql);
-PG_FUNCTION_INFO_V1(dw_check_option_values);
+PG_FUNCTION_INFO_V1(dw_check_options);
 PG_FUNCTION_INFO_V1(dw_options_problem);
 
 /* the longest target accepted: a host:port, a URL or a conninfo */
 #define DW_MAX_TARGET 2048
-
-/*
- * shown returns s as an error message may quote it: whole up to 100 bytes,
- * else its first 97 bytes or so (whole characters) and "...", as
- * depwatch._clip() does in SQL.
- */
-static const char *
-shown(const char *s)
-{
-	int			len = strlen(s);
-
-	if (len <= 100)
-		return s;
-	return psprintf("%.*s...", pg_mbcliplen(s, len, 97), s);
-}
 
 /*
  * report_requirement_error raises the error for one bad group.
@@ -58,10 +45,10 @@ static void
 report_requirement_error(DwReqError err, const char *group,
 						 const DwRequirement *req)
 {
-	const char *bad = shown(pnstrdup(req->offender.start ? req->offender.start : "",
+	const char *bad = dw_clip(pnstrdup(req->offender.start ? req->offender.start : "",
 									 req->offender.len));
 
-	group = shown(group);
+	group = dw_clip(group);
 
 	switch (err)
 	{
@@ -192,6 +179,19 @@ dw_parse_requirements(PG_FUNCTION_ARGS)
 }
 
 /*
+ * depwatch_internal._valid_name(name text) RETURNS boolean
+ *
+ * dw_valid_name for the tables' CHECK constraints and the API's checks.
+ */
+Datum
+dw_valid_name_sql(PG_FUNCTION_ARGS)
+{
+	text	   *name = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_BOOL(dw_valid_name(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name)));
+}
+
+/*
  * depwatch._check_probe_target(probe text, target text) RETURNS void
  *
  * Raises an error unless the probe is known and target suits it.
@@ -217,7 +217,7 @@ dw_check_probe_target(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errhidestmt(true),
-				 errmsg("unknown probe \"%s\"", shown(probe_name)),
+				 errmsg("unknown probe \"%s\"", dw_clip(probe_name)),
 				 errhint("Use one of tcp, http, postgres, passive or none.")));
 	if (target && strlen(target) > DW_MAX_TARGET)
 		ereport(ERROR,
@@ -229,7 +229,7 @@ dw_check_probe_target(PG_FUNCTION_ARGS)
 	{
 		/* a target that does not parse may still hold a password */
 		char	   *redacted = target ? dw_redact_target(target) : NULL;
-		const char *quoted = shown(pstrdup(redacted ? redacted : ""));
+		const char *quoted = dw_clip(pstrdup(redacted ? redacted : ""));
 
 		dw_free_masked(redacted);
 		ereport(ERROR,
@@ -273,6 +273,46 @@ dw_mask_probe_target(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(result);
 }
 
+/* report_options_problem raises the error for what dw_options_ok found */
+static void
+report_options_problem(const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid options: %s", why),
+			 errhint("Send at most %d request headers of %d bytes in all; %s",
+					 DW_MAX_REQUEST_HEADERS, DW_MAX_REQUEST_HEADER_BYTES,
+					 DW_OPTION_RANGES_HINT)));
+}
+
+/*
+ * check_number_option raises an error unless value (a jsonb scalar) is a
+ * number that dw_option_number accepts for option key, as the worker
+ * parses it; returns it.
+ */
+static double
+check_number_option(const char *key, const JsonbValue *value)
+{
+	char	   *numtext;
+	double		d;
+	char		why[128];
+
+	if (value->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a JSON number", dw_clip(key)),
+				 errhint(DW_OPTION_RANGES_HINT)));
+	numtext = DatumGetCString(DirectFunctionCall1(numeric_out,
+											   NumericGetDatum(value->val.numeric)));
+	/* too big, too small to tell from zero, or outside the documented range */
+	if (!dw_option_number(key, numtext, &d, why, sizeof(why)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("option \"%s\" is out of range: %s", dw_clip(key), dw_clip(numtext)),
+				 errhint(DW_OPTION_RANGES_HINT)));
+	return d;
+}
+
 /*
  * depwatch._option_number(key text, value jsonb, dflt float8) RETURNS float8
  *
@@ -283,16 +323,11 @@ dw_mask_probe_target(PG_FUNCTION_ARGS)
 Datum
 dw_option_number_sql(PG_FUNCTION_ARGS)
 {
-	char	   *key;
 	Jsonb	   *value;
 	JsonbValue	scalar;
-	char	   *numtext;
-	double		d;
-	char		why[128];
 
 	if (PG_ARGISNULL(0))
 		elog(ERROR, "option name must not be NULL");
-	key = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(2))
@@ -300,42 +335,130 @@ dw_option_number_sql(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(2));
 	}
 	value = PG_GETARG_JSONB_P(1);
-	if (!JsonbExtractScalar(&value->root, &scalar) || scalar.type != jbvNumeric)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a JSON number", shown(key)),
-				 errhint(DW_OPTION_RANGES_HINT)));
-	numtext = DatumGetCString(DirectFunctionCall1(numeric_out,
-											   NumericGetDatum(scalar.val.numeric)));
-	/* too big, too small to tell from zero, or outside the documented range */
-	if (!dw_option_number(key, numtext, &d, why, sizeof(why)))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("option \"%s\" is out of range: %s", shown(key), shown(numtext)),
-				 errhint(DW_OPTION_RANGES_HINT)));
-	PG_RETURN_FLOAT8(d);
+	if (!JsonbExtractScalar(&value->root, &scalar))
+		scalar.type = jbvBinary;
+	PG_RETURN_FLOAT8(check_number_option(text_to_cstring(PG_GETARG_TEXT_PP(0)), &scalar));
 }
 
 /*
- * depwatch._check_option_values(options jsonb) RETURNS void
- *
- * Raises an error unless dw_options_ok accepts the options: what the
- * configuration API stores, the probe worker can load.
+ * json_type: the type of a jsonb value, as jsonb_typeof names it (a nested
+ * container comes as jbvBinary).
  */
-Datum
-dw_check_option_values(PG_FUNCTION_ARGS)
+static const char *
+json_type(const JsonbValue *v)
 {
-	char		why[128];
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvString:
+			return "string";
+		case jbvNumeric:
+			return "number";
+		case jbvBool:
+			return "boolean";
+		case jbvBinary:
+			return JsonContainerIsObject(v->val.binary.data) ? "object" : "array";
+		default:
+			return "unknown";
+	}
+}
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_VOID();
-	if (!dw_options_ok(PG_GETARG_JSONB_P(0), why, sizeof(why)))
+/* json_text: a jsonb value as jsonb_out prints it */
+static char *
+json_text(JsonbValue *v)
+{
+	Jsonb	   *jb = JsonbValueToJsonb(v);
+
+	return JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+}
+
+/*
+ * check_option raises an error unless value suits option key of probe:
+ * a key the probe takes, of the option's JSON type, and for each option
+ * whatever its syntax is (options.c).
+ */
+static void
+check_option(DwProbe probe, const char *probe_name, const char *key,
+			 JsonbValue *value)
+{
+	const char *type = dw_option_type(key);
+	const char *must;
+	const char *hint;
+	char	   *bad;
+
+	if (!dw_option_takes(probe, key))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid options: %s", why),
-				 errhint("Send at most %d request headers of %d bytes in all; %s",
-						 DW_MAX_REQUEST_HEADERS, DW_MAX_REQUEST_HEADER_BYTES,
-						 DW_OPTION_RANGES_HINT)));
+				 errmsg("unknown option \"%s\" for probe \"%s\"", dw_clip(key), probe_name),
+				 errhint("Probe \"%s\" takes: %s.", probe_name, dw_option_list(probe))));
+	if (strcmp(json_type(value), type) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a JSON %s, not a JSON %s", key, type, json_type(value)),
+				 errhint("See the options of add_dependency() in the reference.")));
+	if (value->type == jbvNumeric)
+		check_number_option(key, value);
+	else if (strcmp(key, "headers") == 0 && (bad = dw_bad_header(value->val.binary.data)) != NULL)
+		/* the value may be a secret: name the header, never its value */
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"headers\" has an invalid header \"%s\"", dw_clip(bad)),
+				 errdetail("Header names are HTTP tokens; values are strings of one line."),
+				 errhint("Write it as {\"Authorization\": \"Bearer ...\"}.")));
+	else if (!dw_option_value_ok(key, value, &must, &hint))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must %s, not %s", key, must, dw_clip(json_text(value))),
+				 errhint("%s", hint)));
+}
+
+/*
+ * depwatch._check_options(probe text, options jsonb) RETURNS void
+ *
+ * Raises an error unless options is a JSON object of options that probe
+ * takes, each of its type and syntax, and dw_options_ok accepts their
+ * values: what the configuration API stores, the probe worker can load.
+ * The probe was checked before (_check_probe_target).
+ */
+Datum
+dw_check_options(PG_FUNCTION_ARGS)
+{
+	const char *probe_name;
+	DwProbe		probe;
+	Jsonb	   *options;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+	char		why[128];
+
+	if (PG_ARGISNULL(0) ||
+		(probe = dw_probe_from_name(probe_name = text_to_cstring(PG_GETARG_TEXT_PP(0)))) == DW_PROBE_INVALID)
+		elog(ERROR, "options checked for an unknown probe");
+	options = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	if (options == NULL || !JB_ROOT_IS_OBJECT(options))
+	{
+		JsonbValue	scalar;
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be a JSON object, not %s",
+						options == NULL ? "NULL" :
+						JsonbExtractScalar(&options->root, &scalar) ? json_type(&scalar) : "array"),
+				 errhint("Pass options such as '{\"slo\": 99.95}'.")));
+	}
+	it = JsonbIteratorInit(&options->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+		else if (tok == WJB_VALUE)
+			check_option(probe, probe_name, key, &v);
+	}
+	/* request headers are bounded (count and bytes), as the worker needs */
+	if (!dw_options_ok(options, why, sizeof(why)))
+		report_options_problem(why);
 	PG_RETURN_VOID();
 }
 

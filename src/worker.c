@@ -524,13 +524,14 @@ load_config(void *arg)
 				"               coalesce((to_jsonb(d)->>'probe_set_by_superuser')::boolean,"
 				"                        false) AS by_superuser"
 				"          FROM depwatch.dependency d"
-				"         WHERE d.enabled AND d.probe IN ('tcp', 'http', 'postgres', 'passive')) d"
+	/* probed ones, and passive ones whose windows age out between calls */
+				"         WHERE d.enabled AND (%s OR d.probe = 'passive')) d"
 	/* a row with bad options is never given to the view, whose parse would fail */
 				"  LEFT JOIN LATERAL (SELECT * FROM %s._machine_rules r"
 				"                      WHERE r.id = d.id AND d.problem IS NULL OFFSET 0) r ON true"
 				" ORDER BY d.id",
 						 options_checked ? psprintf("%s._options_problem(d.options)", internal) : "NULL::text",
-						 internal),
+						 dw_sql_probed("d.probe"), internal),
 				true, 0);
 	config_columns(SPI_tuptable->tupdesc, &cols);
 

@@ -1,6 +1,8 @@
 -- Rules that several parts of depwatch apply, each written once
--- (doc/semantics.md).  Plain SQL functions, IMMUTABLE, so the planner
--- inlines them where they are called: they cost what the expression would.
+-- (doc/semantics.md).  Plain SQL functions, no more volatile than their
+-- expression, so the planner inlines them where they are called: they cost
+-- what the expression would.  The C code builds its queries over them too
+-- (dw_sql_probed, dw_sql_silent_until in src/catalog_version.c).
 
 -- _probed: the worker probes a dependency itself (tcp, http, postgres);
 -- passive and none dependencies are told what happened (report_sample).
@@ -10,8 +12,9 @@ CREATE OR REPLACE FUNCTION depwatch_internal._probed(probe text) RETURNS boolean
 
 -- _silent_until: a probed dependency whose last sample was at last_at is
 -- monitored until 3 x every after it (doc/semantics.md, "Unmonitored
--- time"): the probe worker is allowed to miss two beats.
+-- time"): the probe worker is allowed to miss two beats.  STABLE, as
+-- timestamptz + interval is (a day is 23 or 25 hours across a DST change).
 CREATE OR REPLACE FUNCTION depwatch_internal._silent_until(last_at timestamptz, every interval)
 	RETURNS timestamptz
-	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	LANGUAGE sql STABLE PARALLEL SAFE
 	RETURN last_at + 3 * every;

@@ -8,13 +8,10 @@ CREATE OR REPLACE FUNCTION depwatch_internal._check_probe_target(probe text, tar
 
 -- _clip: a value as an error message quotes it, its first 97 characters
 -- and "..." when it is longer than 100, so that a huge argument is never
--- sent back whole.
+-- sent back whole (C: dw_clip in src/bounds.c, which the C checks use).
 CREATE OR REPLACE FUNCTION depwatch_internal._clip(v text) RETURNS text
-LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT CASE WHEN length(v) > 100 THEN left(v, 97) || '...' ELSE v END
-$$;
+	AS 'MODULE_PATHNAME', 'dw_clip_sql'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- _check_name: a new dependency or capability name, unused by either.
 CREATE OR REPLACE FUNCTION depwatch_internal._check_name(name text, what text) RETURNS void
@@ -28,7 +25,7 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed',
 				  HINT = 'Names are lower-case identifiers such as ''credit_bureau_a''.';
 	END IF;
-	IF name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+	IF NOT depwatch_internal._valid_name(name) THEN
 		RAISE EXCEPTION '% name "%" is not a lower-case identifier', what,
 				depwatch_internal._clip(name)
 			USING ERRCODE = 'invalid_name',
@@ -48,94 +45,12 @@ BEGIN
 END
 $$;
 
--- _check_options: the options a probe understands, with the right types.
+-- _check_options: the options a probe takes, each of its JSON type and
+-- syntax, and values the probe worker can load (C: src/options.c holds the
+-- rules, src/validate.c raises the errors).
 CREATE OR REPLACE FUNCTION depwatch_internal._check_options(probe text, options jsonb) RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, depwatch, pg_temp
-AS $$
-#variable_conflict use_variable
-DECLARE
-	known CONSTANT jsonb := '{
-		"slo": "number", "quorum": "number",
-		"method": "string", "expect_status": "array", "body_contains": "string",
-		"headers": "object", "verify_tls": "boolean",
-		"query": "string",
-		"error_rate": "number", "window": "string", "min_calls": "number",
-		"degraded_error_rate": "number"}';
-	allowed CONSTANT jsonb := '{
-		"tcp": ["slo", "quorum"],
-		"http": ["slo", "quorum", "method", "expect_status", "body_contains", "headers", "verify_tls"],
-		"postgres": ["slo", "quorum", "query"],
-		"passive": ["slo", "quorum", "error_rate", "window", "min_calls", "degraded_error_rate"],
-		"none": ["slo", "quorum"]}';
-	e record;
-	bad text;
-BEGIN
-	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
-		RAISE EXCEPTION 'options must be a JSON object, not %', coalesce(jsonb_typeof(options), 'NULL')
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Pass options such as ''{"slo": 99.95}''.';
-	END IF;
-	FOR e IN SELECT * FROM jsonb_each(options) LOOP
-		IF NOT (allowed->probe) ? e.key THEN
-			RAISE EXCEPTION 'unknown option "%" for probe "%"', e.key, probe
-				USING ERRCODE = 'invalid_parameter_value',
-					  HINT = format('Probe "%s" takes: %s.', probe,
-									(SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(allowed->probe) x));
-		END IF;
-		IF jsonb_typeof(e.value) <> known->>e.key THEN
-			RAISE EXCEPTION 'option "%" must be a JSON %, not a JSON %', e.key, known->>e.key, jsonb_typeof(e.value)
-				USING ERRCODE = 'invalid_parameter_value',
-					  HINT = 'See the options of add_dependency() in the reference.';
-		END IF;
-		-- numbers are parsed by the C routine the worker uses (_option_number)
-		IF jsonb_typeof(e.value) = 'number' THEN
-			PERFORM depwatch_internal._option_number(e.key, e.value, NULL);
-		END IF;
-		IF e.key = 'window' THEN
-			BEGIN
-				IF (e.value #>> '{}')::interval <= interval '0'
-				   OR (e.value #>> '{}')::interval > interval '1 day' THEN
-					RAISE EXCEPTION USING ERRCODE = 'invalid_datetime_format';
-				END IF;
-			EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
-				RAISE EXCEPTION 'option "window" must be a positive interval of at most 1 day, not %', e.value
-					USING ERRCODE = 'invalid_parameter_value',
-						  HINT = 'Write a window such as "1 min".';
-			END;
-		END IF;
-		IF e.key = 'expect_status' AND EXISTS (
-				SELECT FROM jsonb_array_elements(e.value) s
-				WHERE jsonb_typeof(s) <> 'number' OR s::text !~ '^[1-5][0-9][0-9]$') THEN
-			RAISE EXCEPTION 'option "expect_status" must list HTTP status codes, not %', e.value
-				USING ERRCODE = 'invalid_parameter_value',
-					  HINT = 'Write it as [200, 204].';
-		END IF;
-		IF e.key = 'headers' THEN
-			SELECT h.key INTO bad FROM jsonb_each(e.value) h
-			WHERE jsonb_typeof(h.value) <> 'string'
-			   OR h.key !~ '^[A-Za-z0-9!#$%&''*+.^_`|~-]+$'
-			   OR h.value #>> '{}' ~ '[\r\n\x00]'
-			LIMIT 1;
-			-- the value may be a secret: name the header, never its value
-			IF FOUND THEN
-				RAISE EXCEPTION 'option "headers" has an invalid header "%"', bad
-					USING ERRCODE = 'invalid_parameter_value',
-						  DETAIL = 'Header names are HTTP tokens; values are strings of one line.',
-						  HINT = 'Write it as {"Authorization": "Bearer ..."}.';
-			END IF;
-		END IF;
-		IF e.key = 'method' AND e.value #>> '{}' NOT IN ('GET', 'HEAD', 'POST', 'PUT', 'OPTIONS') THEN
-			RAISE EXCEPTION 'option "method" must be GET, HEAD, POST, PUT or OPTIONS, not %', e.value
-				USING ERRCODE = 'invalid_parameter_value',
-					  HINT = 'Most health checks use GET or HEAD.';
-		END IF;
-	END LOOP;
-	-- request headers are bounded (count and bytes), by the C rule the
-	-- worker applies too
-	PERFORM depwatch_internal._check_option_values(options);
-END
-$$;
+	AS 'MODULE_PATHNAME', 'dw_check_options'
+	LANGUAGE C IMMUTABLE;
 
 CREATE OR REPLACE FUNCTION depwatch_internal._check_kind(kind text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
@@ -199,7 +114,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 BEGIN
-	IF d.probe NOT IN ('tcp', 'http', 'postgres') THEN
+	IF NOT depwatch_internal._probed(d.probe) THEN
 		RETURN;
 	END IF;
 	IF d.probe = 'postgres' AND d.options ? 'query' THEN
@@ -219,12 +134,6 @@ CREATE OR REPLACE FUNCTION depwatch_internal._option_number(key text, value json
 	LANGUAGE C IMMUTABLE;
 COMMENT ON FUNCTION depwatch_internal._option_number(text, jsonb, float8)
 	IS 'A numeric option, parsed as the probe worker parses it; errors unless finite and inside its range';
-
-CREATE OR REPLACE FUNCTION depwatch_internal._check_option_values(options jsonb) RETURNS void
-	AS 'MODULE_PATHNAME', 'dw_check_option_values'
-	LANGUAGE C IMMUTABLE;
-COMMENT ON FUNCTION depwatch_internal._check_option_values(jsonb)
-	IS 'Errors unless numeric options are in range and request headers within 32 and 8 KB';
 
 CREATE OR REPLACE FUNCTION depwatch_internal._options_problem(options jsonb) RETURNS text
 	AS 'MODULE_PATHNAME', 'dw_options_problem'

@@ -57,7 +57,7 @@ CREATE OR REPLACE VIEW worker_status AS
 	UNION ALL
 	SELECT NULL, current_database()::text COLLATE "default", depwatch_internal._vantage(), NULL,
 		   (SELECT count(*)::int FROM depwatch.dependency d
-			WHERE d.enabled AND d.probe IN ('tcp', 'http', 'postgres')),
+			WHERE d.enabled AND depwatch_internal._probed(d.probe)),
 		   NULL, NULL, NULL, NULL,
 		   CASE r.why WHEN 'shared_preload_libraries'
 				THEN 'no probe worker: depwatch is not in shared_preload_libraries'
@@ -82,10 +82,10 @@ CREATE OR REPLACE TRIGGER wake_worker AFTER INSERT OR UPDATE OR DELETE OR TRUNCA
 	FOR EACH STATEMENT EXECUTE FUNCTION depwatch_internal._config_changed();
 
 CREATE OR REPLACE TRIGGER notice_no_worker_on_add AFTER INSERT ON dependency
-	FOR EACH ROW WHEN (NEW.enabled AND NEW.probe IN ('tcp', 'http', 'postgres'))
+	FOR EACH ROW WHEN (NEW.enabled AND depwatch_internal._probed(NEW.probe))
 	EXECUTE FUNCTION depwatch_internal._notice_no_worker();
 
 CREATE OR REPLACE TRIGGER notice_no_worker_on_enable AFTER UPDATE OF enabled, probe ON dependency
-	FOR EACH ROW WHEN (NEW.enabled AND NEW.probe IN ('tcp', 'http', 'postgres')
-					   AND NOT (OLD.enabled AND OLD.probe IN ('tcp', 'http', 'postgres')))
+	FOR EACH ROW WHEN (NEW.enabled AND depwatch_internal._probed(NEW.probe)
+					   AND NOT (OLD.enabled AND depwatch_internal._probed(OLD.probe)))
 	EXECUTE FUNCTION depwatch_internal._notice_no_worker();

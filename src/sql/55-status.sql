@@ -1,21 +1,35 @@
 -- Status now: per dependency and capability, the redundancy risks, and the
 -- OpenMetrics exposition.
 
--- _unmonitored_now: the probed dependencies nobody is watching now (no
--- sample for 3 x their interval, or disabled), and since when.  One that
--- is down stays down: its last word was an outage.
+-- _unmonitored_now: the probed dependencies nobody is watching now, since
+-- when, and why (doc/semantics.md, "Current status"): disabled (since its
+-- last sample, else since it was added); no worker for this database and
+-- no sample within 3 x every (since 3 x every after the last sample, else
+-- since it was added); no sample for 3 x every (since 3 x every after the
+-- last sample, else after it was added).  One that is down stays down: its
+-- last word was an outage.  The one home of this rule for current_status
+-- and for the capabilities' timelines at now (subjects.c).
 CREATE OR REPLACE FUNCTION depwatch_internal._unmonitored_now()
-	RETURNS TABLE(dependency_id bigint, since timestamptz)
+	RETURNS TABLE(dependency_id bigint, since timestamptz, reason text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 	SELECT d.id,
 		   CASE WHEN NOT d.enabled THEN coalesce(s.last_at, d.created_at)
-				ELSE coalesce(s.last_at, d.created_at) + 3 * d.every END
+				WHEN w.why IS NOT NULL
+				THEN coalesce(depwatch_internal._silent_until(s.last_at, d.every), d.created_at)
+				ELSE depwatch_internal._silent_until(coalesce(s.last_at, d.created_at), d.every) END,
+		   CASE WHEN NOT d.enabled THEN 'disabled'
+				WHEN w.why IS NOT NULL THEN 'no worker for this database'
+				ELSE 'no sample for 3 x every' END
 	FROM depwatch.dependency d
 	LEFT JOIN depwatch.probe_state s ON s.dependency_id = d.id
-	WHERE d.probe IN ('tcp', 'http', 'postgres')
-	  AND (NOT d.enabled OR coalesce(s.last_at, d.created_at) + 3 * d.every < now())
+	CROSS JOIN (SELECT depwatch_internal._no_worker_reason() AS why) w
+	WHERE depwatch_internal._probed(d.probe)
+	  AND (NOT d.enabled
+		   OR (w.why IS NOT NULL
+			   AND (s.last_at IS NULL OR depwatch_internal._silent_until(s.last_at, d.every) < now()))
+		   OR depwatch_internal._silent_until(coalesce(s.last_at, d.created_at), d.every) < now())
 	  AND NOT EXISTS (SELECT FROM depwatch.outage o
 					  WHERE o.dependency_id = d.id AND o.kind = 'down' AND o.during @> now())
 $$;
@@ -37,22 +51,23 @@ AS $$
 		SELECT g.dependency_id, g.after, g.before, lower(g.unmonitored) AS gap_from,
 			   upper(g.unmonitored) AS gap_to
 		FROM depwatch.monitor_gap g
-		JOIN depwatch.dependency d ON d.id = g.dependency_id AND d.probe IN ('tcp', 'http', 'postgres')
+		JOIN depwatch.dependency d ON d.id = g.dependency_id AND depwatch_internal._probed(d.probe)
 		WHERE g.unmonitored && tstzrange(lo, hi)
 		UNION ALL
 		-- never sampled: nobody watched it before it was added
 		SELECT d.id, '-infinity', d.created_at, NULL, d.created_at
 		FROM depwatch.dependency d
 		LEFT JOIN depwatch.probe_state s ON s.dependency_id = d.id
-		WHERE d.probe IN ('tcp', 'http', 'postgres') AND s.last_at IS NULL AND d.created_at > lo
+		WHERE depwatch_internal._probed(d.probe) AND s.last_at IS NULL AND d.created_at > lo
 		UNION ALL
-		SELECT d.id, b.after, now(),
-			   b.after + CASE WHEN d.enabled THEN 3 * d.every ELSE interval '0' END, now()
+		SELECT d.id, b.after, now(), b.silent, now()
 		FROM depwatch.dependency d
 		LEFT JOIN depwatch.probe_state s ON s.dependency_id = d.id
-		CROSS JOIN LATERAL (SELECT coalesce(s.last_at, d.created_at) AS after) b
-		WHERE d.probe IN ('tcp', 'http', 'postgres')
-		  AND b.after + CASE WHEN d.enabled THEN 3 * d.every ELSE interval '0' END < least(hi, now())
+		CROSS JOIN LATERAL (SELECT coalesce(s.last_at, d.created_at) AS after) a
+		CROSS JOIN LATERAL (SELECT a.after,
+								   CASE WHEN d.enabled THEN depwatch_internal._silent_until(a.after, d.every)
+										ELSE a.after END AS silent) b
+		WHERE depwatch_internal._probed(d.probe) AND b.silent < least(hi, now())
 	)
 	SELECT g.dependency_id, g.gap_from, g.gap_to
 	FROM gap g
@@ -228,23 +243,13 @@ AS $$
 	SELECT d.name, 'dependency',
 		   CASE WHEN m.since IS NOT NULL THEN 'maintenance'
 				WHEN dn.since IS NOT NULL THEN 'down'
-				WHEN u.since IS NOT NULL OR nw.since IS NOT NULL THEN 'unmonitored'
+				WHEN u.since IS NOT NULL THEN 'unmonitored'
 				WHEN dg.since IS NOT NULL THEN 'degraded'
 				ELSE 'up' END,
-		   coalesce(m.since, dn.since, nw.since, u.since, dg.since,
-					greatest(d.created_at, last_end.at)),
-		   CASE WHEN m.since IS NOT NULL OR dn.since IS NOT NULL THEN NULL
-				WHEN nw.since IS NOT NULL THEN 'no worker for this database'
-				WHEN u.since IS NOT NULL AND NOT d.enabled THEN 'disabled'
-				WHEN u.since IS NOT NULL THEN 'no sample for 3 x every' END
+		   coalesce(m.since, dn.since, u.since, dg.since, greatest(d.created_at, last_end.at)),
+		   CASE WHEN m.since IS NULL AND dn.since IS NULL THEN u.reason END
 	FROM depwatch.dependency d
-	CROSS JOIN (SELECT depwatch_internal._no_worker_reason() AS why) w
 	LEFT JOIN depwatch_internal._unmonitored_now() u ON u.dependency_id = d.id
-	LEFT JOIN depwatch.probe_state ps ON ps.dependency_id = d.id
-	CROSS JOIN LATERAL (
-		SELECT CASE WHEN w.why IS NOT NULL AND d.enabled AND d.probe IN ('tcp', 'http', 'postgres')
-						 AND (ps.last_at IS NULL OR ps.last_at + 3 * d.every < now())
-					THEN coalesce(ps.last_at + 3 * d.every, d.created_at) END AS since) nw
 	LEFT JOIN LATERAL (
 		SELECT min(lower(x.during)) AS since FROM depwatch.maintenance x
 		WHERE x.dependency_id = d.id AND x.during @> now()) m ON true

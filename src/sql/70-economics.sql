@@ -411,7 +411,7 @@ AS $$
 DECLARE
 	id bigint;
 BEGIN
-	IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+	IF name IS NULL OR NOT depwatch_internal._valid_name(name) THEN
 		RAISE EXCEPTION 'invalid fee policy name "%"', coalesce(depwatch_internal._clip(name), 'NULL')
 			USING ERRCODE = 'invalid_name',
 				  HINT = 'Names are lower-case identifiers: a letter or underscore, then letters, digits or underscores.';

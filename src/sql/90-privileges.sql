@@ -52,6 +52,8 @@ GRANT EXECUTE ON FUNCTION
 	depwatch_internal._worker_status(),
 	depwatch_internal._vantage(),
 	depwatch_internal._vantage_windows(timestamptz, timestamptz),
+	depwatch_internal._probed(text),
+	depwatch_internal._silent_until(timestamptz, interval),
 	depwatch_internal._check_period(tstzrange, text),
 	depwatch_internal._ledger(text, boolean),
 	depwatch_internal._ledger_contract(),
@@ -75,8 +77,6 @@ GRANT EXECUTE ON FUNCTION
 	depwatch_internal._kr_fss_criteria(jsonb, jsonb),
 	depwatch_internal._reporting_deadlines(jsonb, boolean, boolean, timestamptz),
 	depwatch_internal._assumed_aware(depwatch.incident) TO depwatch_reader;
--- vantage_status applies the 3 x every rule
-GRANT EXECUTE ON FUNCTION depwatch_internal._silent_until(timestamptz, interval) TO depwatch_reader;
 
 -- Operators: what happens (samples, outages, maintenance, incidents).
 GRANT EXECUTE ON FUNCTION

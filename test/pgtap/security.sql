@@ -289,16 +289,16 @@ SELECT is_empty($$SELECT p.oid::regprocedure, p.proconfig FROM pg_proc p
 					AND pg_temp.search_path_of(p.proconfig) NOT IN (ARRAY['pg_catalog', 'depwatch', 'pg_temp'],
 																	ARRAY['pg_catalog', 'pg_temp'])$$,
 				'every SECURITY DEFINER function runs with exactly pg_catalog, depwatch, pg_temp');
--- the functions that pin nothing are C, or the shared rules of
--- 12-rules.sql (an expression, its names bound at creation), and those a
--- depwatch role may call run no SQL
+-- the functions that pin nothing are C or SQL-standard bodies (the shared
+-- rules of src/sql/12-rules.sql, whose names are bound at creation), and
+-- the C ones a depwatch role may call run no SQL
 SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
 				  WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace) AND p.proconfig IS NULL
+					AND p.prosqlbody IS NULL
 					AND (has_function_privilege('depwatch_reader', p.oid, 'EXECUTE')
 						 OR has_function_privilege('depwatch_admin', p.oid, 'EXECUTE'))
 					AND p.proname NOT IN ('_worker_status', 'parse_requirements', '_mask_probe_target', '_vantage',
-										  '_check_period', '_pin_relation', '_no_worker_reason',
-										  '_probed', '_silent_until')$$,
+										  '_check_period', '_pin_relation', '_no_worker_reason')$$,
 				'the functions that do not pin search_path and that depwatch''s roles may call run no SQL');
 SELECT is_empty($$SELECT c.oid, c.classid::regclass FROM pg_depend d
 				  RIGHT JOIN (SELECT 'pg_proc'::regclass AS classid, p.oid FROM pg_proc p

@@ -4,7 +4,7 @@
 CREATE SEQUENCE dependency_id_seq;
 CREATE TABLE dependency (
 	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.dependency_id_seq'),
-	name			text NOT NULL UNIQUE CHECK (name ~ '^[a-z_][a-z0-9_]{0,62}$'),
+	name			text NOT NULL UNIQUE CHECK (depwatch_internal._valid_name(name)),
 	kind			text NOT NULL CHECK (kind IN ('credit_bureau', 'identity', 'messaging',
 								'datacenter', 'payment_network', 'core', 'other')),
 	probe			text NOT NULL CHECK (probe IN ('tcp', 'http', 'postgres', 'passive', 'none')),
@@ -29,7 +29,7 @@ ALTER SEQUENCE dependency_id_seq OWNED BY dependency.id;
 CREATE SEQUENCE capability_id_seq;
 CREATE TABLE capability (
 	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.capability_id_seq'),
-	name			text NOT NULL UNIQUE CHECK (name ~ '^[a-z_][a-z0-9_]{0,62}$'),
+	name			text NOT NULL UNIQUE CHECK (depwatch_internal._valid_name(name)),
 	requires		text[] NOT NULL CHECK (cardinality(requires) >= 1),
 	slo				numeric NOT NULL DEFAULT 99.9 CHECK (slo > 0 AND slo <= 100),
 	impact_tolerance interval CHECK (impact_tolerance > interval '0'),

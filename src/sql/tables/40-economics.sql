@@ -9,7 +9,7 @@
 CREATE SEQUENCE fee_policy_id_seq;
 CREATE TABLE fee_policy (
 	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.fee_policy_id_seq'),
-	name			text NOT NULL UNIQUE CHECK (name ~ '^[a-z_][a-z0-9_]{0,62}$'),
+	name			text NOT NULL UNIQUE CHECK (depwatch_internal._valid_name(name)),
 	fee_types		text[],
 	capabilities	text[],
 	grace			interval NOT NULL DEFAULT '0' CHECK (grace >= interval '0'),

@@ -4,7 +4,7 @@
 CREATE SEQUENCE alert_route_id_seq;
 CREATE TABLE alert_route (
 	id				bigint PRIMARY KEY DEFAULT nextval('depwatch.alert_route_id_seq'),
-	name			text NOT NULL UNIQUE CHECK (name ~ '^[a-z_][a-z0-9_]{0,62}$'),
+	name			text NOT NULL UNIQUE CHECK (depwatch_internal._valid_name(name)),
 	channel			text NOT NULL CHECK (channel IN ('notify', 'webhook')),
 	target			text NOT NULL,
 	format			text NOT NULL DEFAULT 'json'
