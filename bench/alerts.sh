@@ -2,16 +2,20 @@
 # bench/alerts.sh: alert delivery by the probe worker while it probes.
 #
 # Starts its own cluster (tmp/bench_alerts, port 16150, depwatch.databases =
-# 'bench'), 1,000 tcp dependencies probed every 1 s (timeout 500 ms) on
-# loopback listeners (bench/listeners.py, ports 16160-16169), one webhook
-# route to test/alert_receiver.py (port 16151), then measures
-#   1. commit-to-arrival latency: one event a transaction, every 100 ms, for
-#      DURATION s; from the event's recorded_at (taken just before its
-#      commit) to the request's arrival at the receiver: p50, p99, max;
-#   2. a burst: 500 events committed in one transaction (a site holding 500
-#      dependencies fails at once): time from the commit to the arrival of
-#      the last one, and the worker's probe lag p99 (worker_status, sampled
-#      every 200 ms) before and during the burst.
+# 'bench'), 500 tcp dependencies probed every 1 s (timeout 500 ms) on
+# loopback listeners (bench/listeners.py, ports 16160-16169), 500 more of
+# site "dc9" on listeners of their own (16170-16179) with the dependency
+# dc9 itself, one webhook route to test/alert_receiver.py (port 16151) that
+# takes every event, suppressed ones too, then measures
+#   1. commit-to-arrival latency of real state changes: every 100 ms for
+#      DURATION s an operator's transaction opens or ends an outage
+#      (record_outage, end_outage) of one of ten dependencies: from the
+#      event's recorded_at (its insert, just before the commit) to the
+#      request's arrival at the receiver: p50, p99, max;
+#   2. a burst: the listeners of dc9 stop (connections refused): the worker
+#      opens 501 outages within a few probes; from the first event's
+#      recorded_at to the arrival of the last, and the worker's probe lag p99
+#      (worker_status, sampled every 200 ms) before and during the burst.
 # Prints the figures.  Run as root from anywhere, after make install;
 # DURATION (default 30) and WARMUP (default 10) in seconds.
 set -euo pipefail
@@ -42,29 +46,28 @@ psql -d bench -c "CREATE EXTENSION depwatch CASCADE" 2>/dev/null
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 python3 "$here/listeners.py" --healthy 16160-16169 >"$dir/listeners.out" 2>&1 &
 pids+=($!)
+python3 "$here/listeners.py" --healthy 16170-16179 >"$dir/dc9.out" 2>&1 &
+dc9_pid=$!
+pids+=($dc9_pid)
 python3 test/alert_receiver.py --port $recv_port --log "$dir/received.log" >"$dir/receiver.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
-	grep -q '^ready' "$dir/listeners.out" 2>/dev/null && grep -q '^alert_receiver' "$dir/receiver.out" && break
+	grep -q '^ready' "$dir/listeners.out" 2>/dev/null && grep -q '^ready' "$dir/dc9.out" 2>/dev/null &&
+		grep -q '^alert_receiver' "$dir/receiver.out" && break
 	sleep 0.2
 done
 
-psql -d bench <<EOF >/dev/null
+psql -d bench <<SQL >/dev/null
 SELECT depwatch.add_dependency('dep' || i, 'other', 'tcp', '127.0.0.1:' || (16160 + i % 10),
-	every => '1 s', timeout => '500 ms') FROM generate_series(1, 1000) i;
-INSERT INTO depwatch.alert_route (name, channel, target, format, set_by_superuser)
-VALUES ('bench', 'webhook', 'http://127.0.0.1:$recv_port/bench', 'json', true);
-CREATE SEQUENCE public.ev;
-CREATE FUNCTION public.emit(p_n int) RETURNS void LANGUAGE sql AS \$\$
-	WITH e AS (
-		INSERT INTO depwatch.alert_event (at, event, target, target_type, severity, summary, dedup_key)
-		SELECT now(), 'dependency_down', 'dep' || i, 'dependency', 'critical', 'bench',
-			   'bench:' || nextval('public.ev')
-		  FROM generate_series(1, p_n) i RETURNING id)
-	INSERT INTO depwatch.alert_delivery (event_id, route_id)
-	SELECT e.id, r.id FROM e, depwatch.alert_route r WHERE r.name = 'bench' \$\$;
-EOF
-echo "1,000 dependencies at 1 s; warming up ${WARMUP} s"
+	every => '1 s', timeout => '500 ms') FROM generate_series(1, 500) i;
+SELECT depwatch.add_dependency('dc9', 'datacenter', 'tcp', '127.0.0.1:16170', every => '1 s', timeout => '500 ms');
+SELECT depwatch.add_dependency('svc' || i, 'other', 'tcp', '127.0.0.1:' || (16170 + i % 10),
+	every => '1 s', timeout => '500 ms', site => 'dc9') FROM generate_series(1, 500) i;
+SELECT depwatch.add_dependency('flap' || i, 'other', 'none') FROM generate_series(1, 10) i;
+SELECT depwatch.add_alert_route('bench', 'webhook', 'http://127.0.0.1:$recv_port/bench',
+								options => '{"suppressed": true}');
+SQL
+echo "1,001 tcp dependencies at 1 s; warming up ${WARMUP} s"
 sleep "$WARMUP"
 psql -d bench -c "SELECT 'worker: ' || dependencies || ' dependencies, ' || round(probes_per_second) || ' probes/s'
 	FROM depwatch.worker_status"
@@ -81,13 +84,22 @@ lag_p99_max() {
 }
 
 # --- 1. commit-to-arrival latency -----------------------------------------
-start=$(psql -d bench -c "SELECT clock_timestamp()")
 n=$((DURATION * 10))
 {
-	for _ in $(seq $n); do echo "SELECT public.emit(1); SELECT pg_sleep(0.1);"; done
+	for i in $(seq 0 $((n - 1))); do
+		f=flap$((i % 10 + 1))
+		if [ $((i / 10 % 2)) = 0 ]; then
+			echo "SELECT depwatch.record_outage('$f', now());"
+		else
+			echo "SELECT depwatch.end_outage('$f');"
+		fi
+		echo "SELECT pg_sleep(0.1);"
+	done
 } | psql -d bench >/dev/null
-psql -d bench -c "SELECT count(*) FROM depwatch.alert_delivery WHERE state <> 'delivered'" | grep -qx 0 ||
-	sleep 2
+for _ in $(seq 50); do
+	[ "$(psql -d bench -c "SELECT count(*) FROM depwatch.alert_delivery WHERE state <> 'delivered'")" = 0 ] && break
+	sleep 0.2
+done
 # latency LOG FROM_ID TO_ID: p50, p99, max (ms) from recorded_at to arrival
 psql -d bench -c "COPY (SELECT id, extract(epoch FROM recorded_at) FROM depwatch.alert_event) TO STDOUT" >"$dir/recorded.tsv"
 latency() {
@@ -111,20 +123,24 @@ print(f"{len(lat)} events ({missing} missing): p50 {p(0.5):.1f} ms, p99 {p(0.99)
 EOF
 }
 hi=$(psql -d bench -c "SELECT max(id) FROM depwatch.alert_event")
-echo "1. one event every 100 ms for ${DURATION} s, commit to arrival: $(latency 1 "$hi")"
+echo "1. a state change every 100 ms for ${DURATION} s (record_outage / end_outage), commit to arrival: $(latency 1 "$hi")"
 
-# --- 2. a burst of 500 -----------------------------------------------------
+# --- 2. a site of 500 dependencies fails at once ---------------------------
 before=$(lag_p99_max 3)
 lo=$((hi + 1))
-lag_p99_max 6 >"$dir/burst_lag" &
+lag_p99_max 8 >"$dir/burst_lag" &
 lagger=$!
-psql -d bench -c "SELECT public.emit(500)" >/dev/null
+kill "$dc9_pid"
 wait $lagger
-for _ in $(seq 50); do
-	[ "$(psql -d bench -c "SELECT count(*) FROM depwatch.alert_delivery WHERE state <> 'delivered'")" = 0 ] && break
+for _ in $(seq 100); do
+	[ "$(psql -d bench -c "SELECT count(*) FROM depwatch.alert_event WHERE id >= $lo AND event = 'dependency_down'")" = 501 ] &&
+		[ "$(psql -d bench -c "SELECT count(*) FROM depwatch.alert_delivery WHERE state <> 'delivered'")" = 0 ] && break
 	sleep 0.2
 done
+hi2=$(psql -d bench -c "SELECT max(id) FROM depwatch.alert_event")
 psql -d bench -c "COPY (SELECT id, extract(epoch FROM recorded_at) FROM depwatch.alert_event) TO STDOUT" >"$dir/recorded.tsv"
-echo "2. a burst of 500 events in one transaction: $(latency $lo $((lo + 499)))"
+echo "2. site dc9 (500 dependencies and the site) fails at once: $(psql -d bench -c "SELECT count(*) || ' events (' ||
+	count(*) FILTER (WHERE suppressed) || ' suppressed, all sent to the route)' FROM depwatch.alert_event WHERE id >= $lo")"
+echo "   $(latency $lo "$hi2")"
 echo "   probe lag p99 (worst published, ms): $before before, $(cat "$dir/burst_lag") during the burst"
 psql -d bench -c "SELECT '   worker: ' || round(probes_per_second) || ' probes/s' FROM depwatch.worker_status"

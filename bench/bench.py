@@ -27,9 +27,11 @@ WARMUP = int(os.environ.get("WARMUP", "10"))
 RUNS = int(os.environ.get("RUNS", "3"))
 LISTENER_PID = os.environ.get("LISTENER_PID")
 RESULTS = os.environ.get("RESULTS", "bench/results.md")
-SCENARIOS = os.environ.get("SCENARIOS", "1,2,3,4").split(",")
+SCENARIOS = os.environ.get("SCENARIOS", "1,2,3,5,4").split(",")
 HEALTHY_BASE = 20000        # dependency i (1-based) -> port 20000 + i - 1
 HUNG_BASE = 25000           # hung peers: 25000 ...
+HEALTHY_COUNT = 5000        # healthy listeners: 20000-24999
+ALERT_RECEIVER_PORT = 54472 # scenario 5's webhook route (nothing listens: no event is due)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PSQL = ["psql", "-h", "127.0.0.1", "-p", PORT, "-U", "postgres", "-d", DB,
         "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1"]
@@ -381,13 +383,14 @@ AS_ADMIN = "SET ROLE bench_admin; "
 
 
 def ensure_dependencies(n):
-    """Dependencies p00001..pNNNNN, tcp to 127.0.0.1:20000+i-1 at 1 s."""
+    """Dependencies p00001..pNNNNN, tcp to 127.0.0.1:20000+(i-1) mod 5000 at 1 s
+    (beyond 5,000, two dependencies share a healthy listener)."""
     have = int(q1("SELECT count(*) FROM depwatch.dependency"))
     if have < n:
         log("adding dependencies %d..%d" % (have + 1, n))
         q(AS_ADMIN + "SELECT count(depwatch.add_dependency(format('p%%s', lpad(i::text, 5, '0')), 'other', 'tcp',"
-          "       format('127.0.0.1:%%s', %d + i - 1), '1 s', '500 ms'))"
-          "  FROM generate_series(%d, %d) i" % (HEALTHY_BASE, have + 1, n))
+          "       format('127.0.0.1:%%s', %d + (i - 1) %% %d), '1 s', '500 ms'))"
+          "  FROM generate_series(%d, %d) i" % (HEALTHY_BASE, HEALTHY_COUNT, have + 1, n))
 
 
 def set_enabled(upto):
@@ -483,6 +486,19 @@ def scenarios():
         for run in range(1, RUNS + 1):
             measure(3, run, DURATION)
         mem_snapshot("after scenario 3")
+    if "5" in SCENARIOS:
+        scenario_header(5, "10,000 tcp dependencies, every 1 s, with alerting on")
+        # alerting on: a webhook route (to a receiver that is never called
+        # while everything is up) and the worker's alert tick and sender
+        q("SELECT depwatch.add_alert_route('bench', 'webhook', 'http://127.0.0.1:%d/bench')" % ALERT_RECEIVER_PORT)
+        ensure_dependencies(10000)
+        set_enabled(10000)
+        wait_steady(10000, WARMUP + 10)
+        for run in range(1, RUNS + 1):
+            measure(5, run, DURATION)
+        mem_snapshot("after scenario 5")
+        q("SELECT depwatch.drop_alert_route('bench')")
+        set_enabled(5000)
     if "4" in SCENARIOS:
         scenario_header(4, "pgbench transfers with and without 500 dependencies probed")
         ensure_dependencies(500)
@@ -587,7 +603,7 @@ def report():
     w("Windows: %d s per run for scenarios 1-3, %d s per pgbench run; the listeners (`bench/listeners.py`) "
       "and pgbench run on the same machine as the server.\n" % (DURATION, PGBENCH_DURATION))
 
-    w("## Scenarios 1-3: the worker alone\n")
+    w("## Scenarios 1-3 and 5: the worker alone (5: with an alert route, the alert tick and sender)\n")
     w("probes/s: samples stored per second over the window (`depwatch.sample`), and the median of "
       "`worker_status.probes_per_second`. ws lag: `worker_status` sampled every second (median of its "
       "p50; median and max of its p99; share of seconds whose p99 < 100 ms). Sample lag: each probe's "
@@ -595,7 +611,8 @@ def report():
       "p50, p99 and the share of probes that started within 100 ms. CPU: utime+stime of the worker "
       "over the window / elapsed time, in % of one core. RSS: VmRSS at the start of run 1 and at the "
       "end of the last run.\n")
-    rows = [("1", "1,000 deps, all up"), ("2", "1,000 deps, 10 % hung"), ("3", "5,000 deps")]
+    rows = [("1", "1,000 deps, all up"), ("2", "1,000 deps, 10 % hung"), ("3", "5,000 deps"),
+            ("5", "10,000 deps, alerting on")]
     w("| scenario | deps | probes/s expected | probes/s (samples) | probes/s (ws) | ok % | ws lag p50 ms | ws lag p99 ms median / max | s with ws p99 < 100 ms | sample lag p50 / p99 ms | probes within 100 ms | worker CPU % | RSS start → end MB | last_error | log lines |")
     w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     table = []
@@ -656,7 +673,7 @@ def report():
     w("### Every run\n")
     w("| run | elapsed s | samples/s | ok % | ws pps | ws p50 ms | ws p99 ms med / max | s p99<100 | sample lag p99 ms | within 100 ms | CPU % | listener CPU % | RSS start → end kB | in_flight max |")
     w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for key in ("1", "2", "3", "4off", "4on"):
+    for key in ("1", "2", "3", "5", "4off", "4on"):
         for x in load(key):
             w("| %s/%d | %.1f | %.0f | %.1f | %s | %s | %s / %s | %s %% | %s | %s %% | %.1f | %s | %s → %s | %s |" % (
                 key, x["run"], x["elapsed_s"], x["samples_per_s"], 100.0 * x["samples_ok"] / max(1, x["samples"]),
@@ -720,7 +737,7 @@ def report():
       "of scenario 2, so any other failure or outage is a false one.\n")
     w("| run | failed probes by detail | outages opened (kind: outages / dependencies) | worker fds max (soft limit) | coverage by id fifth | deps with no probe / < 90 % |")
     w("|---|---|---|---|---|---|")
-    for key in ("1", "2", "3", "4off", "4on"):
+    for key in ("1", "2", "3", "5", "4off", "4on"):
         for x in load(key):
             w("| %s/%d | %s | %s | %s (%s) | %s | %s / %s |" % (
                 key, x["run"], ", ".join("%s: %d" % kv for kv in x.get("failures", {}).items()) or "none",
@@ -729,7 +746,7 @@ def report():
                 " ".join("%.2f" % c for c in x.get("coverage_by_id_fifth", [])) or "–",
                 x.get("deps_without_sample"), x.get("deps_below_90pct")))
     w("")
-    for key in ("1", "2", "3", "4off", "4on"):
+    for key in ("1", "2", "3", "5", "4off", "4on"):
         for x in load(key):
             for e, at in x["last_errors"].items():
                 errs.setdefault(e, "%s/%d" % (key, x["run"]))

@@ -8,6 +8,8 @@
 #   2. the same with 10 % of the peers hung (SYN never answered)
 #   3. 5,000 tcp dependencies at 1 s
 #   4. a pgbench transfer workload with and without 500 dependencies probed
+#   5. 10,000 tcp dependencies at 1 s with alerting on (a webhook route, the
+#      worker's alert tick and sender)
 # The dependencies are set by a depwatch_admin who is no superuser, so every
 # probe is checked against depwatch.allowed_addresses (loopback allowed).
 # and prints the table, also written to bench/results.md.  The server is
@@ -16,7 +18,7 @@
 #
 # Settings (environment): DURATION (s per run of scenarios 1-3, default 60),
 # PGBENCH_DURATION (s per pgbench run, default 60), WARMUP (s, default 10),
-# RUNS (default 3), SCENARIOS (default 1,2,3,4).
+# RUNS (default 3), SCENARIOS (default 1,2,3,5,4).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +29,7 @@ port=54471
 dir=tmp/bench
 export PGPORT=$port PGDATABASE=bench
 export DURATION=${DURATION:-60} PGBENCH_DURATION=${PGBENCH_DURATION:-60}
-export WARMUP=${WARMUP:-10} RUNS=${RUNS:-3} SCENARIOS=${SCENARIOS:-1,2,3,4}
+export WARMUP=${WARMUP:-10} RUNS=${RUNS:-3} SCENARIOS=${SCENARIOS:-1,2,3,5,4}
 export SERVER_LOG=$repo/$dir/server.log RAW=$repo/$dir/raw RESULTS=$here/results.md
 
 listener_pid=
