@@ -174,9 +174,10 @@ END
 $$;
 COMMENT ON FUNCTION open_incident(text, timestamptz, text[]) IS 'Open an incident; returns its id';
 
-CREATE OR REPLACE FUNCTION close_incident(incident bigint, ended_at timestamptz DEFAULT now(),
-							   root_cause text DEFAULT NULL) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER
+-- _incident_row: incident "incident" (locked FOR UPDATE when lock), or
+-- the error that says there is none.
+CREATE OR REPLACE FUNCTION depwatch_internal._incident_row(incident bigint, lock boolean) RETURNS depwatch.incident
+LANGUAGE plpgsql
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
@@ -188,12 +189,29 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed',
 				  HINT = 'Pass the id of an incident; depwatch.incident lists them.';
 	END IF;
-	SELECT * INTO i FROM depwatch.incident x WHERE x.id = close_incident.incident FOR UPDATE;
+	IF lock THEN
+		SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident FOR UPDATE;
+	ELSE
+		SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident;
+	END IF;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'incident % does not exist', incident
 			USING ERRCODE = 'undefined_object',
 				  HINT = 'See depwatch.incident for the incidents there are.';
 	END IF;
+	RETURN i;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION close_incident(incident bigint, ended_at timestamptz DEFAULT now(),
+							   root_cause text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident := depwatch_internal._incident_row(incident, true);
+BEGIN
 	IF i.ended_at IS NOT NULL THEN
 		RAISE EXCEPTION 'incident % is already closed (at %)', i.id, i.ended_at
 			USING ERRCODE = 'object_not_in_prerequisite_state',
