@@ -63,6 +63,15 @@ get_col(int col, bool *isnull)
 						 isnull);
 }
 
+/* cell: column col of row "row" of the last result, where never NULL */
+static Datum
+cell(uint64 row, int col)
+{
+	bool		isnull;
+
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+}
+
 /*
  * dw_column finds the column called "name" in a query's result, so that
  * nothing is read by position: a view that gains a column, or a catalog
@@ -362,20 +371,17 @@ dw_lock_machines(const DwDependency *const *deps, int n, DwMachine *machines,
 	}
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		int			i = index_of(deps, n, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
+		int			i = index_of(deps, n, DatumGetInt64(cell(r, 1)));
 		DwMachine  *m = &machines[i];
 
 		if (locked)
 			locked[i] = true;
-		last_at[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
+		last_at[i] = DatumGetTimestampTz(cell(r, 2));
 		for (int k = 0; k < DW_NUM_KINDS; k++)
 		{
-			m->track[k].open = DatumGetBool(SPI_getbinval(tup, desc, 3 + 3 * k, &isnull));
-			m->track[k].streak = DatumGetInt32(SPI_getbinval(tup, desc, 4 + 3 * k, &isnull));
-			m->track[k].streak_since = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5 + 3 * k, &isnull));
+			m->track[k].open = DatumGetBool(cell(r, 3 + 3 * k));
+			m->track[k].streak = DatumGetInt32(cell(r, 4 + 3 * k));
+			m->track[k].streak_since = DatumGetTimestampTz(cell(r, 5 + 3 * k));
 		}
 	}
 
@@ -393,11 +399,8 @@ dw_lock_machines(const DwDependency *const *deps, int n, DwMachine *machines,
 				 1, types, values, NULL);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			int			i = index_of(deps, n, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
-			bool		down = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+			int			i = index_of(deps, n, DatumGetInt64(cell(r, 1)));
+			bool		down = DatumGetBool(cell(r, 2));
 
 			open_now[i * DW_NUM_KINDS + (down ? DW_KIND_DOWN : DW_KIND_DEGRADED)] = true;
 		}
@@ -739,7 +742,6 @@ dw_passive_expiries(const DwDependency *dep, DwMachine *m, TimestampTz since,
 	int64		calls;
 	int64		bad;
 	int64		slows;
-	bool		isnull;
 	uint64		n;
 	TimestampTz *at;
 	int64	   *moved;
@@ -769,13 +771,10 @@ dw_passive_expiries(const DwDependency *dep, DwMachine *m, TimestampTz since,
 	leaves = palloc(sizeof(bool) * Max(n, 1));
 	for (uint64 i = 0; i < n; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		at[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &isnull));
+		at[i] = DatumGetTimestampTz(cell(i, 1));
 		for (int c = 0; c < 3; c++)
-			moved[3 * i + c] = DatumGetInt64(SPI_getbinval(tup, desc, 2 + c, &isnull));
-		leaves[i] = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+			moved[3 * i + c] = DatumGetInt64(cell(i, 2 + c));
+		leaves[i] = DatumGetBool(cell(i, 5));
 	}
 	for (uint64 i = 0; i < n; i++)
 	{
