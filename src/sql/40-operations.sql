@@ -174,10 +174,11 @@ END
 $$;
 COMMENT ON FUNCTION open_incident(text, timestamptz, text[]) IS 'Open an incident; returns its id';
 
--- _incident_row: incident "incident" (locked FOR UPDATE when lock), or
--- the error that says there is none.
-CREATE OR REPLACE FUNCTION depwatch_internal._incident_row(incident bigint, lock boolean) RETURNS depwatch.incident
-LANGUAGE plpgsql
+-- _incident_row: incident "incident", or the error that says there is
+-- none.  A caller that changes it locks it first (FOR UPDATE), then reads
+-- it here with the snapshot of its next statement.
+CREATE OR REPLACE FUNCTION depwatch_internal._incident_row(incident bigint) RETURNS depwatch.incident
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
@@ -189,11 +190,7 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed',
 				  HINT = 'Pass the id of an incident; depwatch.incident lists them.';
 	END IF;
-	IF lock THEN
-		SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident FOR UPDATE;
-	ELSE
-		SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident;
-	END IF;
+	SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'incident % does not exist', incident
 			USING ERRCODE = 'undefined_object',
@@ -210,8 +207,10 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-	i depwatch.incident := depwatch_internal._incident_row(incident, true);
+	i depwatch.incident;
 BEGIN
+	PERFORM FROM depwatch.incident x WHERE x.id = incident FOR UPDATE;
+	i := depwatch_internal._incident_row(incident);
 	IF i.ended_at IS NOT NULL THEN
 		RAISE EXCEPTION 'incident % is already closed (at %)', i.id, i.ended_at
 			USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -226,7 +226,7 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-	i depwatch.incident := depwatch_internal._incident_row(incident, false);
+	i depwatch.incident := depwatch_internal._incident_row(incident);
 BEGIN
 	IF i.ended_at IS NULL THEN
 		RAISE NOTICE 'incident % is still open: reports take now as its end', i.id;
