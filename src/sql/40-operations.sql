@@ -175,8 +175,7 @@ $$;
 COMMENT ON FUNCTION open_incident(text, timestamptz, text[]) IS 'Open an incident; returns its id';
 
 -- _incident_row: incident "incident", or the error that says there is
--- none.  A caller that changes it locks it first (FOR UPDATE), then reads
--- it here with the snapshot of its next statement.
+-- none.
 CREATE OR REPLACE FUNCTION depwatch_internal._incident_row(incident bigint) RETURNS depwatch.incident
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
@@ -200,6 +199,19 @@ BEGIN
 END
 $$;
 
+-- _incident_for_update: the same, for a caller that changes it: locked
+-- first, then read (after a wait for the lock, as it now is).
+CREATE OR REPLACE FUNCTION depwatch_internal._incident_for_update(incident bigint) RETURNS depwatch.incident
+LANGUAGE plpgsql
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+	PERFORM FROM depwatch.incident x WHERE x.id = incident FOR UPDATE;
+	RETURN depwatch_internal._incident_row(incident);
+END
+$$;
+
 CREATE OR REPLACE FUNCTION close_incident(incident bigint, ended_at timestamptz DEFAULT now(),
 							   root_cause text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
@@ -207,10 +219,8 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-	i depwatch.incident;
+	i depwatch.incident := depwatch_internal._incident_for_update(incident);
 BEGIN
-	PERFORM FROM depwatch.incident x WHERE x.id = incident FOR UPDATE;
-	i := depwatch_internal._incident_row(incident);
 	IF i.ended_at IS NOT NULL THEN
 		RAISE EXCEPTION 'incident % is already closed (at %)', i.id, i.ended_at
 			USING ERRCODE = 'object_not_in_prerequisite_state',

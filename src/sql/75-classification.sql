@@ -33,14 +33,12 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-	i depwatch.incident;
+	i depwatch.incident := depwatch_internal._incident_for_update(incident);
 	f record;
 	t text;
 	valid boolean;
 	merged jsonb;
 BEGIN
-	PERFORM FROM depwatch.incident x WHERE x.id = incident FOR UPDATE;
-	i := depwatch_internal._incident_row(incident);
 	IF facts IS NULL OR jsonb_typeof(facts) <> 'object' THEN
 		RAISE EXCEPTION 'facts must be a JSON object, not %', coalesce(jsonb_typeof(facts), 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
