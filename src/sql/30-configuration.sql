@@ -70,20 +70,15 @@ DECLARE
 	listed_in text := CASE what WHEN 'dependency' THEN 'depwatch.dependencies' ELSE 'depwatch.capability' END;
 	result bigint;
 BEGIN
-	IF name IS NULL THEN
-		RAISE EXCEPTION '% name must not be NULL', what
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = format('Pass the name of a %s; %s lists them.', what, listed_in);
-	END IF;
 	IF what = 'dependency' THEN
 		SELECT d.id INTO result FROM depwatch.dependency d WHERE d.name = name;
 	ELSE
 		SELECT c.id INTO result FROM depwatch.capability c WHERE c.name = name;
 	END IF;
 	IF result IS NULL THEN
-		RAISE EXCEPTION '% "%" does not exist', what, name
-			USING ERRCODE = 'undefined_object',
-				  HINT = format('See %s for the %s there are.', listed_in, plural);
+		PERFORM depwatch_internal._lookup_failed(what || ' name', what || ' "' || name || '"',
+			format('Pass the name of a %s; %s lists them.', what, listed_in),
+			format('See %s for the %s there are.', listed_in, plural));
 	END IF;
 	RETURN result;
 END

@@ -184,16 +184,11 @@ AS $$
 DECLARE
 	i depwatch.incident;
 BEGIN
-	IF incident IS NULL THEN
-		RAISE EXCEPTION 'incident must not be NULL'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Pass the id of an incident; depwatch.incident lists them.';
-	END IF;
 	SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'incident % does not exist', incident
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'See depwatch.incident for the incidents there are.';
+		PERFORM depwatch_internal._lookup_failed('incident', 'incident ' || incident,
+			'Pass the id of an incident; depwatch.incident lists them.',
+			'See depwatch.incident for the incidents there are.');
 	END IF;
 	RETURN i;
 END

@@ -376,16 +376,11 @@ AS $$
 DECLARE
 	p depwatch.fee_policy;
 BEGIN
-	IF policy IS NULL THEN
-		RAISE EXCEPTION 'fee policy must not be NULL'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Pass the name of a fee policy; depwatch.fee_policy lists them.';
-	END IF;
 	SELECT * INTO p FROM depwatch.fee_policy x WHERE x.name = policy;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'fee policy "%" does not exist', policy
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'Add it with add_fee_policy(); depwatch.fee_policy lists them.';
+		PERFORM depwatch_internal._lookup_failed('fee policy', 'fee policy "' || policy || '"',
+			'Pass the name of a fee policy; depwatch.fee_policy lists them.',
+			'Add it with add_fee_policy(); depwatch.fee_policy lists them.');
 	END IF;
 	RETURN p;
 END
