@@ -14,7 +14,7 @@
  * nothing here waits on a socket.  Every request is bounded (a per-request
  * timeout, the headers and the body of the answer, which is read only far
  * enough to be dropped), and follows the outbound rules of the probes
- * (dw_curl_outbound: depwatch.allowed_addresses for a route not set by a
+ * (dw_curl_request: depwatch.allowed_addresses for a route not set by a
  * superuser, no proxy, http and https only).
  *
  * Answers are buffered and written at the next turn, in one transaction
@@ -36,10 +36,6 @@
 #include "postgres.h"
 
 #include <limits.h>
-#include <sys/epoll.h>
-#include <unistd.h>
-
-#include <curl/curl.h>
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -53,6 +49,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "curl_common.h"
 #include "depwatch.h"
 #include "outbound.h"
 #include "probe.h"
@@ -98,9 +95,7 @@ typedef struct AlertResult
 	char		error[ALERT_ERROR_LEN];
 } AlertResult;
 
-static CURLM *multi = NULL;
-static int	epoll_fd = -1;
-static TimestampTz curl_timer_at = DT_NOEND;
+static DwCurlMulti curl;
 
 static AlertSend *sends[ALERT_MAX_IN_FLIGHT];
 static int	nsends = 0;
@@ -151,40 +146,6 @@ dw_define_alert_gucs(void)
  * ---------------------------------------------------------------------
  */
 
-static bool wake_registered = false;
-
-/* wake_sender_at_commit tells this database's worker there is news */
-static void
-wake_sender_at_commit(XactEvent event, void *arg)
-{
-	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
-		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
-		return;
-	if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT) &&
-		dw_shared != NULL)
-	{
-		Latch	   *latch = NULL;
-
-		SpinLockAcquire(&dw_shared->mutex);
-		for (int i = 0; i < DW_MAX_WORKERS; i++)
-		{
-			DwWorkerSlot *s = &dw_shared->slots[i];
-
-			if (s->in_use && s->dboid == MyDatabaseId)
-			{
-				pg_atomic_fetch_add_u64(&s->alert_generation, 1);
-				latch = s->latch;
-			}
-		}
-		SpinLockRelease(&dw_shared->mutex);
-		/* a latch in PGPROC stays valid even if its owner has just exited */
-		if (latch)
-			SetLatch(latch);
-	}
-	UnregisterXactCallback(wake_sender_at_commit, NULL);
-	wake_registered = false;
-}
-
 /*
  * depwatch._alerts_changed(): statement trigger on alert_delivery and
  * alert_route.  Wakes
@@ -200,11 +161,8 @@ dw_alerts_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("_alerts_changed() must be called as a trigger")));
-	if (!in_turn && !wake_registered)
-	{
-		RegisterXactCallback(wake_sender_at_commit, NULL);
-		wake_registered = true;
-	}
+	if (!in_turn)
+		dw_wake_at_commit(DW_WAKE_ALERTS);
 	return PointerGetDatum(NULL);
 }
 
@@ -212,38 +170,6 @@ dw_alerts_changed(PG_FUNCTION_ARGS)
  * libcurl
  * ---------------------------------------------------------------------
  */
-
-/* libcurl: watch fd for "what" in our epoll set, or stop watching it */
-static int
-socket_callback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct epoll_event ev;
-
-	if (what == CURL_POLL_REMOVE)
-	{
-		(void) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, NULL);
-		return 0;
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.data.fd = fd;
-	if (what & CURL_POLL_IN)
-		ev.events |= EPOLLIN;
-	if (what & CURL_POLL_OUT)
-		ev.events |= EPOLLOUT;
-	if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
-		epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
-		elog(WARNING, "depwatch: could not watch an alert socket: %m");
-	return 0;
-}
-
-/* libcurl: call me back in timeout_ms (-1: never) */
-static int
-timer_callback(CURLM *m, long timeout_ms, void *userp)
-{
-	curl_timer_at = timeout_ms < 0 ? DT_NOEND :
-		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-	return 0;
-}
 
 /* the answer's body is not wanted: ALERT_BODY_MAX bytes of it stop the transfer */
 static size_t
@@ -254,17 +180,6 @@ write_callback(char *data, size_t size, size_t nmemb, void *userp)
 
 	s->body_seen += n;
 	return s->body_seen > ALERT_BODY_MAX ? 0 : n;
-}
-
-/* libcurl: one header line; more than DW_HEADERS_MAX in all stops the transfer */
-static size_t
-header_callback(char *data, size_t size, size_t nmemb, void *userp)
-{
-	AlertSend  *s = userp;
-	size_t		n = size * nmemb;
-
-	s->headers_seen += n;
-	return s->headers_seen > DW_HEADERS_MAX ? 0 : n;
 }
 
 /* ---------------------------------------------------------------------
@@ -286,9 +201,6 @@ add_result(int64 route_id, int64 event_id, bool ok, const char *error)
 	strlcpy(r->error, error, sizeof(r->error));
 	next_turn = 0;				/* to be recorded at the next turn */
 }
-
-#define SETOPT(h, opt, val) \
-	do { if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) goto fail; } while (0)
 
 /*
  * start_send POSTs body to url for one delivery; what cannot even start
@@ -335,30 +247,16 @@ start_send(int64 route_id, int64 event_id, const char *url, const char *body,
 	if ((s->headers = curl_slist_append(s->headers, "Expect:")) == NULL)
 		goto fail;
 
-	SETOPT(h, CURLOPT_URL, url);
-	SETOPT(h, CURLOPT_PRIVATE, s);
-	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-	SETOPT(h, CURLOPT_TIMEOUT_MS, (long) alert_timeout_ms);
-	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long) alert_timeout_ms);
-	/*
-	 * A connection of its own each time: one kept from a route that may go
-	 * anywhere must not carry a restricted route's request past the address
-	 * check, which is made when a socket is opened.
-	 */
-	SETOPT(h, CURLOPT_FRESH_CONNECT, 1L);
-	SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
-	if (!dw_curl_outbound(h, restricted, s->refused))
+	if (!dw_curl_request(h, url, s, (long) alert_timeout_ms, restricted, s->refused,
+						 &s->headers_seen))
 		goto fail;
 	SETOPT(h, CURLOPT_USERAGENT, "depwatch/0.3");
-	SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(h, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
 	SETOPT(h, CURLOPT_COPYPOSTFIELDS, body);
 	SETOPT(h, CURLOPT_HTTPHEADER, s->headers);
 	SETOPT(h, CURLOPT_WRITEFUNCTION, write_callback);
 	SETOPT(h, CURLOPT_WRITEDATA, s);
-	SETOPT(h, CURLOPT_HEADERFUNCTION, header_callback);
-	SETOPT(h, CURLOPT_HEADERDATA, s);
-	if (curl_multi_add_handle(multi, h) != CURLM_OK)
+	if (curl_multi_add_handle(curl.multi, h) != CURLM_OK)
 		goto fail;
 	sends[nsends++] = s;
 	return;
@@ -380,24 +278,10 @@ judge(AlertSend *s, CURLcode rc, char *error, size_t len)
 {
 	long		status = 0;
 
-	if (rc == CURLE_WRITE_ERROR && s->headers_seen > DW_HEADERS_MAX)
-	{
-		snprintf(error, len, "response headers longer than %d bytes", DW_HEADERS_MAX);
-		return false;
-	}
 	/* we stopped reading a long body: the status was known before it */
-	if (rc == CURLE_WRITE_ERROR && s->body_seen > ALERT_BODY_MAX)
-		rc = CURLE_OK;
-	if (rc != CURLE_OK)
-	{
-		if (s->refused[0] != '\0' && rc == CURLE_COULDNT_CONNECT)
-			snprintf(error, len, "%s", s->refused);
-		else if (rc == CURLE_OPERATION_TIMEDOUT)
-			snprintf(error, len, "timeout after %d ms", alert_timeout_ms);
-		else
-			snprintf(error, len, "%s", curl_easy_strerror(rc));
+	if (dw_curl_failed(rc, rc == CURLE_WRITE_ERROR && s->body_seen > ALERT_BODY_MAX,
+					   s->headers_seen, s->refused, (long) alert_timeout_ms, error, len))
 		return false;
-	}
 	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
 	snprintf(error, len, "HTTP %ld", status);
 	return status >= 200 && status <= 299;
@@ -410,7 +294,7 @@ collect_done(void)
 	CURLMsg    *msg;
 	int			left;
 
-	while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+	while ((msg = curl_multi_info_read(curl.multi, &left)) != NULL)
 	{
 		AlertSend  *s = NULL;
 		char		error[ALERT_ERROR_LEN];
@@ -421,7 +305,7 @@ collect_done(void)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &s);
 		ok = judge(s, msg->data.result, error, sizeof(error));
 		add_result(s->route_id, s->event_id, ok, error);
-		curl_multi_remove_handle(multi, s->easy);
+		curl_multi_remove_handle(curl.multi, s->easy);
 		curl_easy_cleanup(s->easy);
 		curl_slist_free_all(s->headers);
 		for (int i = 0; i < nsends; i++)
@@ -603,16 +487,7 @@ alert_claims(const DwTarget *t)
 static void
 alert_init(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		elog(ERROR, "could not initialize libcurl");
-	multi = curl_multi_init();
-	if (multi == NULL)
-		elog(ERROR, "could not create a libcurl multi handle");
-	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (epoll_fd < 0)
-		elog(ERROR, "could not create an epoll set: %m");
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_callback);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_callback);
+	dw_curl_multi_init(&curl, "an alert socket");
 
 	/* the worker has claimed its slot: the trigger wakes it through it */
 	SpinLockAcquire(&dw_shared->mutex);
@@ -640,14 +515,14 @@ alert_cancel(DwTarget *t)
 static pgsocket
 alert_fd(void)
 {
-	return epoll_fd;
+	return curl.epoll_fd;
 }
 
 /* alert_timeout_ms_left: until libcurl's timer or the next turn */
 static long
 alert_timeout_ms_left(TimestampTz now)
 {
-	TimestampTz at = Min(next_turn, curl_timer_at);
+	TimestampTz at = Min(next_turn, curl.timer_at);
 
 	if (at == DT_NOEND)
 		return -1;
@@ -660,23 +535,7 @@ alert_timeout_ms_left(TimestampTz now)
 static void
 alert_ready(void)
 {
-	struct epoll_event ready[64];
-	int			n;
-	int			running;
-
-	n = epoll_wait(epoll_fd, ready, lengthof(ready), 0);
-	for (int i = 0; i < n; i++)
-	{
-		int			mask = 0;
-
-		if (ready[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-			mask |= CURL_CSELECT_IN;
-		if (ready[i].events & (EPOLLOUT | EPOLLERR))
-			mask |= CURL_CSELECT_OUT;
-		if (ready[i].events & EPOLLERR)
-			mask |= CURL_CSELECT_ERR;
-		curl_multi_socket_action(multi, ready[i].data.fd, mask, &running);
-	}
+	dw_curl_multi_ready(&curl);
 	collect_done();
 }
 
@@ -691,14 +550,8 @@ alert_tick(TimestampTz now)
 	AlertTurn	turn = {0};
 	bool		done;
 
-	if (curl_timer_at != DT_NOEND && curl_timer_at <= now)
-	{
-		int			running;
-
-		curl_timer_at = DT_NOEND;
-		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	if (dw_curl_multi_timer(&curl, now))
 		collect_done();
-	}
 	if (generation == seen_generation && now < next_turn)
 		return;
 	seen_generation = generation;

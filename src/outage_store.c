@@ -63,6 +63,15 @@ get_col(int col, bool *isnull)
 						 isnull);
 }
 
+/* cell: column col of row "row" of the last result, where never NULL */
+static Datum
+cell(uint64 row, int col)
+{
+	bool		isnull;
+
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+}
+
 /*
  * dw_column finds the column called "name" in a query's result, so that
  * nothing is read by position: a view that gains a column, or a catalog
@@ -362,20 +371,17 @@ dw_lock_machines(const DwDependency *const *deps, int n, DwMachine *machines,
 	}
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		int			i = index_of(deps, n, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
+		int			i = index_of(deps, n, DatumGetInt64(cell(r, 1)));
 		DwMachine  *m = &machines[i];
 
 		if (locked)
 			locked[i] = true;
-		last_at[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
+		last_at[i] = DatumGetTimestampTz(cell(r, 2));
 		for (int k = 0; k < DW_NUM_KINDS; k++)
 		{
-			m->track[k].open = DatumGetBool(SPI_getbinval(tup, desc, 3 + 3 * k, &isnull));
-			m->track[k].streak = DatumGetInt32(SPI_getbinval(tup, desc, 4 + 3 * k, &isnull));
-			m->track[k].streak_since = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5 + 3 * k, &isnull));
+			m->track[k].open = DatumGetBool(cell(r, 3 + 3 * k));
+			m->track[k].streak = DatumGetInt32(cell(r, 4 + 3 * k));
+			m->track[k].streak_since = DatumGetTimestampTz(cell(r, 5 + 3 * k));
 		}
 	}
 
@@ -393,11 +399,8 @@ dw_lock_machines(const DwDependency *const *deps, int n, DwMachine *machines,
 				 1, types, values, NULL);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			int			i = index_of(deps, n, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
-			bool		down = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+			int			i = index_of(deps, n, DatumGetInt64(cell(r, 1)));
+			bool		down = DatumGetBool(cell(r, 2));
 
 			open_now[i * DW_NUM_KINDS + (down ? DW_KIND_DOWN : DW_KIND_DEGRADED)] = true;
 		}
@@ -668,6 +671,55 @@ dw_advance(const DwDependency *dep, DwMachine *m, TimestampTz at,
 }
 
 /*
+ * passive_args fills the arguments the passive queries share: $1 the
+ * dependency, $2 an instant, $3 the trailing window, $4 the latency that
+ * counts as slow (NULL when none does), $5 "until".
+ */
+static void
+passive_args(const DwDependency *dep, TimestampTz at, TimestampTz until,
+			 Datum *values, char *nulls)
+{
+	Interval   *window = palloc0(sizeof(Interval));
+	Interval   *slow = palloc0(sizeof(Interval));
+
+	window->time = dep->window;
+	slow->time = dep->degraded_after;
+	values[0] = Int64GetDatum(dep->id);
+	values[1] = TimestampTzGetDatum(at);
+	values[2] = IntervalPGetDatum(window);
+	values[3] = IntervalPGetDatum(slow);
+	values[4] = TimestampTzGetDatum(until);
+	memset(nulls, ' ', 5);
+	if (dep->degraded_after < 0)
+		nulls[3] = 'n';
+}
+
+/*
+ * window_counts counts dep's calls in the window (at - window, at]: all,
+ * bad, and good but slow.
+ */
+static void
+window_counts(const DwDependency *dep, TimestampTz at, int64 *calls, int64 *bad, int64 *slows)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[4] = {INT8OID, TIMESTAMPTZOID, INTERVALOID, INTERVALOID};
+	Datum		values[5];
+	char		nulls[5];
+	bool		isnull;
+
+	passive_args(dep, at, at, values, nulls);
+	run_plan(&plan,
+			 "SELECT count(*), count(*) FILTER (WHERE NOT ok),"
+			 "       count(*) FILTER (WHERE ok AND latency > $4)"
+			 "  FROM depwatch.sample"
+			 " WHERE dependency_id = $1 AND at > $2 - $3 AND at <= $2",
+			 4, types, values, nulls);
+	*calls = DatumGetInt64(get_col(1, &isnull));
+	*bad = DatumGetInt64(get_col(2, &isnull));
+	*slows = DatumGetInt64(get_col(3, &isnull));
+}
+
+/*
  * dw_passive_expiries advances a passive dependency's machine through the
  * instants in (since, until] at which calls leave the trailing window: the
  * error-rate rule can stop (or start) holding then, between two calls.
@@ -683,17 +735,13 @@ void
 dw_passive_expiries(const DwDependency *dep, DwMachine *m, TimestampTz since,
 					TimestampTz until)
 {
-	static SPIPlanPtr count_plan = NULL;
 	static SPIPlanPtr moves_plan = NULL;
 	Oid			types[5] = {INT8OID, TIMESTAMPTZOID, INTERVALOID, INTERVALOID, TIMESTAMPTZOID};
 	Datum		values[5];
-	char		nulls[5] = "     ";
-	Interval   *window = palloc0(sizeof(Interval));
-	Interval   *slow = palloc0(sizeof(Interval));
+	char		nulls[5];
 	int64		calls;
 	int64		bad;
 	int64		slows;
-	bool		isnull;
 	uint64		n;
 	TimestampTz *at;
 	int64	   *moved;
@@ -701,26 +749,8 @@ dw_passive_expiries(const DwDependency *dep, DwMachine *m, TimestampTz since,
 
 	if (since == DT_NOBEGIN || since >= until)
 		return;
-	window->time = dep->window;
-	slow->time = dep->degraded_after;
-	values[0] = Int64GetDatum(dep->id);
-	values[1] = TimestampTzGetDatum(since);
-	values[2] = IntervalPGetDatum(window);
-	values[3] = IntervalPGetDatum(slow);
-	values[4] = TimestampTzGetDatum(until);
-	if (dep->degraded_after < 0)
-		nulls[3] = 'n';
-
-	run_plan(&count_plan,
-			 "SELECT count(*), count(*) FILTER (WHERE NOT ok),"
-			 "       count(*) FILTER (WHERE ok AND latency > $4)"
-			 "  FROM depwatch.sample"
-			 " WHERE dependency_id = $1 AND at > $2 - $3 AND at <= $2",
-			 4, types, values, nulls);
-	calls = DatumGetInt64(get_col(1, &isnull));
-	bad = DatumGetInt64(get_col(2, &isnull));
-	slows = DatumGetInt64(get_col(3, &isnull));
-
+	window_counts(dep, since, &calls, &bad, &slows);
+	passive_args(dep, since, until, values, nulls);
 	run_plan(&moves_plan,
 			 "SELECT t, sum(n)::int8, sum(bad)::int8, sum(slow)::int8, bool_or(n < 0) FROM ("
 			 "  SELECT at AS t, 1 AS n, (NOT ok)::int AS bad,"
@@ -741,13 +771,10 @@ dw_passive_expiries(const DwDependency *dep, DwMachine *m, TimestampTz since,
 	leaves = palloc(sizeof(bool) * Max(n, 1));
 	for (uint64 i = 0; i < n; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		at[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &isnull));
+		at[i] = DatumGetTimestampTz(cell(i, 1));
 		for (int c = 0; c < 3; c++)
-			moved[3 * i + c] = DatumGetInt64(SPI_getbinval(tup, desc, 2 + c, &isnull));
-		leaves[i] = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+			moved[3 * i + c] = DatumGetInt64(cell(i, 2 + c));
+		leaves[i] = DatumGetBool(cell(i, 5));
 	}
 	for (uint64 i = 0; i < n; i++)
 	{
@@ -770,30 +797,10 @@ dw_passive_expiries(const DwDependency *dep, DwMachine *m, TimestampTz since,
 DwSampleClass
 dw_passive_verdict(const DwDependency *dep, TimestampTz at)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			types[4] = {INT8OID, TIMESTAMPTZOID, INTERVALOID, INTERVALOID};
-	Datum		values[4];
-	char		nulls[4] = "    ";
-	Interval   *window = palloc0(sizeof(Interval));
-	Interval   *slow = palloc0(sizeof(Interval));
-	bool		isnull;
+	int64		calls;
+	int64		bad;
+	int64		slows;
 
-	window->time = dep->window;
-	slow->time = dep->degraded_after;
-	values[0] = Int64GetDatum(dep->id);
-	values[1] = TimestampTzGetDatum(at);
-	values[2] = IntervalPGetDatum(window);
-	values[3] = IntervalPGetDatum(slow);
-	if (dep->degraded_after < 0)
-		nulls[3] = 'n';
-	run_plan(&plan,
-			 "SELECT count(*), count(*) FILTER (WHERE NOT ok),"
-			 "       count(*) FILTER (WHERE ok AND latency > $4)"
-			 "  FROM depwatch.sample"
-			 " WHERE dependency_id = $1 AND at > $2 - $3 AND at <= $2",
-			 4, types, values, nulls);
-	return dw_rate_verdict(&dep->rate,
-						   DatumGetInt64(get_col(1, &isnull)),
-						   DatumGetInt64(get_col(2, &isnull)),
-						   DatumGetInt64(get_col(3, &isnull)));
+	window_counts(dep, at, &calls, &bad, &slows);
+	return dw_rate_verdict(&dep->rate, calls, bad, slows);
 }

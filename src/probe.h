@@ -25,7 +25,7 @@
 #define DW_HEADERS_MAX (32 * 1024)
 #define DW_BODY_MAX (64 * 1024)
 
-/* why depwatch.allowed_addresses refused an address (dw_curl_outbound) */
+/* why depwatch.allowed_addresses refused an address (dw_curl_request) */
 #define DW_REFUSED_LEN 80
 
 /*
@@ -139,9 +139,6 @@ typedef struct DwProbeDriver
 extern const DwProbeDriver *const dw_probe_drivers[];
 extern const int dw_nprobe_drivers;
 extern const DwProbeDriver *dw_probe_driver_for(const DwTarget *t);
-
-/* probe_curl.c: the settings every outbound libcurl request shares (CURL *) */
-extern bool dw_curl_outbound(void *easy, bool restricted, char *refused);
 
 /* worker.c: a probe has ended */
 extern void dw_probe_finished(DwTarget *t, bool ok, const char *detail);

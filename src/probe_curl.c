@@ -10,78 +10,27 @@
  * a connection and nothing more (CURLOPT_CONNECT_ONLY).  Every probe opens
  * a fresh connection, so that latency means the same each time.
  *
- * libcurl tells us which sockets to watch through the socket callback and
- * when to call it back through the timer callback; the worker waits on
+ * The multi handle, its epoll set and the outbound rules of every request
+ * are curl_common.c's, shared with the alert sender; the worker waits on
  * curl_fd() and calls curl_ready() and curl_timer_fired().
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <arpa/inet.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
-#include <curl/curl.h>
-
-/* CURLOPT_QUICK_EXIT: a timed-out name resolution does not block the loop */
-#if LIBCURL_VERSION_NUM < 0x075700
-#error "depwatch needs libcurl 7.87 or later"
-#endif
 
 #include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "address_policy.h"
-#include "depwatch.h"
+#include "curl_common.h"
 #include "outbound.h"
 #include "probe.h"
 
-static CURLM *multi = NULL;
-static int	epoll_fd = -1;
-static TimestampTz timer_at = DT_NOEND;
+static DwCurlMulti curl;
 
 static void check_done(void);
-
-/*
- * libcurl: watch fd for "what", or stop watching it.  libcurl's sockets
- * live in an epoll set of their own, which the worker's WaitEventSet
- * watches as one readable descriptor: adding and removing a socket costs
- * one epoll_ctl, whatever the number of probes in flight.
- */
-static int
-socket_callback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct epoll_event ev;
-
-	if (what == CURL_POLL_REMOVE)
-	{
-		/* the socket may be closed already: then epoll has forgotten it */
-		(void) epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, NULL);
-		return 0;
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.data.fd = fd;
-	if (what & CURL_POLL_IN)
-		ev.events |= EPOLLIN;
-	if (what & CURL_POLL_OUT)
-		ev.events |= EPOLLOUT;
-	if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
-		epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
-		elog(WARNING, "depwatch: could not watch a probe socket: %m");
-	return 0;
-}
-
-/* libcurl: call me back in timeout_ms (-1: never) */
-static int
-timer_callback(CURLM *m, long timeout_ms, void *userp)
-{
-	timer_at = timeout_ms < 0 ? DT_NOEND :
-		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-	return 0;
-}
 
 /*
  * libcurl: a piece of the body.  Keep the start of it when body_contains
@@ -113,19 +62,6 @@ write_callback(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
-/* libcurl: one header line; more than DW_HEADERS_MAX in all stops the probe */
-static size_t
-header_callback(char *data, size_t size, size_t nmemb, void *userp)
-{
-	DwTarget   *t = userp;
-	size_t		n = size * nmemb;
-
-	t->probe.curl.headers_seen += n;
-	if (t->probe.curl.headers_seen > DW_HEADERS_MAX)
-		return 0;
-	return n;
-}
-
 /* curl_claims: http targets, and tcp targets given by host name */
 static bool
 curl_claims(const DwTarget *t)
@@ -137,16 +73,7 @@ curl_claims(const DwTarget *t)
 static void
 curl_init(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		elog(ERROR, "could not initialize libcurl");
-	multi = curl_multi_init();
-	if (multi == NULL)
-		elog(ERROR, "could not create a libcurl multi handle");
-	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (epoll_fd < 0)
-		elog(ERROR, "could not create an epoll set: %m");
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_callback);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_callback);
+	dw_curl_multi_init(&curl, "a probe socket");
 }
 
 /*
@@ -166,65 +93,6 @@ sockopt_callback(void *clientp, curl_socket_t fd, curlsocktype purpose)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)) != 0)
 		elog(DEBUG1, "depwatch: could not set SO_LINGER on a probe socket: %m");
 	return CURL_SOCKOPT_OK;
-}
-
-/*
- * libcurl: open the socket of one connection attempt, after resolution
- * and for every address tried (a name's other addresses, a redirect's).
- * Installed for restricted requests only (dw_curl_outbound), with clientp
- * the request's refused[DW_REFUSED_LEN]: an address that
- * depwatch.allowed_addresses refuses gets no socket, so not a packet goes
- * to it; libcurl then tries the next address, or fails with
- * CURLE_COULDNT_CONNECT and refused[] says why.
- */
-static curl_socket_t
-opensocket_callback(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
-{
-	char	   *refused = clientp;
-
-	if (!dw_policy_allows(dw_address_policy, &address->addr))
-	{
-		char		addr[INET6_ADDRSTRLEN];
-
-		dw_address_text(&address->addr, addr, sizeof(addr));
-		if (refused[0] == '\0')
-			snprintf(refused, DW_REFUSED_LEN,
-					 "address %s is not allowed by depwatch.allowed_addresses", addr);
-		return CURL_SOCKET_BAD;
-	}
-	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-}
-
-/*
- * dw_curl_outbound sets what every outbound request of depwatch shares, the
- * probes' and the alert webhooks' (alert_sender.c): http and https only,
- * redirects included; never a proxy from the server's environment
- * (http_proxy, ALL_PROXY...); depwatch.source_address; a timed-out name
- * resolution that does not block the loop; and, for a restricted request,
- * depwatch.allowed_addresses checked on every address it connects to (the
- * reason of a refusal in refused[DW_REFUSED_LEN], emptied here).  False if
- * libcurl refused a setting.
- */
-bool
-dw_curl_outbound(void *easy, bool restricted, char *refused)
-{
-	CURL	   *h = easy;
-
-	refused[0] = '\0';
-	if (curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-		curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-		curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK ||
-		curl_easy_setopt(h, CURLOPT_QUICK_EXIT, 1L) != CURLE_OK)
-		return false;
-	if (restricted &&
-		(curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, opensocket_callback) != CURLE_OK ||
-		 curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, refused) != CURLE_OK))
-		return false;
-	/* "host!" binds to that address, never to an interface of that name */
-	if (dw_source_address != NULL && dw_source_address[0] != '\0' &&
-		curl_easy_setopt(h, CURLOPT_INTERFACE, psprintf("host!%s", dw_source_address)) != CURLE_OK)
-		return false;
-	return true;
 }
 
 /*
@@ -249,9 +117,6 @@ restricted_request(DwTarget *t, char *why, size_t whylen)
 	return NULL;
 }
 
-#define SETOPT(h, opt, val) \
-	do { if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) goto fail; } while (0)
-
 /*
  * curl_start starts one probe of t.  Returns false, with the reason in
  * why[], if it could not even start.
@@ -274,28 +139,19 @@ curl_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 	}
 	url = t->dep.probe == DW_PROBE_TCP ? psprintf("http://%s/", t->target) : t->target;
 
-	SETOPT(h, CURLOPT_URL, url);
-	SETOPT(h, CURLOPT_PRIVATE, t);
-	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-	SETOPT(h, CURLOPT_TIMEOUT_MS, (long) (t->timeout / 1000));
-	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long) (t->timeout / 1000));
-	SETOPT(h, CURLOPT_FRESH_CONNECT, 1L);
-	SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
-	SETOPT(h, CURLOPT_SOCKOPTFUNCTION, sockopt_callback);
-	if (!dw_curl_outbound(h, t->restricted, t->probe.curl.refused))
+	if (!dw_curl_request(h, url, t, (long) (t->timeout / 1000), t->restricted,
+						 t->probe.curl.refused, &t->probe.curl.headers_seen))
 		goto fail;
+	SETOPT(h, CURLOPT_SOCKOPTFUNCTION, sockopt_callback);
 	if (t->dep.probe == DW_PROBE_TCP)
 		SETOPT(h, CURLOPT_CONNECT_ONLY, 1L);
 	else
 	{
 		SETOPT(h, CURLOPT_USERAGENT, "depwatch/0.1");
-		SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
 		SETOPT(h, CURLOPT_SSL_VERIFYPEER, t->verify_tls ? 1L : 0L);
 		SETOPT(h, CURLOPT_SSL_VERIFYHOST, t->verify_tls ? 2L : 0L);
 		SETOPT(h, CURLOPT_WRITEFUNCTION, write_callback);
 		SETOPT(h, CURLOPT_WRITEDATA, t);
-		SETOPT(h, CURLOPT_HEADERFUNCTION, header_callback);
-		SETOPT(h, CURLOPT_HEADERDATA, t);
 		if (t->method == NULL || strcmp(t->method, "GET") == 0)
 			;
 		else if (strcmp(t->method, "HEAD") == 0)
@@ -321,11 +177,10 @@ curl_start(DwTarget *t, TimestampTz now, char *why, size_t whylen)
 			SETOPT(h, CURLOPT_HTTPHEADER, headers);
 		}
 	}
-	if (curl_multi_add_handle(multi, h) != CURLM_OK)
+	if (curl_multi_add_handle(curl.multi, h) != CURLM_OK)
 		goto fail;
 	t->probe.curl.body_len = 0;
 	t->probe.curl.body_seen = 0;
-	t->probe.curl.headers_seen = 0;
 	t->probe.curl.easy = h;
 	t->probe.curl.header_list = headers;	/* libcurl uses it until the probe ends */
 	t->in_flight = true;
@@ -346,7 +201,7 @@ finish(DwTarget *t)
 
 	if (c->easy == NULL)
 		return;
-	curl_multi_remove_handle(multi, c->easy);
+	curl_multi_remove_handle(curl.multi, c->easy);
 	curl_easy_cleanup(c->easy);
 	curl_slist_free_all(c->header_list);
 	c->easy = NULL;
@@ -373,26 +228,10 @@ judge(DwTarget *t, CURL *h, CURLcode rc, char *detail, size_t len)
 	bool		capped = false;
 
 	/* we stopped reading: too many headers, or enough of the body */
-	if (rc == CURLE_WRITE_ERROR && c->headers_seen > DW_HEADERS_MAX)
-	{
-		snprintf(detail, len, "response headers longer than %d bytes", DW_HEADERS_MAX);
+	capped = rc == CURLE_WRITE_ERROR && c->body_seen >= DW_BODY_MAX;
+	if (dw_curl_failed(rc, capped, c->headers_seen, c->refused,
+					   (long) (t->timeout / 1000), detail, len))
 		return false;
-	}
-	if (rc == CURLE_WRITE_ERROR && c->body_seen >= DW_BODY_MAX)
-	{
-		rc = CURLE_OK;
-		capped = true;
-	}
-	if (rc != CURLE_OK)
-	{
-		if (c->refused[0] != '\0' && rc == CURLE_COULDNT_CONNECT)
-			snprintf(detail, len, "%s", c->refused);
-		else if (rc == CURLE_OPERATION_TIMEDOUT)
-			snprintf(detail, len, "timeout after %ld ms", (long) (t->timeout / 1000));
-		else
-			snprintf(detail, len, "%s", curl_easy_strerror(rc));
-		return false;
-	}
 	if (t->dep.probe == DW_PROBE_TCP)
 	{
 		snprintf(detail, len, "connected");
@@ -433,7 +272,7 @@ check_done(void)
 	CURLMsg    *msg;
 	int			left;
 
-	while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+	while ((msg = curl_multi_info_read(curl.multi, &left)) != NULL)
 	{
 		DwTarget   *t = NULL;
 		char		detail[160];
@@ -452,17 +291,17 @@ check_done(void)
 static pgsocket
 curl_fd(void)
 {
-	return epoll_fd;
+	return curl.epoll_fd;
 }
 
 static long
 curl_timeout_ms(TimestampTz now)
 {
-	if (timer_at == DT_NOEND)
+	if (curl.timer_at == DT_NOEND)
 		return -1;
-	if (timer_at <= now)
+	if (curl.timer_at <= now)
 		return 0;
-	return (long) ((timer_at - now + 999) / 1000);
+	return (long) ((curl.timer_at - now + 999) / 1000);
 }
 
 /*
@@ -471,36 +310,15 @@ curl_timeout_ms(TimestampTz now)
 static void
 curl_ready(void)
 {
-	struct epoll_event ready[256];
-	int			n;
-	int			running;
-
-	n = epoll_wait(epoll_fd, ready, lengthof(ready), 0);
-	for (int i = 0; i < n; i++)
-	{
-		int			mask = 0;
-
-		if (ready[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-			mask |= CURL_CSELECT_IN;
-		if (ready[i].events & (EPOLLOUT | EPOLLERR))
-			mask |= CURL_CSELECT_OUT;
-		if (ready[i].events & EPOLLERR)
-			mask |= CURL_CSELECT_ERR;
-		curl_multi_socket_action(multi, ready[i].data.fd, mask, &running);
-	}
+	dw_curl_multi_ready(&curl);
 	check_done();
 }
 
 static void
 curl_timer_fired(TimestampTz now)
 {
-	int			running;
-
-	if (timer_at == DT_NOEND || timer_at > now)
-		return;
-	timer_at = DT_NOEND;
-	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done();
+	if (dw_curl_multi_timer(&curl, now))
+		check_done();
 }
 
 const DwProbeDriver dw_curl_driver = {

@@ -27,7 +27,8 @@ DwShared   *dw_shared = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-static bool wake_registered = false;
+/* the DW_WAKE_* news this transaction has for its worker, told at commit */
+static int	wake_pending = 0;
 
 static void
 dw_shmem_request(void)
@@ -164,8 +165,10 @@ dw_database_held(Oid dboid, TimestampTz now)
 }
 
 /*
- * wake_worker_at_commit tells this database's worker that its
- * configuration changed, once the change is visible.
+ * wake_worker_at_commit tells this database's worker the news of
+ * wake_pending (its configuration or its alert deliveries changed), once
+ * the change is visible: it bumps the matching generation counters of the
+ * worker's slot and sets its latch.
  */
 static void
 wake_worker_at_commit(XactEvent event, void *arg)
@@ -185,7 +188,10 @@ wake_worker_at_commit(XactEvent event, void *arg)
 
 			if (s->in_use && s->dboid == MyDatabaseId)
 			{
-				pg_atomic_fetch_add_u64(&s->config_generation, 1);
+				if (wake_pending & DW_WAKE_CONFIG)
+					pg_atomic_fetch_add_u64(&s->config_generation, 1);
+				if (wake_pending & DW_WAKE_ALERTS)
+					pg_atomic_fetch_add_u64(&s->alert_generation, 1);
 				latch = s->latch;
 			}
 		}
@@ -195,7 +201,20 @@ wake_worker_at_commit(XactEvent event, void *arg)
 			SetLatch(latch);
 	}
 	UnregisterXactCallback(wake_worker_at_commit, NULL);
-	wake_registered = false;
+	wake_pending = 0;
+}
+
+/*
+ * dw_wake_at_commit: when this transaction commits, tell this database's
+ * worker the news "what" (DW_WAKE_CONFIG, DW_WAKE_ALERTS); not before, as
+ * it would not see the change.  An abort tells nothing.
+ */
+void
+dw_wake_at_commit(int what)
+{
+	if (wake_pending == 0)
+		RegisterXactCallback(wake_worker_at_commit, NULL);
+	wake_pending |= what;
 }
 
 /*
@@ -208,11 +227,7 @@ dw_config_changed(PG_FUNCTION_ARGS)
 {
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "_config_changed() must be called as a trigger");
-	if (!wake_registered)
-	{
-		RegisterXactCallback(wake_worker_at_commit, NULL);
-		wake_registered = true;
-	}
+	dw_wake_at_commit(DW_WAKE_CONFIG);
 	return PointerGetDatum(NULL);
 }
 

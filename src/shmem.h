@@ -67,4 +67,9 @@ extern void dw_release_slot(DwWorkerSlot *slot);
 extern void dw_hold_database(Oid dboid, TimestampTz until);
 extern bool dw_database_held(Oid dboid, TimestampTz now);
 
+/* what a committed change tells its database's worker (dw_wake_at_commit) */
+#define DW_WAKE_CONFIG	0x01	/* dependencies: bumps config_generation */
+#define DW_WAKE_ALERTS	0x02	/* deliveries, routes: bumps alert_generation */
+extern void dw_wake_at_commit(int what);
+
 #endif							/* DEPWATCH_SHMEM_H */

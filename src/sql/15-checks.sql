@@ -13,6 +13,28 @@ CREATE OR REPLACE FUNCTION depwatch_internal._clip(v text) RETURNS text
 	AS 'MODULE_PATHNAME', 'dw_clip_sql'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- _lookup_failed: the error of an argument meant to name one row that
+-- names none: NULL ("<what> must not be NULL") or a value no row has
+-- ("<shown> does not exist").  shown is NULL for a NULL argument (build it
+-- with ||).  The lookups of dependencies, capabilities, incidents and fee
+-- policies call it.
+CREATE OR REPLACE FUNCTION depwatch_internal._lookup_failed(what text, shown text, null_hint text,
+															missing_hint text) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF shown IS NULL THEN
+		RAISE EXCEPTION '% must not be NULL', what
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = null_hint;
+	END IF;
+	RAISE EXCEPTION '% does not exist', shown
+		USING ERRCODE = 'undefined_object',
+			  HINT = missing_hint;
+END
+$$;
+
 -- _check_name: a new dependency or capability name, unused by either.
 CREATE OR REPLACE FUNCTION depwatch_internal._check_name(name text, what text) RETURNS void
 LANGUAGE plpgsql STABLE

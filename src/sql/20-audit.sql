@@ -183,32 +183,18 @@ CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit
 CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 	FOR EACH STATEMENT EXECUTE FUNCTION depwatch_internal._audit_refuse();
 
-CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON dependency
-	FOR EACH ROW EXECUTE FUNCTION depwatch_internal._audit_append();
-
-CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON capability
-	FOR EACH ROW EXECUTE FUNCTION depwatch_internal._audit_append();
-
-CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON outage
-	FOR EACH ROW EXECUTE FUNCTION depwatch_internal._audit_append();
-
-CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON maintenance
-	FOR EACH ROW EXECUTE FUNCTION depwatch_internal._audit_append();
-
-CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON incident
-	FOR EACH ROW EXECUTE FUNCTION depwatch_internal._audit_append();
-
-CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON ledger_binding
-	FOR EACH ROW EXECUTE FUNCTION depwatch_internal._audit_append();
-
-CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON fee_policy
-	FOR EACH ROW EXECUTE FUNCTION depwatch_internal._audit_append();
-
-CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON fee_schedule
-	FOR EACH ROW EXECUTE FUNCTION depwatch_internal._audit_append();
-
-CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON incident_dependency
-	FOR EACH ROW EXECUTE FUNCTION depwatch_internal._audit_append();
+-- the audited tables: every change to a row of theirs goes to the chain
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['dependency', 'capability', 'outage', 'maintenance', 'incident', 'ledger_binding',
+							 'fee_policy', 'fee_schedule', 'incident_dependency'] LOOP
+		EXECUTE format('CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON %I'
+					   ' FOR EACH ROW EXECUTE FUNCTION depwatch_internal._audit_append()', t);
+	END LOOP;
+END
+$$;
 
 CREATE OR REPLACE TRIGGER audit_head_guard BEFORE UPDATE OR DELETE ON audit_head
 	FOR EACH ROW EXECUTE FUNCTION depwatch_internal._audit_head_guard();

@@ -58,27 +58,37 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION depwatch_internal._dependency_id(name text) RETURNS bigint
+-- _named_id: the id of the dependency or capability (what) called name,
+-- or the error that says there is none.
+CREATE OR REPLACE FUNCTION depwatch_internal._named_id(what text, name text) RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
+	plural text := CASE what WHEN 'dependency' THEN 'dependencies' ELSE 'capabilities' END;
+	listed_in text := CASE what WHEN 'dependency' THEN 'depwatch.dependencies' ELSE 'depwatch.capability' END;
 	result bigint;
 BEGIN
-	IF name IS NULL THEN
-		RAISE EXCEPTION 'dependency name must not be NULL'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Pass the name of a dependency; depwatch.dependencies lists them.';
+	IF what = 'dependency' THEN
+		SELECT d.id INTO result FROM depwatch.dependency d WHERE d.name = name;
+	ELSE
+		SELECT c.id INTO result FROM depwatch.capability c WHERE c.name = name;
 	END IF;
-	SELECT d.id INTO result FROM depwatch.dependency d WHERE d.name = _dependency_id.name;
 	IF result IS NULL THEN
-		RAISE EXCEPTION 'dependency "%" does not exist', name
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'See depwatch.dependencies for the dependencies there are.';
+		PERFORM depwatch_internal._lookup_failed(what || ' name', what || ' "' || name || '"',
+			format('Pass the name of a %s; %s lists them.', what, listed_in),
+			format('See %s for the %s there are.', listed_in, plural));
 	END IF;
 	RETURN result;
 END
+$$;
+
+CREATE OR REPLACE FUNCTION depwatch_internal._dependency_id(name text) RETURNS bigint
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT depwatch_internal._named_id('dependency', name)
 $$;
 
 -- _refuse_if_required: a dependency or capability that capabilities still
@@ -216,26 +226,10 @@ $$;
 COMMENT ON FUNCTION add_capability(text, text[], numeric, interval) IS 'Add a business capability; returns its id';
 
 CREATE OR REPLACE FUNCTION depwatch_internal._capability_id(name text) RETURNS bigint
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, depwatch, pg_temp
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $$
-#variable_conflict use_variable
-DECLARE
-	result bigint;
-BEGIN
-	IF name IS NULL THEN
-		RAISE EXCEPTION 'capability name must not be NULL'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Pass the name of a capability; depwatch.capability lists them.';
-	END IF;
-	SELECT c.id INTO result FROM depwatch.capability c WHERE c.name = _capability_id.name;
-	IF result IS NULL THEN
-		RAISE EXCEPTION 'capability "%" does not exist', name
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'See depwatch.capability for the capabilities there are.';
-	END IF;
-	RETURN result;
-END
+	SELECT depwatch_internal._named_id('capability', name)
 $$;
 
 CREATE OR REPLACE FUNCTION alter_capability(name text, requires text[] DEFAULT NULL, slo numeric DEFAULT NULL,

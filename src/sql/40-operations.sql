@@ -174,6 +174,39 @@ END
 $$;
 COMMENT ON FUNCTION open_incident(text, timestamptz, text[]) IS 'Open an incident; returns its id';
 
+-- _incident_row: incident "incident", or the error that says there is
+-- none.
+CREATE OR REPLACE FUNCTION depwatch_internal._incident_row(incident bigint) RETURNS depwatch.incident
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	i depwatch.incident;
+BEGIN
+	SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident;
+	IF NOT FOUND THEN
+		PERFORM depwatch_internal._lookup_failed('incident', 'incident ' || incident,
+			'Pass the id of an incident; depwatch.incident lists them.',
+			'See depwatch.incident for the incidents there are.');
+	END IF;
+	RETURN i;
+END
+$$;
+
+-- _incident_for_update: the same, for a caller that changes it: locked
+-- first, then read (after a wait for the lock, as it now is).
+CREATE OR REPLACE FUNCTION depwatch_internal._incident_for_update(incident bigint) RETURNS depwatch.incident
+LANGUAGE plpgsql
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+#variable_conflict use_variable
+BEGIN
+	PERFORM FROM depwatch.incident x WHERE x.id = incident FOR UPDATE;
+	RETURN depwatch_internal._incident_row(incident);
+END
+$$;
+
 CREATE OR REPLACE FUNCTION close_incident(incident bigint, ended_at timestamptz DEFAULT now(),
 							   root_cause text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
@@ -181,19 +214,8 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-	i depwatch.incident;
+	i depwatch.incident := depwatch_internal._incident_for_update(incident);
 BEGIN
-	IF incident IS NULL THEN
-		RAISE EXCEPTION 'incident must not be NULL'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Pass the id of an incident; depwatch.incident lists them.';
-	END IF;
-	SELECT * INTO i FROM depwatch.incident x WHERE x.id = close_incident.incident FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'incident % does not exist', incident
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'See depwatch.incident for the incidents there are.';
-	END IF;
 	IF i.ended_at IS NOT NULL THEN
 		RAISE EXCEPTION 'incident % is already closed (at %)', i.id, i.ended_at
 			USING ERRCODE = 'object_not_in_prerequisite_state',

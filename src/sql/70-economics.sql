@@ -218,25 +218,16 @@ BEGIN
 END
 $$;
 
+-- _incident: an incident for a report, which takes now as the end of one
+-- still open (and says so).
 CREATE OR REPLACE FUNCTION depwatch_internal._incident(incident bigint) RETURNS depwatch.incident
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-	i depwatch.incident;
+	i depwatch.incident := depwatch_internal._incident_row(incident);
 BEGIN
-	IF incident IS NULL THEN
-		RAISE EXCEPTION 'incident must not be NULL'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Pass the id of an incident; depwatch.incident lists them.';
-	END IF;
-	SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'incident % does not exist', incident
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'See depwatch.incident for the incidents there are.';
-	END IF;
 	IF i.ended_at IS NULL THEN
 		RAISE NOTICE 'incident % is still open: reports take now as its end', i.id;
 	END IF;
@@ -385,16 +376,11 @@ AS $$
 DECLARE
 	p depwatch.fee_policy;
 BEGIN
-	IF policy IS NULL THEN
-		RAISE EXCEPTION 'fee policy must not be NULL'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Pass the name of a fee policy; depwatch.fee_policy lists them.';
-	END IF;
 	SELECT * INTO p FROM depwatch.fee_policy x WHERE x.name = policy;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'fee policy "%" does not exist', policy
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'Add it with add_fee_policy(); depwatch.fee_policy lists them.';
+		PERFORM depwatch_internal._lookup_failed('fee policy', 'fee policy "' || policy || '"',
+			'Pass the name of a fee policy; depwatch.fee_policy lists them.',
+			'Add it with add_fee_policy(); depwatch.fee_policy lists them.');
 	END IF;
 	RETURN p;
 END

@@ -33,23 +33,12 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-	i depwatch.incident;
+	i depwatch.incident := depwatch_internal._incident_for_update(incident);
 	f record;
 	t text;
 	valid boolean;
 	merged jsonb;
 BEGIN
-	IF incident IS NULL THEN
-		RAISE EXCEPTION 'incident must not be NULL'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Pass the id of an incident; depwatch.incident lists them.';
-	END IF;
-	SELECT * INTO i FROM depwatch.incident x WHERE x.id = incident FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'incident % does not exist', incident
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'See depwatch.incident for the incidents there are.';
-	END IF;
 	IF facts IS NULL OR jsonb_typeof(facts) <> 'object' THEN
 		RAISE EXCEPTION 'facts must be a JSON object, not %', coalesce(jsonb_typeof(facts), 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',

@@ -1010,7 +1010,7 @@ AS $$
 DECLARE
 	r depwatch.alert_route;
 BEGIN
-	IF name IS NULL OR name !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
+	IF name IS NULL OR NOT depwatch_internal._valid_name(name) THEN
 		RAISE EXCEPTION 'alert route name "%" is not a lower-case identifier', coalesce(depwatch_internal._clip(name), 'NULL')
 			USING ERRCODE = 'invalid_name',
 				  HINT = 'Use a name such as ''oncall_pager''.';

@@ -24,6 +24,25 @@ CREATE OR REPLACE FUNCTION depwatch_internal._alert_opened_by(p_event text) RETU
 		   END
 $$;
 
+-- _alertmanager_alert: one alert of Alertmanager's /api/v2/alerts for
+-- event e: opened as alertname at severity, at starts; resolved at ends
+-- (NULL: not resolved).  The labels are what Alertmanager matches on.
+CREATE OR REPLACE FUNCTION depwatch_internal._alertmanager_alert(e depwatch.alert_event, alertname text, severity text,
+																 starts timestamptz, ends timestamptz) RETURNS jsonb
+	LANGUAGE sql IMMUTABLE
+	SET search_path = pg_catalog, depwatch, pg_temp
+	AS $$
+	SELECT jsonb_build_object(
+			'labels', jsonb_build_object('alertname', alertname, 'target', e.target,
+										 'target_type', e.target_type, 'severity', severity,
+										 'dedup_key', e.dedup_key, 'source', 'depwatch'),
+			'annotations', jsonb_build_object('summary', e.summary, 'event', e.event,
+											  'details', e.details::text,
+											  'suppressed', e.suppressed::text),
+			'startsAt', starts)
+		   || CASE WHEN ends IS NULL THEN '{}' ELSE jsonb_build_object('endsAt', ends) END
+$$;
+
 /*
  * _alert_body(event, route): what the worker POSTs for one delivery, in the
  * route's format.
@@ -51,25 +70,11 @@ BEGIN
 	END IF;
 	IF r.format = 'alertmanager' THEN
 		IF NOT depwatch_internal._alert_resolves(e.event) THEN
-			RETURN jsonb_build_array(jsonb_build_object(
-				'labels', jsonb_build_object('alertname', e.event, 'target', e.target,
-											 'target_type', e.target_type, 'severity', e.severity,
-											 'dedup_key', e.dedup_key, 'source', 'depwatch'),
-				'annotations', jsonb_build_object('summary', e.summary, 'event', e.event,
-												  'details', e.details::text,
-												  'suppressed', e.suppressed::text),
-				'startsAt', e.at))::text;
+			RETURN jsonb_build_array(depwatch_internal._alertmanager_alert(e, e.event, e.severity, e.at, NULL))::text;
 		END IF;
 		RETURN (
-			SELECT jsonb_agg(jsonb_build_object(
-					'labels', jsonb_build_object('alertname', o.event, 'target', e.target,
-												 'target_type', e.target_type, 'severity', o.severity,
-												 'dedup_key', e.dedup_key, 'source', 'depwatch'),
-					'annotations', jsonb_build_object('summary', e.summary, 'event', e.event,
-													  'details', e.details::text,
-													  'suppressed', e.suppressed::text),
-					'startsAt', o.at,
-					'endsAt', greatest(e.at, o.at)) ORDER BY o.event)::text
+			SELECT jsonb_agg(depwatch_internal._alertmanager_alert(e, o.event, o.severity, o.at, greatest(e.at, o.at))
+							 ORDER BY o.event)::text
 			  FROM (SELECT DISTINCT ON (x.event) x.event, x.severity, x.at
 					  FROM (SELECT o.event, o.severity, o.at, o.id
 							  FROM depwatch.alert_event o

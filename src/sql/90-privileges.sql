@@ -60,6 +60,8 @@ GRANT EXECUTE ON FUNCTION
 	depwatch_internal._check_ledger_relation(text, regclass),
 	depwatch_internal._pin_relation(regclass),
 	depwatch_internal._incident(bigint),
+	depwatch_internal._incident_row(bigint),
+	depwatch_internal._lookup_failed(text, text, text, text),
 	depwatch_internal._incident_dependencies(depwatch.incident),
 	depwatch_internal._incident_windows(depwatch.incident),
 	depwatch_internal._in_windows(regclass, text, text, boolean),
