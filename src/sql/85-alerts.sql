@@ -82,69 +82,93 @@ BEGIN
 			coalesce(details, '{}'), dedup_key)
 	ON CONFLICT ON CONSTRAINT alert_event_dedup_key_event_key DO NOTHING
 	RETURNING e.id INTO result;
+	-- the first event this transaction appended: routing at commit starts
+	-- there (the lock above keeps every later id this transaction's)
+	IF result IS NOT NULL AND coalesce(current_setting('depwatch_alert.route_from', true), '') = '' THEN
+		PERFORM set_config('depwatch_alert.route_from', result::text, true);
+	END IF;
 	RETURN result;
 END
 $$;
 
--- _alert_route_event (deferred, at commit, in id order): an event of a
--- dependency is suppressed when the dependency named by its site is down
--- at the event's recorded_at (judged at commit, when all the transaction's
--- outages are written, so the order in which one transaction wrote a
--- building's outage and its services' does not matter).  Then one
--- delivery per matching route: events (NULL: all), targets (NULL: all),
--- at least min_severity, and not suppressed unless the route's options say
--- {"suppressed": true}; whatever those say, an event that resolves a
--- condition (same dedup_key) goes to every route that had its opening
--- event, so that a receiver paged on min_severity 'critical' hears the
--- 'info' event that ends the page.  A notify route gets pg_notify(target,
--- id), which PostgreSQL delivers at commit: its delivery is done at once.
--- 'test' events (test_alert_route) are routed by whoever makes them.  Only
--- events this transaction recorded (recorded_at at or after its start) are
--- routed: a restore (pg_dump) re-inserts old events with their deliveries.
+-- _alert_route (at commit): the events this transaction appended, from id
+-- from_id on, all at once.  An event of a dependency is suppressed when the
+-- dependency named by its site is down at the event's recorded_at (judged
+-- at commit, when all the transaction's outages are written, so the order
+-- in which one transaction wrote a building's outage and its services'
+-- does not matter).  Then one delivery per matching route: events (NULL:
+-- all), targets (NULL: all), at least min_severity, and not suppressed
+-- unless the route's options say {"suppressed": true}; whatever those
+-- say, an event that resolves a condition (same dedup_key) goes to every
+-- route that had its opening event, so that a receiver paged on
+-- min_severity 'critical' hears the 'info' event that ends the page.  A
+-- notify route gets pg_notify(target, id), which PostgreSQL delivers at
+-- commit: its delivery is done at once.  Set-based: a building's 500
+-- services failing in one transaction are routed by three statements, not
+-- 500 trigger calls (bench/alerts.sh).
+CREATE OR REPLACE FUNCTION depwatch_internal._alert_route(from_id bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+DECLARE
+	n record;
+BEGIN
+	UPDATE depwatch.alert_event e SET suppressed = true
+	FROM depwatch.dependency d
+	JOIN depwatch.dependency s ON s.name = d.site AND s.id <> d.id
+	WHERE e.id >= from_id AND e.target_type = 'dependency' AND NOT e.suppressed
+	  AND d.name = e.target
+	  AND EXISTS (SELECT FROM depwatch.outage o
+				  WHERE o.dependency_id = s.id AND o.kind = 'down' AND o.during @> e.recorded_at);
+	-- the routes' own filters
+	INSERT INTO depwatch.alert_delivery (event_id, route_id)
+	SELECT e.id, r.id
+	FROM depwatch.alert_event e
+	JOIN depwatch.alert_route r
+	  ON (r.events IS NULL OR e.event = ANY (r.events))
+	 AND (r.targets IS NULL OR e.target = ANY (r.targets))
+	 AND array_position(ARRAY['info', 'warning', 'critical'], e.severity)
+		 >= array_position(ARRAY['info', 'warning', 'critical'], r.min_severity)
+	 AND (NOT e.suppressed OR coalesce(r.options->>'suppressed', 'false') = 'true')
+	WHERE e.id >= from_id AND e.event <> 'test';
+	-- what ends a condition goes wherever its opening went (this statement
+	-- sees the deliveries the one above made)
+	INSERT INTO depwatch.alert_delivery (event_id, route_id)
+	SELECT DISTINCT e.id, y.route_id
+	FROM depwatch.alert_event e
+	JOIN depwatch.alert_event o ON o.dedup_key = e.dedup_key AND o.id < e.id
+	JOIN depwatch.alert_delivery y ON y.event_id = o.id
+	WHERE e.id >= from_id AND e.event <> 'test'
+	ON CONFLICT DO NOTHING;
+	-- notify routes: PostgreSQL sends at commit, in this order
+	FOR n IN
+		SELECT y.event_id, y.route_id, r.target
+		FROM depwatch.alert_delivery y JOIN depwatch.alert_route r ON r.id = y.route_id
+		WHERE y.event_id >= from_id AND r.channel = 'notify' AND y.state = 'pending'
+		ORDER BY y.event_id, y.route_id
+	LOOP
+		PERFORM pg_notify(n.target, n.event_id::text);
+		UPDATE depwatch.alert_delivery SET state = 'delivered', attempts = 1, delivered_at = clock_timestamp()
+		WHERE event_id = n.event_id AND route_id = n.route_id;
+	END LOOP;
+END
+$$;
+
+-- _alert_route_event (deferred, at commit): routes the transaction's events
+-- once, at the first of its row calls (the rest find nothing to do).
+-- Events not appended through _alert_append (a restore re-inserting old
+-- events with their deliveries, test_alert_route's) are not routed.
 CREATE OR REPLACE FUNCTION depwatch_internal._alert_route_event() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 DECLARE
-	e depwatch.alert_event;
-	r depwatch.alert_route;
-	down_site boolean;
+	from_id bigint := nullif(current_setting('depwatch_alert.route_from', true), '')::bigint;
 BEGIN
-	SELECT * INTO e FROM depwatch.alert_event x WHERE x.id = NEW.id;
-	IF NOT FOUND OR e.event = 'test' OR e.recorded_at < now() THEN
-		RETURN NULL;
+	IF from_id IS NOT NULL THEN
+		PERFORM set_config('depwatch_alert.route_from', '', true);
+		PERFORM depwatch_internal._alert_route(from_id);
 	END IF;
-	IF e.target_type = 'dependency' THEN
-		down_site := EXISTS (
-			SELECT FROM depwatch.dependency d
-			JOIN depwatch.dependency s ON s.name = d.site AND s.id <> d.id
-			JOIN depwatch.outage o ON o.dependency_id = s.id AND o.kind = 'down'
-			WHERE d.name = e.target AND o.during @> e.recorded_at);
-		IF down_site IS DISTINCT FROM e.suppressed THEN
-			UPDATE depwatch.alert_event SET suppressed = down_site WHERE id = e.id;
-			e.suppressed := down_site;
-		END IF;
-	END IF;
-	FOR r IN
-		SELECT * FROM depwatch.alert_route x
-		WHERE ((x.events IS NULL OR e.event = ANY (x.events))
-			   AND (x.targets IS NULL OR e.target = ANY (x.targets))
-			   AND array_position(ARRAY['info', 'warning', 'critical'], e.severity)
-				   >= array_position(ARRAY['info', 'warning', 'critical'], x.min_severity)
-			   AND (NOT e.suppressed OR coalesce(x.options->>'suppressed', 'false') = 'true'))
-		   OR EXISTS (SELECT FROM depwatch.alert_delivery y
-					  JOIN depwatch.alert_event o ON o.id = y.event_id
-					  WHERE y.route_id = x.id AND o.dedup_key = e.dedup_key AND o.id < e.id)
-		ORDER BY x.id
-	LOOP
-		IF r.channel = 'notify' THEN
-			PERFORM pg_notify(r.target, e.id::text);
-			INSERT INTO depwatch.alert_delivery (event_id, route_id, state, attempts, delivered_at)
-			VALUES (e.id, r.id, 'delivered', 1, clock_timestamp());
-		ELSE
-			INSERT INTO depwatch.alert_delivery (event_id, route_id) VALUES (e.id, r.id);
-		END IF;
-	END LOOP;
 	RETURN NULL;
 END
 $$;
