@@ -77,16 +77,19 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	PERFORM pg_advisory_xact_lock('depwatch.alert_event'::regclass::oid::int, 0);
-	INSERT INTO depwatch.alert_event AS e (at, event, target, target_type, severity, summary, details, dedup_key)
-	VALUES (at, event, target, target_type, depwatch_internal._alert_severity(event), depwatch_internal._clip(summary),
-			coalesce(details, '{}'), dedup_key)
-	ON CONFLICT ON CONSTRAINT alert_event_dedup_key_event_key DO NOTHING
-	RETURNING e.id INTO result;
-	-- the first event this transaction appended: routing at commit starts
-	-- there (the lock above keeps every later id this transaction's)
-	IF result IS NOT NULL AND coalesce(current_setting('depwatch_alert.route_from', true), '') = '' THEN
+	result := nextval('depwatch.alert_event_id_seq');
+	-- routing (at commit, or at once under SET CONSTRAINTS ALL IMMEDIATE)
+	-- starts at the first id this transaction drew; the lock above keeps
+	-- every later id this transaction's.  Set before the insert, whose
+	-- routing may run as it ends.
+	IF coalesce(current_setting('depwatch_alert.route_from', true), '') = '' THEN
 		PERFORM set_config('depwatch_alert.route_from', result::text, true);
 	END IF;
+	INSERT INTO depwatch.alert_event AS e (id, at, event, target, target_type, severity, summary, details, dedup_key)
+	VALUES (result, at, event, target, target_type, depwatch_internal._alert_severity(event),
+			depwatch_internal._clip(summary), coalesce(details, '{}'), dedup_key)
+	ON CONFLICT ON CONSTRAINT alert_event_dedup_key_event_key DO NOTHING
+	RETURNING e.id INTO result;
 	RETURN result;
 END
 $$;
@@ -130,7 +133,8 @@ BEGIN
 	 AND array_position(ARRAY['info', 'warning', 'critical'], e.severity)
 		 >= array_position(ARRAY['info', 'warning', 'critical'], r.min_severity)
 	 AND (NOT e.suppressed OR coalesce(r.options->>'suppressed', 'false') = 'true')
-	WHERE e.id >= from_id AND e.event <> 'test';
+	WHERE e.id >= from_id AND e.event <> 'test'
+	ON CONFLICT DO NOTHING;
 	-- what ends a condition goes wherever its opening went (this statement
 	-- sees the deliveries the one above made)
 	INSERT INTO depwatch.alert_delivery (event_id, route_id)
