@@ -660,7 +660,7 @@ dw_store_sample(const DwDependency *dep, const char *vantage, TimestampTz at,
  * dw_advance feeds one sample's class into the machine and writes the
  * outages it opens or closes.
  */
-void
+int
 dw_advance(const DwDependency *dep, DwMachine *m, TimestampTz at,
 		   DwSampleClass class)
 {
@@ -668,6 +668,7 @@ dw_advance(const DwDependency *dep, DwMachine *m, TimestampTz at,
 	int			n = dw_machine_step(m, at, class, events);
 
 	dw_apply_events(dep, events, n);
+	return n;
 }
 
 /*

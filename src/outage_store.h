@@ -84,7 +84,7 @@ extern void dw_save_machine(const DwDependency *dep, const DwMachine *m,
 extern void dw_store_sample(const DwDependency *dep, const char *vantage,
 							TimestampTz at, bool ok, const Interval *latency,
 							const char *detail);
-extern void dw_advance(const DwDependency *dep, DwMachine *m, TimestampTz at,
+extern int	dw_advance(const DwDependency *dep, DwMachine *m, TimestampTz at,
 					   DwSampleClass class);
 extern DwSampleClass dw_passive_verdict(const DwDependency *dep,
 										TimestampTz at);

@@ -764,6 +764,19 @@ typedef struct SampleBatch
 } SampleBatch;
 
 /*
+ * At most this many outages are opened or closed by one flush.  Each
+ * writes an outage, its audit row and its alert event: a site of hundreds
+ * of dependencies failing at once would hold the loop for as long as all of
+ * them take (a third of a second for 500), and the probes due meanwhile
+ * would start late.  The dependencies beyond the budget keep their samples
+ * for the next turn of the loop, which comes at once, after the due probes
+ * have started (bench/alerts.sh, part 2).
+ */
+#define MAX_CHANGES_PER_FLUSH 64
+static int	flush_changes = 0;		/* opened or closed by this flush */
+static bool flush_cut = false;		/* it left some for the next turn */
+
+/*
  * write_batch writes the samples of some dependencies and advances their
  * machines: the machines are locked, the samples inserted and the machines
  * saved in one statement each, whatever their number.
@@ -787,11 +800,15 @@ write_batch(void *arg)
 
 	for (int g = 0; g < b->ngroups; g++)
 	{
-		if (!locked[g])
+		if (!locked[g] || flush_changes >= MAX_CHANGES_PER_FLUSH)
 		{
-			/* another transaction holds it (an ALTER, a DROP, an app) */
+			/*
+			 * another transaction holds it (an ALTER, a DROP, an app), or
+			 * this flush has changed enough: next time
+			 */
 			for (int i = 0; i < b->groups[g].n; i++)
 				b->groups[g].first[i].deferred = true;
+			flush_cut |= locked[g];
 			continue;
 		}
 		for (int i = 0; i < b->groups[g].n; i++)
@@ -808,8 +825,8 @@ write_batch(void *arg)
 			row->latency = &latencies[nrows];
 			row->detail = p->detail;
 			nrows++;
-			dw_advance(deps[g], &machines[g], p->at,
-					   dw_classify(deps[g], p->ok, true, p->latency));
+			flush_changes += dw_advance(deps[g], &machines[g], p->at,
+										dw_classify(deps[g], p->ok, true, p->latency));
 			last_at[g] = p->at;
 		}
 		/* keep the locked ones together for the save */
@@ -840,6 +857,8 @@ flush_samples(void *arg)
 	qsort(pending, npending, sizeof(PendingSample), pending_cmp);
 	for (int i = 0; i < npending; i++)
 		pending[i].deferred = false;
+	flush_changes = 0;
+	flush_cut = false;
 	all.groups = palloc(sizeof(SampleGroup) * npending);
 	all.ngroups = 0;
 	all.nsamples = 0;
@@ -1328,7 +1347,8 @@ dw_worker_main(Datum arg)
 		if (now >= next_tick)
 		{
 			flush_pending();
-			next_tick = TimestampTzPlusMilliseconds(now, TICK_MS);
+			/* what the change budget left over goes at the next turn */
+			next_tick = flush_cut ? now : TimestampTzPlusMilliseconds(now, TICK_MS);
 		}
 		if (now >= next_passive)
 		{
