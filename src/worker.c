@@ -773,6 +773,12 @@ typedef struct SampleBatch
  * have started (bench/alerts.sh, part 2).
  */
 #define MAX_CHANGES_PER_FLUSH 64
+/*
+ * Likewise at most this many dependencies' samples per flush: at 10,000
+ * dependencies a second, half a second of samples is one transaction of
+ * 5,000 rows, and the probes due while it is written would wait for it.
+ */
+#define MAX_GROUPS_PER_FLUSH 1000
 static int	flush_changes = 0;		/* opened or closed by this flush */
 static bool flush_cut = false;		/* it left some for the next turn */
 
@@ -882,6 +888,17 @@ flush_samples(void *arg)
 	}
 	if (all.ngroups == 0)
 		return;
+	if (all.ngroups > MAX_GROUPS_PER_FLUSH)
+	{
+		for (int g = MAX_GROUPS_PER_FLUSH; g < all.ngroups; g++)
+		{
+			for (int i = 0; i < all.groups[g].n; i++)
+				all.groups[g].first[i].deferred = true;
+			all.nsamples -= all.groups[g].n;
+		}
+		all.ngroups = MAX_GROUPS_PER_FLUSH;
+		flush_cut = true;
+	}
 	if (!isolated)
 	{
 		write_batch(&all);
