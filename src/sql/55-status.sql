@@ -66,10 +66,11 @@ AS $$
 	)
 	SELECT g.dependency_id, g.gap_from, g.gap_to
 	FROM gap g
+	-- from end to end: from at or before "after" to past "before" (an
+	-- index scan of the outage's exclusion constraint)
 	WHERE NOT EXISTS (SELECT FROM depwatch.outage o
 					  WHERE o.dependency_id = g.dependency_id AND o.kind = 'down'
-						AND lower(o.during) <= g.after
-						AND (upper_inf(o.during) OR upper(o.during) > g.before))
+						AND o.during @> tstzrange(g.after, g.before, '[]'))
 	UNION ALL
 	SELECT u.dependency_id, u.since, NULL FROM depwatch_internal._unmonitored_now() u WHERE u.since < hi
 $$;
