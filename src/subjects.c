@@ -404,12 +404,10 @@ load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 		return;
 
 	/* with dependencies, only theirs: the other subjects' timelines are not asked for */
-	execute_windows(ld, dependencies == NULL ?
-					"SELECT m.dependency_id, m.capability_id, lower(m.during), upper(m.during)"
-					" FROM depwatch.maintenance m WHERE m.during && tstzrange($1, $2)" :
-					"SELECT m.dependency_id, m.capability_id, lower(m.during), upper(m.during)"
-					" FROM depwatch.maintenance m WHERE m.during && tstzrange($1, $2)"
-					" AND (m.capability_id IS NOT NULL OR m.dependency_id = ANY ($3))",
+	execute_windows(ld, psprintf("SELECT m.dependency_id, m.capability_id, lower(m.during), upper(m.during)"
+								 " FROM depwatch.maintenance m WHERE m.during && tstzrange($1, $2)%s",
+								 dependencies == NULL ? "" :
+								 " AND (m.capability_id IS NOT NULL OR m.dependency_id = ANY ($3))"),
 					dependencies, DW_SPAN_MAINTENANCE);
 
 	/* by consensus, its unmonitored runs stand for the monitor gaps */
@@ -420,8 +418,9 @@ load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 						dependencies, DW_SPAN_UNMONITORED);
 
 	/*
-	 * A catalog before 0.3 (without tracked_since) ends the gap still open
-	 * at now at now: at now itself, it goes on as _unmonitored_now says.
+	 * Before 0.3 (a catalog without tracked_since), _monitor_gaps ends the
+	 * gap still open at now: at now itself, it goes on as that catalog's
+	 * _unmonitored_now says.
 	 */
 	if (!ld->consensus && source == DW_WINDOWS_STATUS && !dw_catalog_has_tracked_since())
 		execute_windows(ld, "SELECT u.dependency_id, NULL::bigint, u.since, NULL::timestamptz"
