@@ -2,8 +2,8 @@
  *
  * availability.c
  *	  SQL functions over state timelines: availability(),
- *	  capability_outages(), state_timeline() and the capabilities' part of
- *	  current_status().
+ *	  capability_outages(), state_timeline() and current_status()'s
+ *	  states (_status()).
  *
  * doc/semantics.md, "Availability", defines every number; subjects.c and
  * timeline.c say what each target was doing, this file only counts.
@@ -29,10 +29,18 @@
 PG_FUNCTION_INFO_V1(dw_availability);
 PG_FUNCTION_INFO_V1(dw_capability_outages);
 PG_FUNCTION_INFO_V1(dw_state_timeline);
+PG_FUNCTION_INFO_V1(dw_status);
 PG_FUNCTION_INFO_V1(dw_capability_status);
 PG_FUNCTION_INFO_V1(dw_check_period);
 
-static const char *const state_names[] = {"up", "degraded", "unmonitored", "down"};
+/*
+ * What current_status shows: a state, or maintenance over whatever state
+ * lies beneath (doc/semantics.md, "Current status").
+ */
+#define STATUS_MAINTENANCE (DW_STATE_DOWN + 1)
+
+/* a DwState's name, or STATUS_MAINTENANCE's */
+static const char *const state_names[] = {"up", "degraded", "unmonitored", "down", "maintenance"};
 
 /*
  * bucket_step: the length of one bucket ('hour', 'day', 'week', 'month'),
@@ -392,94 +400,199 @@ dw_state_timeline(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
-/* current_run: the index of the change that began the run in force at the end */
-static int
-current_run(const DwTimeline *t)
-{
-	const DwChange *last = &t->changes[t->n - 1];
-	int			c = t->n - 1;
+/* the look-backs a status is read over, each for what the last left open */
+static const int64 status_lookbacks[] = {
+	USECS_PER_DAY, 31 * USECS_PER_DAY, 366 * USECS_PER_DAY
+};
 
-	while (c > 0 && t->changes[c - 1].state == last->state &&
-		   t->changes[c - 1].maintenance == last->maintenance)
+/* One target's status now. */
+typedef struct TargetStatus
+{
+	char	   *name;
+	bool		is_capability;
+	int64		id;
+	int			status;			/* a DwState or STATUS_MAINTENANCE */
+	TimestampTz since;
+	bool		by_consensus;
+	bool		decided;		/* since is known (else: at least since then) */
+} TargetStatus;
+
+static int
+status_of(const DwChange *c)
+{
+	return c->maintenance ? STATUS_MAINTENANCE : c->state;
+}
+
+/*
+ * status_run: the index of the change that began the stretch, reaching the
+ * timeline's end, over which the status stays the same.
+ */
+static int
+status_run(const DwTimeline *t)
+{
+	int			c = t->n - 1;
+	int			status = status_of(&t->changes[c]);
+
+	while (c > 0 && status_of(&t->changes[c - 1]) == status)
 		c--;
 	return c;
 }
 
 /*
- * run_since: when capability i's current state began.  Up counts from the
- * capability's creation at the earliest; down, degraded and maintenance
- * from whenever its members made them so.  -1 when the run began at the
- * window's start and may have begun earlier.
+ * decide_status reads subject i's status at now (the end of its timeline)
+ * and since when, by doc/semantics.md, "Current status": the start of its
+ * current stretch, up counting from the target's creation at the
+ * earliest.  A stretch that began at the look-back's start or earlier is
+ * left undecided, since the later of the look-back's start and the
+ * target's creation: what the widest look-back tells.
  */
-static TimestampTz
-run_since(DwSubjects *s, int i)
+static void
+decide_status(DwSubjects *s, int i, TargetStatus *out)
 {
 	const DwSubject *sub = &s->items[i];
 	const DwTimeline *t = dw_subject_timeline(s, i);
-	int			c = current_run(t);
-	bool		up = t->changes[c].state == DW_STATE_UP && !t->changes[c].maintenance;
+	int			c = status_run(t);
+	TimestampTz at = t->changes[c].at;
 
-	if (up && sub->created_at >= t->changes[c].at)
-		return sub->created_at;
-	if (c == 0)
-		return -1;
-	return t->changes[c].at;
+	out->status = status_of(&t->changes[c]);
+	out->by_consensus = sub->consensus != NULL;
+	out->decided = true;
+	if (out->status == DW_STATE_UP && sub->created_at >= at)
+		out->since = sub->created_at;
+	else if (c > 0)
+		out->since = at;
+	else
+	{
+		out->since = Max(s->lo, sub->created_at);
+		out->decided = false;
+	}
+}
+
+/*
+ * load_statuses decides the status of every target (only the capabilities
+ * when capabilities_only), reading their timelines over the last day, and
+ * again over each wider look-back for the targets whose status began
+ * before the last (only them and what they stand on: a long steady state
+ * costs its own history, not everyone's).  Returns the targets,
+ * dependencies then capabilities, each by name.
+ */
+static TargetStatus *
+load_statuses(bool capabilities_only, int *n)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext loadcxt = AllocSetContextCreate(outer, "depwatch status",
+												  ALLOCSET_DEFAULT_SIZES);
+	TargetStatus *out;
+	DwSubjects *s;
+	int			nopen = 0;
+
+	MemoryContextSwitchTo(loadcxt);
+	s = dw_load_subjects(now - status_lookbacks[0], now + 1, DW_WINDOWS_STATUS, NULL, NULL);
+	out = MemoryContextAllocZero(outer, sizeof(TargetStatus) * Max(s->n, 1));
+	for (int i = 0; i < s->n; i++)
+	{
+		out[i].name = MemoryContextStrdup(outer, s->items[i].name);
+		out[i].is_capability = s->items[i].is_capability;
+		out[i].id = s->items[i].id;
+		out[i].decided = capabilities_only && !out[i].is_capability;
+		if (!out[i].decided)
+			decide_status(s, i, &out[i]);
+		nopen += !out[i].decided;
+	}
+	*n = s->n;
+
+	for (int w = 1; w < (int) lengthof(status_lookbacks) && nopen > 0; w++)
+	{
+		Datum	   *roots;
+		int			nroots = 0;
+
+		/* the last read goes; the names of those left open are made anew */
+		MemoryContextReset(loadcxt);
+		roots = palloc(sizeof(Datum) * nopen);
+		for (int k = 0; k < *n; k++)
+			if (!out[k].decided)
+				roots[nroots++] = CStringGetTextDatum(out[k].name);
+		s = dw_load_subjects(now - status_lookbacks[w], now + 1, DW_WINDOWS_STATUS, NULL,
+							 construct_array(roots, nroots, TEXTOID, -1, false, TYPALIGN_INT));
+		nopen = 0;
+		for (int k = 0; k < *n; k++)
+		{
+			int			i;
+
+			if (out[k].decided)
+				continue;
+			/* the same snapshot: every target is there again */
+			i = dw_find_subject(s, out[k].name);
+			if (i < 0)
+				elog(ERROR, "depwatch: \"%s\" went missing between two reads", out[k].name);
+			decide_status(s, i, &out[k]);
+			nopen += !out[k].decided;
+		}
+	}
+	MemoryContextSwitchTo(outer);
+	MemoryContextDelete(loadcxt);
+	return out;
+}
+
+/*
+ * depwatch._status() RETURNS TABLE(target, target_type, target_id, state,
+ * since, by_consensus)
+ *
+ * What each dependency and capability is doing now and since when, read
+ * from the state timelines every report reads (doc/semantics.md, "Current
+ * status").
+ */
+Datum
+dw_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TargetStatus *st;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	st = load_statuses(false, &n);
+	for (int k = 0; k < n; k++)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {0};
+
+		values[0] = CStringGetTextDatum(st[k].name);
+		values[1] = CStringGetTextDatum(st[k].is_capability ? "capability" : "dependency");
+		values[2] = Int64GetDatum(st[k].id);
+		values[3] = CStringGetTextDatum(state_names[st[k].status]);
+		values[4] = TimestampTzGetDatum(st[k].since);
+		values[5] = BoolGetDatum(st[k].by_consensus);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_NULL();
 }
 
 /*
  * depwatch._capability_status() RETURNS TABLE(target, state, since)
  *
- * What each capability is doing now and since when, from its members'
- * outages and maintenance and the monitor gaps open now.  The look-back
- * widens (a day, a month, a year, ten years) until every capability's
- * current state began inside it.
+ * _status() of the capabilities (what the alerts compare, and what a 0.1
+ * or 0.2 catalog's current_status shows of them).
  */
 Datum
 dw_capability_status(PG_FUNCTION_ARGS)
 {
-	static const int64 lookbacks[] = {
-		USECS_PER_DAY, 31 * USECS_PER_DAY, 366 * USECS_PER_DAY, 3653 * USECS_PER_DAY
-	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	DwSubjects *s = NULL;
+	TargetStatus *st;
+	int			n;
 
 	InitMaterializedSRF(fcinfo, 0);
-	for (int w = 0; w < (int) lengthof(lookbacks); w++)
+	st = load_statuses(true, &n);
+	for (int k = 0; k < n; k++)
 	{
-		bool		wide_enough = true;
-
-		s = dw_load_subjects(now - lookbacks[w], now + 1, DW_WINDOWS_NOW, NULL, NULL);
-		for (int i = 0; i < s->n && wide_enough; i++)
-			if (s->items[i].is_capability && run_since(s, i) < 0)
-				wide_enough = false;
-		if (wide_enough)
-			break;
-	}
-
-	for (int i = 0; i < s->n; i++)
-	{
-		const DwSubject *sub = &s->items[i];
-		const DwTimeline *t;
-		const DwChange *run;
-		TimestampTz since;
 		Datum		values[3];
 		bool		nulls[3] = {0};
 
-		if (!sub->is_capability)
+		if (!st[k].is_capability)
 			continue;
-		t = dw_subject_timeline(s, i);
-		run = &t->changes[current_run(t)];
-		since = run_since(s, i);
-		values[0] = CStringGetTextDatum(sub->name);
-		values[1] = CStringGetTextDatum(run->maintenance ? "maintenance" : state_names[run->state]);
-		/*
-		 * Begun before the widest look-back: a member unmonitored back to
-		 * before it was tracked (one disabled, or nobody probes, since it
-		 * was added).  Not before the capability was made, then, rather
-		 * than the look-back's arbitrary start.
-		 */
-		values[2] = TimestampTzGetDatum(since < 0 ? Max(s->lo, sub->created_at) : since);
+		values[0] = CStringGetTextDatum(st[k].name);
+		values[1] = CStringGetTextDatum(state_names[st[k].status]);
+		values[2] = TimestampTzGetDatum(st[k].since);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_NULL();

@@ -313,8 +313,7 @@ execute_windows(Loader *ld, const char *sql, ArrayType *ids, DwSpanKind kind)
  * one vantage's view, as windows into "out" (t->n at most) and returns how
  * many.  The timeline ends at now or before: a run that reaches its end
  * was still going on, and goes on to hi.  DW_WINDOWS_DOWN_OF takes only
- * the down runs; DW_WINDOWS_NOW, of the unmonitored runs, only the one
- * still going on.
+ * the down runs.
  */
 static int
 timeline_runs(const DwTimeline *t, TimestampTz hi, DwWindowSource source, DwSpan *out)
@@ -328,8 +327,7 @@ timeline_runs(const DwTimeline *t, TimestampTz hi, DwWindowSource source, DwSpan
 
 		if (t->changes[c].state == DW_STATE_DOWN)
 			kind = DW_SPAN_DOWN;
-		else if (t->changes[c].state == DW_STATE_UNMONITORED &&
-				 source != DW_WINDOWS_DOWN_OF && (source != DW_WINDOWS_NOW || last))
+		else if (t->changes[c].state == DW_STATE_UNMONITORED && source != DW_WINDOWS_DOWN_OF)
 			kind = DW_SPAN_UNMONITORED;
 		else
 			continue;
@@ -405,18 +403,28 @@ load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 	if (source == DW_WINDOWS_DOWN_OF)
 		return;
 
-	execute_windows(ld, "SELECT m.dependency_id, m.capability_id, lower(m.during), upper(m.during)"
-					" FROM depwatch.maintenance m WHERE m.during && tstzrange($1, $2)",
-					NULL, DW_SPAN_MAINTENANCE);
+	/* with dependencies, only theirs: the other subjects' timelines are not asked for */
+	execute_windows(ld, psprintf("SELECT m.dependency_id, m.capability_id, lower(m.during), upper(m.during)"
+								 " FROM depwatch.maintenance m WHERE m.during && tstzrange($1, $2)%s",
+								 dependencies == NULL ? "" :
+								 " AND (m.capability_id IS NOT NULL OR m.dependency_id = ANY ($3))"),
+					dependencies, DW_SPAN_MAINTENANCE);
 
 	/* by consensus, its unmonitored runs stand for the monitor gaps */
-	if (!ld->consensus && source == DW_WINDOWS_ALL)
+	if (!ld->consensus)
 		execute_windows(ld, psprintf("SELECT g.dependency_id, NULL::bigint, g.gap_from, g.gap_to"
-									 " FROM %s._monitor_gaps($1, $2) g", dw_internal_schema()),
-						NULL, DW_SPAN_UNMONITORED);
-	else if (!ld->consensus)
-		execute_windows(ld, psprintf("SELECT u.dependency_id, NULL::bigint, u.since, NULL::timestamptz"
-									 " FROM %s._unmonitored_now() u WHERE $1 < $2", dw_internal_schema()),
+									 " FROM %s._monitor_gaps($1, $2) g%s", dw_internal_schema(),
+									 dependencies == NULL ? "" : " WHERE g.dependency_id = ANY ($3)"),
+						dependencies, DW_SPAN_UNMONITORED);
+
+	/*
+	 * Before 0.3 (a catalog without tracked_since), _monitor_gaps ends the
+	 * gap still open at now: at now itself, it goes on as that catalog's
+	 * _unmonitored_now says.
+	 */
+	if (!ld->consensus && source == DW_WINDOWS_STATUS && !dw_catalog_has_tracked_since())
+		execute_windows(ld, "SELECT u.dependency_id, NULL::bigint, u.since, NULL::timestamptz"
+						" FROM depwatch._unmonitored_now() u WHERE $1 < $2",
 						NULL, DW_SPAN_UNMONITORED);
 
 	/* what has not happened yet is not monitored */
@@ -493,9 +501,10 @@ needed_dependencies(Loader *ld, ArrayType *roots)
 /*
  * dw_load_subjects reads every dependency and capability and the windows
  * the source asks for over [lo, hi); dependencies (bigint[]) is for
- * DW_WINDOWS_DOWN_OF.  With roots (text[]), only the outages of the
- * dependencies those subjects stand on are read: the others' timelines
- * lack them, so only the roots and what they require may be asked for.
+ * DW_WINDOWS_DOWN_OF.  With roots (text[]), only the outages, maintenance
+ * and monitor gaps of the dependencies those subjects stand on are read:
+ * the others' timelines lack them, so only the roots and what they require
+ * may be asked for.
  */
 DwSubjects *
 dw_load_subjects(TimestampTz lo, TimestampTz hi, DwWindowSource source, ArrayType *dependencies,

@@ -53,8 +53,9 @@ typedef enum DwWindowSource
 	DW_WINDOWS_ALL,				/* outages, maintenance, every monitor gap in
 								 * the samples, and the future and the time
 								 * before tracked_since as unmonitored */
-	DW_WINDOWS_NOW,				/* the same, but only the gaps open now
-								 * (current_status) */
+	DW_WINDOWS_STATUS,			/* the same but the future, a gap still open
+								 * at now going on through it (current_status:
+								 * a period that ends just after now) */
 	DW_WINDOWS_DOWN_OF			/* only the down outages of some dependencies
 								 * (what an incident is made of) */
 } DwWindowSource;

@@ -2,13 +2,17 @@
 -- OpenMetrics exposition.
 
 -- _unmonitored_now: the probed dependencies nobody is watching now, since
--- when, and why (doc/semantics.md, "Current status"): disabled (since its
--- last sample, else since it was added); no worker for this database and
--- no sample within 3 x every (since 3 x every after the last sample, else
--- since it was added); no sample for 3 x every (since 3 x every after the
--- last sample, else after it was added).  One that is down stays down: its
--- last word was an outage.  The one home of this rule for current_status
--- and for the capabilities' timelines at now (subjects.c).
+-- when, and why (doc/semantics.md, "Unmonitored time" and "Current
+-- status"): the monitor gap still open at now.  Disabled: since its last
+-- sample, else since it was added.  No worker for this database and no
+-- sample within 3 x every: since 3 x every after the last sample, else
+-- since it was added.  No sample for 3 x every: since 3 x every after the
+-- last sample, else after it was added.  Down at both ends stays down: a
+-- down outage that began at or before the gap's earlier end (the last
+-- sample, else when it was added) and goes on past now covers it.  The one
+-- home of this rule: _monitor_gaps takes its gap still open from here, so
+-- that current_status, the capabilities and every report over time see the
+-- same gap.
 CREATE OR REPLACE FUNCTION depwatch_internal._unmonitored_now()
 	RETURNS TABLE(dependency_id bigint, since timestamptz, reason text)
 LANGUAGE sql STABLE
@@ -27,21 +31,21 @@ AS $$
 	CROSS JOIN (SELECT depwatch_internal._no_worker_reason() AS why) w
 	WHERE depwatch_internal._probed(d.probe)
 	  AND (NOT d.enabled
-		   OR (w.why IS NOT NULL
-			   AND (s.last_at IS NULL OR depwatch_internal._silent_until(s.last_at, d.every) < now()))
+		   OR (w.why IS NOT NULL AND s.last_at IS NULL)
 		   OR depwatch_internal._silent_until(coalesce(s.last_at, d.created_at), d.every) < now())
 	  AND NOT EXISTS (SELECT FROM depwatch.outage o
-					  WHERE o.dependency_id = d.id AND o.kind = 'down' AND o.during @> now())
+					  WHERE o.dependency_id = d.id AND o.kind = 'down'
+						AND lower(o.during) <= coalesce(s.last_at, d.created_at)
+						AND (upper_inf(o.during) OR upper(o.during) > now()))
 $$;
 
 -- _monitor_gaps: the unmonitored windows of every probed dependency that
 -- touch [lo, hi) (doc/semantics.md, "Unmonitored time"): the recorded gaps
 -- (monitor_gap, including the time before its first sample or before it
 -- was added, whichever came first), the time before a never-sampled one
--- was added, and the gap still open since the last sample (3 x every
--- after it; from the sample itself when the dependency is disabled).  A
--- gap that one down outage spans from end to end is not unmonitored: the
--- dependency was down at both ends and stays down.
+-- was added, and the gap still open at now (_unmonitored_now's, with no
+-- end: it goes on).  A gap that one down outage spans from end to end is
+-- not unmonitored: the dependency was down at both ends and stays down.
 CREATE OR REPLACE FUNCTION depwatch_internal._monitor_gaps(lo timestamptz, hi timestamptz)
 	RETURNS TABLE(dependency_id bigint, gap_from timestamptz, gap_to timestamptz)
 LANGUAGE sql STABLE
@@ -59,26 +63,32 @@ AS $$
 		FROM depwatch.dependency d
 		LEFT JOIN depwatch.probe_state s ON s.dependency_id = d.id
 		WHERE depwatch_internal._probed(d.probe) AND s.last_at IS NULL AND d.created_at > lo
-		UNION ALL
-		SELECT d.id, b.after, now(), b.silent, now()
-		FROM depwatch.dependency d
-		LEFT JOIN depwatch.probe_state s ON s.dependency_id = d.id
-		CROSS JOIN LATERAL (SELECT coalesce(s.last_at, d.created_at) AS after) a
-		CROSS JOIN LATERAL (SELECT a.after,
-								   CASE WHEN d.enabled THEN depwatch_internal._silent_until(a.after, d.every)
-										ELSE a.after END AS silent) b
-		WHERE depwatch_internal._probed(d.probe) AND b.silent < least(hi, now())
 	)
 	SELECT g.dependency_id, g.gap_from, g.gap_to
 	FROM gap g
+	-- from end to end: from at or before "after" to past "before" (an
+	-- index scan of the outage's exclusion constraint)
 	WHERE NOT EXISTS (SELECT FROM depwatch.outage o
 					  WHERE o.dependency_id = g.dependency_id AND o.kind = 'down'
-						AND lower(o.during) <= g.after
-						AND (upper_inf(o.during) OR upper(o.during) > g.before))
+						AND o.during @> tstzrange(g.after, g.before, '[]'))
+	UNION ALL
+	SELECT u.dependency_id, u.since, NULL FROM depwatch_internal._unmonitored_now() u WHERE u.since < hi
 $$;
 
--- _capability_status: what each capability is doing now, from its
--- members' current states (C: subjects.c, timeline.c).
+-- _status: every target's state now and since when, read from the same
+-- state timelines as state_timeline() and availability() (C:
+-- availability.c over subjects.c and timeline.c; doc/semantics.md,
+-- "Current status"); by_consensus when a dependency's windows came from
+-- its vantages' consensus (depwatch.consensus).
+CREATE OR REPLACE FUNCTION depwatch_internal._status()
+	RETURNS TABLE(target text, target_type text, target_id bigint, state text, since timestamptz,
+				  by_consensus boolean)
+	AS 'MODULE_PATHNAME', 'dw_status'
+	LANGUAGE C STABLE;
+
+-- _capability_status: _status() of the capabilities alone (what the
+-- alerts compare): the same computation, without working out since when
+-- each dependency is in its state.
 CREATE OR REPLACE FUNCTION depwatch_internal._capability_status()
 	RETURNS TABLE(target text, state text, since timestamptz)
 	AS 'MODULE_PATHNAME', 'dw_capability_status'
@@ -235,35 +245,22 @@ AS $$
 $$;
 COMMENT ON FUNCTION metrics() IS 'OpenMetrics text exposition for Prometheus: per dependency and capability its state and since when, outages, availability over the last 24 hours and 30 days, and sample latency; per alert route, deliveries pending and failed; never targets or options';
 
+-- current_status: every target's state now and since when, from _status()
+-- (one computation for dependencies and capabilities), and why a
+-- dependency is unmonitored: the consensus's quorum, or _unmonitored_now's
+-- reason.
 CREATE OR REPLACE FUNCTION current_status()
 	RETURNS TABLE(target text, target_type text, state text, since timestamptz, reason text)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
-	SELECT d.name, 'dependency',
-		   CASE WHEN m.since IS NOT NULL THEN 'maintenance'
-				WHEN dn.since IS NOT NULL THEN 'down'
-				WHEN u.since IS NOT NULL THEN 'unmonitored'
-				WHEN dg.since IS NOT NULL THEN 'degraded'
-				ELSE 'up' END,
-		   coalesce(m.since, dn.since, u.since, dg.since, greatest(d.created_at, last_end.at)),
-		   CASE WHEN m.since IS NULL AND dn.since IS NULL THEN u.reason END
-	FROM depwatch.dependency d
-	LEFT JOIN depwatch_internal._unmonitored_now() u ON u.dependency_id = d.id
-	LEFT JOIN LATERAL (
-		SELECT min(lower(x.during)) AS since FROM depwatch.maintenance x
-		WHERE x.dependency_id = d.id AND x.during @> now()) m ON true
-	LEFT JOIN LATERAL (
-		SELECT lower(o.during) AS since FROM depwatch.outage o
-		WHERE o.dependency_id = d.id AND o.kind = 'down' AND o.during @> now()) dn ON true
-	LEFT JOIN LATERAL (
-		SELECT lower(o.during) AS since FROM depwatch.outage o
-		WHERE o.dependency_id = d.id AND o.kind = 'degraded' AND o.during @> now()) dg ON true
-	LEFT JOIN LATERAL (
-		SELECT max(upper(o.during)) AS at FROM depwatch.outage o
-		WHERE o.dependency_id = d.id AND upper(o.during) <= now()) last_end ON true
-	UNION ALL
-	SELECT c.target, 'capability', c.state, c.since, NULL FROM depwatch_internal._capability_status() c
+	SELECT s.target, s.target_type, s.state, s.since,
+		   CASE WHEN s.state <> 'unmonitored' OR s.target_type <> 'dependency' THEN NULL
+				WHEN s.by_consensus THEN 'too few vantages watching'
+				ELSE u.reason END
+	FROM depwatch_internal._status() s
+	LEFT JOIN depwatch_internal._unmonitored_now() u
+		   ON s.target_type = 'dependency' AND s.state = 'unmonitored' AND u.dependency_id = s.target_id
 	ORDER BY 2 DESC, 1
 $$;
 COMMENT ON FUNCTION current_status() IS 'State of every dependency and capability now (up, degraded, down, maintenance, unmonitored), since when, and why it is unmonitored';
@@ -275,4 +272,4 @@ COMMENT ON COLUMN status.target IS 'Dependency or capability name';
 COMMENT ON COLUMN status.target_type IS 'dependency or capability';
 COMMENT ON COLUMN status.state IS 'up, degraded, down, maintenance or unmonitored';
 COMMENT ON COLUMN status.since IS 'When the current state began';
-COMMENT ON COLUMN status.reason IS 'Why a dependency is unmonitored: disabled, no worker for this database, or no sample for 3 x every';
+COMMENT ON COLUMN status.reason IS 'Why a dependency is unmonitored: disabled, no worker for this database, no sample for 3 x every, or (by consensus) too few vantages watching';
