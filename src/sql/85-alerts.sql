@@ -691,6 +691,10 @@ BEGIN
 			INTO d
 			FROM depwatch.incident i WHERE i.id = inc.id;
 		EXCEPTION WHEN OTHERS THEN
+			-- its old deadlines stay; say so every refresh, a reminder
+			-- that cannot be computed must not go silent
+			RAISE WARNING 'depwatch: the reporting deadlines of incident % could not be computed: %', inc.id, SQLERRM
+				USING HINT = 'incident_report() of that incident shows the same error.';
 			CONTINUE;
 		END;
 		DELETE FROM depwatch.alert_deadline x WHERE x.incident_id = inc.id;
