@@ -255,6 +255,11 @@ SELECT count(*) AS routes FROM alert_routes;
 SELECT * FROM try($$SELECT target FROM depwatch.alert_route$$);
 SELECT * FROM try($$SELECT depwatch.add_alert_route('mine', 'notify', 'mine')$$);
 SELECT * FROM try($$INSERT INTO depwatch.alert_event (at, event, target, target_type, severity, summary, dedup_key) VALUES (now(), 'test', 'x', 'route', 'info', 'x', 'x')$$);
+-- nor plant the transaction's routing state: a first id of its choosing
+-- would route no event of the next change, or re-route old ones
+SELECT * FROM try($$SET depwatch.alert_route_from = '999999999'$$);
+SELECT * FROM try($$SELECT set_config('depwatch.alert_route_from', '1', true)$$);
+SELECT * FROM try($$SET depwatch.alert_capabilities_due = off$$);
 RESET ROLE;
 
 -- metrics: pending and failed deliveries per route

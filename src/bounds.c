@@ -133,7 +133,7 @@ dw_check_sample_time(TimestampTz at)
 				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
 				 errmsg("at is more than depwatch.max_clock_skew ahead of the server's clock"),
 				 errdetail("at is %s, the server's clock %s, and depwatch.max_clock_skew %d ms.",
-						   pstrdup(timestamptz_to_str(at)), timestamptz_to_str(clock),
+						   pstrdup(timestamptz_to_str(at)), pstrdup(timestamptz_to_str(clock)),
 						   dw_max_clock_skew_ms),
 				 errhint("Pass the time the call was made, from a clock in step with the server's.")));
 }

@@ -31,6 +31,16 @@ int			dw_max_clock_skew_ms = 5000;
 /* changes recorded about a past older than this make no alert (src/sql/85-alerts.sql) */
 static int	dw_alert_max_age_s = 15 * 60;
 
+/*
+ * The alert events' state within a transaction (src/sql/85-alerts.sql): the
+ * first event id it appended, where routing at commit starts, and whether
+ * its capabilities are to be checked at commit.  Set only by depwatch's
+ * own functions, with SET LOCAL semantics; superuser-only, so that no
+ * session can plant a value that would re-route old events or route none.
+ */
+static char *dw_alert_route_from = NULL;
+static bool dw_alert_capabilities_due = false;
+
 char	   *dw_databases = NULL;
 int			dw_max_concurrency = 1000;
 char	   *dw_source_address = NULL;
@@ -143,6 +153,24 @@ dw_define_gucs(void)
 							PGC_SUSET,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("depwatch.alert_route_from",
+							   "Internal: the first alert event this transaction appended.",
+							   NULL,
+							   &dw_alert_route_from,
+							   "",
+							   PGC_SUSET,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("depwatch.alert_capabilities_due",
+							 "Internal: this transaction changed outages; check the capabilities at commit.",
+							 NULL,
+							 &dw_alert_capabilities_due,
+							 false,
+							 PGC_SUSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("depwatch.databases",
 							   "Databases whose dependencies depwatch probes.",

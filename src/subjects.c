@@ -91,7 +91,7 @@ dw_period_bounds(RangeType *period, const char *argname, TimestampTz *lo, Timest
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s is longer than 10 years", argname),
 				 errdetail("It runs from %s to %s.",
-						   pstrdup(timestamptz_to_str(*lo)), timestamptz_to_str(*hi)),
+						   pstrdup(timestamptz_to_str(*lo)), pstrdup(timestamptz_to_str(*hi))),
 				 errhint("Ask for at most 10 years at a time.")));
 }
 

@@ -82,8 +82,8 @@ BEGIN
 	-- starts at the first id this transaction drew; the lock above keeps
 	-- every later id this transaction's.  Set before the insert, whose
 	-- routing may run as it ends.
-	IF coalesce(current_setting('depwatch_alert.route_from', true), '') = '' THEN
-		PERFORM set_config('depwatch_alert.route_from', result::text, true);
+	IF coalesce(current_setting('depwatch.alert_route_from', true), '') = '' THEN
+		PERFORM set_config('depwatch.alert_route_from', result::text, true);
 	END IF;
 	INSERT INTO depwatch.alert_event AS e (id, at, event, target, target_type, severity, summary, details, dedup_key)
 	VALUES (result, at, event, target, target_type, depwatch_internal._alert_severity(event),
@@ -167,10 +167,10 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 DECLARE
-	from_id bigint := nullif(current_setting('depwatch_alert.route_from', true), '')::bigint;
+	from_id bigint := nullif(current_setting('depwatch.alert_route_from', true), '')::bigint;
 BEGIN
 	IF from_id IS NOT NULL THEN
-		PERFORM set_config('depwatch_alert.route_from', '', true);
+		PERFORM set_config('depwatch.alert_route_from', '', true);
 		PERFORM depwatch_internal._alert_route(from_id);
 	END IF;
 	RETURN NULL;
@@ -216,7 +216,7 @@ BEGIN
 	   OR (NOT upper_inf(o.during) AND upper(o.during) < now() - depwatch_internal._alert_max_age()) THEN
 		RETURN NULL;
 	END IF;
-	PERFORM set_config('depwatch_alert.capabilities_due', 'on', true);
+	PERFORM set_config('depwatch.alert_capabilities_due', 'on', true);
 	SELECT * INTO d FROM depwatch.dependency x WHERE x.id = o.dependency_id;
 	-- an ongoing outage deleted (discard_samples re-derives, an operator
 	-- repairs): whoever heard it open hears it end, now
@@ -339,8 +339,8 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 BEGIN
-	IF current_setting('depwatch_alert.capabilities_due', true) = 'on' THEN
-		PERFORM set_config('depwatch_alert.capabilities_due', 'off', true);
+	IF current_setting('depwatch.alert_capabilities_due', true) = 'on' THEN
+		PERFORM set_config('depwatch.alert_capabilities_due', 'off', true);
 		PERFORM depwatch_internal._alert_capabilities();
 	END IF;
 	RETURN NULL;
