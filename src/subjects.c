@@ -374,12 +374,40 @@ load_consensus(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 	}
 }
 
+/*
+ * suppose_down gives each of the dependencies (bigint[]) one down window
+ * over the whole period, and nothing else to anyone: no outage, gap,
+ * maintenance or consensus is read (DW_WINDOWS_SUPPOSED).
+ */
+static void
+suppose_down(Loader *ld, ArrayType *dependencies)
+{
+	Datum	   *ids;
+	bool	   *nulls;
+	int			nids;
+
+	deconstruct_array(dependencies, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE,
+					  &ids, &nulls, &nids);
+	for (int k = 0; k < nids; k++)
+	{
+		int			i = nulls[k] ? -1 : lookup_id(ld->dependency_ids, DatumGetInt64(ids[k]));
+
+		if (i >= 0)
+			add_span(ld, i, ld->s->lo, ld->s->hi, DW_SPAN_DOWN);
+	}
+}
+
 /* load_windows reads the windows the source asks for over the period */
 static void
 load_windows(Loader *ld, DwWindowSource source, ArrayType *dependencies)
 {
 	DwSubjects *s = ld->s;
 
+	if (source == DW_WINDOWS_SUPPOSED)
+	{
+		suppose_down(ld, dependencies);
+		return;
+	}
 	if (ld->consensus)
 		load_consensus(ld, source, dependencies);
 	if (source == DW_WINDOWS_DOWN_OF)
@@ -501,7 +529,7 @@ needed_dependencies(Loader *ld, ArrayType *roots)
 /*
  * dw_load_subjects reads every dependency and capability and the windows
  * the source asks for over [lo, hi); dependencies (bigint[]) is for
- * DW_WINDOWS_DOWN_OF.  With roots (text[]), only the outages, maintenance
+ * DW_WINDOWS_DOWN_OF and DW_WINDOWS_SUPPOSED.  With roots (text[]), only the outages, maintenance
  * and monitor gaps of the dependencies those subjects stand on are read:
  * the others' timelines lack them, so only the roots and what they require
  * may be asked for.
@@ -573,7 +601,7 @@ dw_load_subjects_as(TimestampTz lo, TimestampTz hi, DwWindowSource source,
 		add_groups(&ld, (int) (ndeps + r),
 				   SPI_getbinval(caps->vals[r], caps->tupdesc, 5, &isnull));
 	}
-	if (roots != NULL && source != DW_WINDOWS_DOWN_OF)
+	if (roots != NULL && source != DW_WINDOWS_DOWN_OF && source != DW_WINDOWS_SUPPOSED)
 		dependencies = needed_dependencies(&ld, roots);
 	load_windows(&ld, source, dependencies);
 	SPI_finish();

@@ -56,8 +56,11 @@ typedef enum DwWindowSource
 	DW_WINDOWS_STATUS,			/* the same but the future, a gap still open
 								 * at now going on through it (current_status:
 								 * a period that ends just after now) */
-	DW_WINDOWS_DOWN_OF			/* only the down outages of some dependencies
+	DW_WINDOWS_DOWN_OF,			/* only the down outages of some dependencies
 								 * (what an incident is made of) */
+	DW_WINDOWS_SUPPOSED			/* nothing recorded: some dependencies down
+								 * over the whole period, every other one up
+								 * (a supposed loss: what it would break) */
 } DwWindowSource;
 
 typedef struct DwSubjects

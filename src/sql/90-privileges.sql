@@ -40,7 +40,8 @@ GRANT EXECUTE ON FUNCTION
 	vantage_availability(tstzrange),
 	verify_audit(),
 	tolerance_breaches(tstzrange),
-	burn_rate(text, timestamptz) TO depwatch_reader;
+	burn_rate(text, timestamptz),
+	concentration(tstzrange) TO depwatch_reader;
 -- what the views (masks, worker status) and the reports that run with the
 -- reader's rights (ledger, classification, consensus) call
 GRANT EXECUTE ON FUNCTION

@@ -102,6 +102,7 @@ UNION ALL SELECT 'availability', (SELECT string_agg(x::text, '|') FROM depwatch.
 UNION ALL SELECT 'state_timeline', (SELECT string_agg(x::text, '|') FROM depwatch.state_timeline('[2026-03-01, 2026-03-02)') x)
 UNION ALL SELECT 'current_status', (SELECT string_agg(x::text, '|') FROM depwatch.current_status() x)
 UNION ALL SELECT 'redundancy_risks', (SELECT string_agg(x::text, '|') FROM depwatch.redundancy_risks() x)
+UNION ALL SELECT 'concentration', (SELECT string_agg(x::text, '|') FROM depwatch.concentration('[2026-03-01, 2026-03-02)') x)
 UNION ALL SELECT 'derive_outages', (SELECT string_agg(x::text, '|') FROM depwatch.derive_outages('ledger') x)
 UNION ALL SELECT 'dependencies', (SELECT string_agg(x::text, '|') FROM depwatch.dependencies x)
 UNION ALL SELECT 'requirements', (SELECT string_agg(x::text, '|') FROM depwatch.requirements x)
@@ -109,7 +110,7 @@ UNION ALL SELECT 'outages', (SELECT string_agg(x::text, '|') FROM depwatch.outag
 UNION ALL SELECT 'status', (SELECT string_agg(x::text, '|') FROM depwatch.status x)
 UNION ALL SELECT 'audit_log', (SELECT string_agg(x::text, '|') FROM depwatch.audit_log x);
 RESET ROLE;
-SELECT is((SELECT count(*) FROM reader_saw), 15::bigint, 'a reader ran 15 reports and views');
+SELECT is((SELECT count(*) FROM reader_saw), 16::bigint, 'a reader ran 16 reports and views');
 SELECT is_empty($$SELECT what FROM reader_saw WHERE t ~ 'S3cret'$$,
 				'no report or view a reader may use shows a password, a header or an sslpassword');
 SET ROLE depwatch_reader;
