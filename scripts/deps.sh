@@ -21,6 +21,7 @@ packages=(
 	python3-jsonschema
 	valgrind
 	prometheus-alertmanager
+	prometheus-sql-exporter
 )
 
 # "deps.sh fuzz" adds what only make fuzz needs: clang and its libFuzzer.

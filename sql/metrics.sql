@@ -1,4 +1,5 @@
--- metrics(): the OpenMetrics exposition of SPEC section 2 on hand-made
+-- metrics(): the exposition (Prometheus text format 0.0.4) of SPEC
+-- sections 2 and 10 on hand-made
 -- data placed relative to now().  The data is made and the exposition read
 -- in one transaction, where now() stands still: every window, ratio and
 -- age below is exact.  Checked by hand:
@@ -29,10 +30,12 @@ RESET client_min_messages;
 SET TimeZone = 'UTC';
 SET search_path = depwatch, public;
 
--- Nothing configured yet: the metadata of every family, and the end.
+-- Nothing configured yet: the metadata of every family, each line ended
+-- by a newline, and no OpenMetrics "# EOF".
 SELECT count(*) FILTER (WHERE l LIKE '# TYPE %') AS families,
 	   count(*) FILTER (WHERE l NOT LIKE '#%' AND l <> '') AS samples,
-	   right(metrics(), 7) = E'\n# EOF\n' AS ends_with_eof
+	   right(metrics(), 1) = E'\n' AND right(metrics(), 2) <> E'\n\n' AS ends_with_one_newline,
+	   position('# EOF' IN metrics()) AS eof_at
 FROM regexp_split_to_table(metrics(), E'\n') l;
 
 BEGIN;
@@ -66,11 +69,12 @@ CREATE TEMP TABLE exposition AS SELECT metrics() AS text;
 CREATE TEMP VIEW line AS
 	SELECT n, l FROM exposition, regexp_split_to_table(text, E'\n') WITH ORDINALITY x(l, n);
 
--- The metadata, in order: HELP, TYPE, and UNIT where there is a unit
--- (whose name then ends in _seconds or _ratio); the end, once.
+-- The metadata, in order: HELP and TYPE, no OpenMetrics UNIT (the unit is
+-- the name's suffix, _seconds or _ratio), a counter named with its
+-- _total; the last line ends with a newline, no "# EOF" after it.
 SELECT l FROM line WHERE l LIKE '#%' ORDER BY n;
-SELECT right(text, 7) = E'\n# EOF\n' AS ends_with_eof,
-	   position('# EOF' IN text) = length(text) - 5 AS eof_once FROM exposition;
+SELECT right(text, 1) = E'\n' AND right(text, 2) <> E'\n\n' AS ends_with_one_newline,
+	   position('# EOF' IN text) AS eof_at, position('# UNIT' IN text) AS unit_at FROM exposition;
 
 -- Up (working: up or degraded), and the one state set to 1 of the five
 -- each target has

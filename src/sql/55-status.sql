@@ -116,9 +116,13 @@ AS $$
 $$;
 COMMENT ON FUNCTION redundancy_risks() IS 'Requirement groups whose alternatives share a site or vendor';
 
--- metrics: an OpenMetrics text exposition (doc/reference.md) for Prometheus,
--- read through an exporter (sql_exporter, postgres_exporter) or a small
--- HTTP shim serving it as application/openmetrics-text; version=1.0.0.
+-- metrics: an exposition in the Prometheus text format 0.0.4
+-- (doc/reference.md), the format Prometheus scrapes by default and
+-- promtool check metrics parses, for an HTTP shim serving it as
+-- text/plain; version=0.0.4, or a textfile collector.  Not OpenMetrics: no
+-- "# UNIT" and no "# EOF" (psql -At adds a newline after the value, which
+-- the text format takes as an empty line and OpenMetrics as content after
+-- the end).
 -- Per dependency and capability: the state now and since when
 -- (current_status()), outages, availability over the trailing 24 hours and
 -- 30 days (availability()), and for dependencies that are not probe
@@ -127,8 +131,9 @@ COMMENT ON FUNCTION redundancy_risks() IS 'Requirement groups whose alternatives
 -- option or sample detail (they may hold secrets).  Every family's HELP and
 -- TYPE are always there, in a fixed order; samples go dependencies first,
 -- then capabilities, each by name; a window with nothing monitored has no
--- availability sample.  The counter families have their samples named
--- *_total.
+-- availability sample.  A counter family is named with its _total, as its
+-- samples are (the text format has no suffix rule; promtool's lint asks
+-- for _total).
 CREATE OR REPLACE FUNCTION metrics() RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
@@ -140,7 +145,7 @@ AS $$
 			   || coalesce(',kind="' || e.kind || '"', '') AS labels
 		FROM depwatch.current_status() s
 		LEFT JOIN depwatch.dependency d ON s.target_type = 'dependency' AND d.name = s.target
-		-- label values escaped as OpenMetrics says: \ " and newline
+		-- label values escaped as the text format says: \ " and newline
 		CROSS JOIN LATERAL (SELECT
 			replace(replace(replace(s.target, E'\\', E'\\\\'), '"', E'\\"'), E'\n', E'\\n'),
 			replace(replace(replace(d.kind, E'\\', E'\\\\'), '"', E'\\"'), E'\n', E'\\n')) e(target, kind)
@@ -158,58 +163,58 @@ AS $$
 			   (SELECT count(*) FROM depwatch.alert_delivery x WHERE x.route_id = r.id AND x.state = 'pending') AS pending,
 			   (SELECT count(*) FROM depwatch.alert_delivery x WHERE x.route_id = r.id AND x.state = 'failed') AS failed
 		FROM depwatch.alert_route r
-	), family(f, name, type, unit, help) AS (VALUES
-		(1, 'depwatch_up', 'gauge', NULL,
+	), family(f, name, type, help) AS (VALUES
+		(1, 'depwatch_up', 'gauge',
 			'Whether the target works now: 1 when up or degraded, 0 when down, in maintenance or unmonitored'),
-		(2, 'depwatch_state', 'gauge', NULL,
+		(2, 'depwatch_state', 'gauge',
 			'State of the target now, one sample per state: 1 for the current one, 0 for the others'),
-		(3, 'depwatch_state_duration_seconds', 'gauge', 'seconds',
+		(3, 'depwatch_state_duration_seconds', 'gauge',
 			'Seconds since the target entered its current state'),
-		(4, 'depwatch_outages', 'counter', NULL,
+		(4, 'depwatch_outages_total', 'counter',
 			'Down outages ever recorded for the dependency, the ongoing one included'),
-		(5, 'depwatch_outages_in_window', 'gauge', NULL,
+		(5, 'depwatch_outages_in_window', 'gauge',
 			'Down outages within the trailing window, clipped to it; for a capability, its own down windows'),
-		(6, 'depwatch_availability_ratio', 'gauge', 'ratio',
+		(6, 'depwatch_availability_ratio', 'gauge',
 			'Availability over the trailing window: up share of the monitored time outside maintenance'),
-		(7, 'depwatch_monitored_ratio', 'gauge', 'ratio',
+		(7, 'depwatch_monitored_ratio', 'gauge',
 			'Share of the trailing window that was monitored, over which availability is computed'),
-		(8, 'depwatch_slo_ratio', 'gauge', 'ratio',
+		(8, 'depwatch_slo_ratio', 'gauge',
 			'Availability objective of the target'),
-		(9, 'depwatch_latest_sample_latency_seconds', 'gauge', 'seconds',
+		(9, 'depwatch_latest_sample_latency_seconds', 'gauge',
 			'Latency of the latest sample of the dependency (a probe or a reported call), whatever its outcome'),
-		(10, 'depwatch_sample_latency_seconds', 'summary', 'seconds',
+		(10, 'depwatch_sample_latency_seconds', 'summary',
 			'Latency quantiles of the samples of the dependency in the last 5 minutes, whatever their outcome; NaN when there were none'),
-		(11, 'depwatch_alerts_pending', 'gauge', NULL,
+		(11, 'depwatch_alerts_pending', 'gauge',
 			'Alert deliveries of the route not yet made (being sent or waiting to be retried)'),
-		(12, 'depwatch_alert_deliveries_failed', 'counter', NULL,
+		(12, 'depwatch_alert_deliveries_failed_total', 'counter',
 			'Alert deliveries of the route given up after depwatch.alert_retry_for')
-	), point(f, n, k, suffix, labels, value) AS (
-		SELECT 1, t.n, 0::bigint, '', t.labels, (t.state IN ('up', 'degraded'))::int::text
+	), point(f, n, k, labels, value) AS (
+		SELECT 1, t.n, 0::bigint, t.labels, (t.state IN ('up', 'degraded'))::int::text
 		FROM target t
 		UNION ALL
-		SELECT 2, t.n, s.k, '', t.labels || ',state="' || s.state || '"', (t.state = s.state)::int::text
+		SELECT 2, t.n, s.k, t.labels || ',state="' || s.state || '"', (t.state = s.state)::int::text
 		FROM target t,
 			 unnest(ARRAY['up', 'degraded', 'down', 'maintenance', 'unmonitored']) WITH ORDINALITY s(state, k)
 		UNION ALL
-		SELECT 3, t.n, 0, '', t.labels, trim_scale(round(extract(epoch FROM now() - t.since), 3))::text
+		SELECT 3, t.n, 0, t.labels, trim_scale(round(extract(epoch FROM now() - t.since), 3))::text
 		FROM target t WHERE t.since IS NOT NULL
 		UNION ALL
-		SELECT 4, t.n, 0, '_total', t.labels,
+		SELECT 4, t.n, 0, t.labels,
 			   (SELECT count(*) FROM depwatch.outage o
 				WHERE o.dependency_id = t.dependency_id AND o.kind = 'down')::text
 		FROM target t WHERE t.dependency_id IS NOT NULL
 		UNION ALL
-		SELECT 5, w.n, w.k, '', w.labels, w.outages::text FROM win w
+		SELECT 5, w.n, w.k, w.labels, w.outages::text FROM win w
 		UNION ALL
-		SELECT 6, w.n, w.k, '', w.labels, trim_scale(round(w.availability / 100, 12))::text
+		SELECT 6, w.n, w.k, w.labels, trim_scale(round(w.availability / 100, 12))::text
 		FROM win w WHERE w.availability IS NOT NULL
 		UNION ALL
-		SELECT 7, w.n, w.k, '', w.labels, trim_scale(round(w.monitored, 12))::text FROM win w
+		SELECT 7, w.n, w.k, w.labels, trim_scale(round(w.monitored, 12))::text FROM win w
 		UNION ALL
-		SELECT 8, t.n, 0, '', t.labels, trim_scale(w.slo / 100)::text
+		SELECT 8, t.n, 0, t.labels, trim_scale(w.slo / 100)::text
 		FROM target t JOIN win w ON w.n = t.n AND w.k = 1
 		UNION ALL
-		SELECT 9, t.n, 0, '', t.labels, trim_scale(extract(epoch FROM l.latency))::text
+		SELECT 9, t.n, 0, t.labels, trim_scale(extract(epoch FROM l.latency))::text
 		FROM target t
 		CROSS JOIN LATERAL (
 			SELECT s.latency FROM depwatch.sample s
@@ -217,7 +222,7 @@ AS $$
 			ORDER BY s.at DESC LIMIT 1) l
 		WHERE t.probe <> 'none'
 		UNION ALL
-		SELECT 10, t.n, q.k, '', t.labels || ',quantile="' || q.quantile || '"',
+		SELECT 10, t.n, q.k, t.labels || ',quantile="' || q.quantile || '"',
 			   coalesce(trim_scale(q.seconds)::text, 'NaN')
 		FROM target t
 		CROSS JOIN LATERAL (
@@ -228,22 +233,21 @@ AS $$
 		CROSS JOIN LATERAL unnest(ARRAY['0.5', '0.9', '0.99', '1'], p.v) WITH ORDINALITY q(quantile, seconds, k)
 		WHERE t.probe <> 'none'
 		UNION ALL
-		SELECT 11, r.n, 0, '', r.labels, r.pending::text FROM route r
+		SELECT 11, r.n, 0, r.labels, r.pending::text FROM route r
 		UNION ALL
-		SELECT 12, r.n, 0, '_total', r.labels, r.failed::text FROM route r
+		SELECT 12, r.n, 0, r.labels, r.failed::text FROM route r
 	)
-	SELECT string_agg(x.line, E'\n' ORDER BY x.f, x.n, x.k) || E'\n# EOF\n'
+	SELECT string_agg(x.line || E'\n', '' ORDER BY x.f, x.n, x.k)
 	FROM (
 		SELECT fm.f, 0::bigint AS n, 0::bigint AS k,
-			   '# HELP ' || fm.name || ' ' || fm.help || E'\n# TYPE ' || fm.name || ' ' || fm.type
-			   || coalesce(E'\n# UNIT ' || fm.name || ' ' || fm.unit, '') AS line
+			   '# HELP ' || fm.name || ' ' || fm.help || E'\n# TYPE ' || fm.name || ' ' || fm.type AS line
 		FROM family fm
 		UNION ALL
-		SELECT p.f, p.n, p.k, fm.name || p.suffix || '{' || p.labels || '} ' || p.value
+		SELECT p.f, p.n, p.k, fm.name || '{' || p.labels || '} ' || p.value
 		FROM point p JOIN family fm ON fm.f = p.f
 	) x
 $$;
-COMMENT ON FUNCTION metrics() IS 'OpenMetrics text exposition for Prometheus: per dependency and capability its state and since when, outages, availability over the last 24 hours and 30 days, and sample latency; per alert route, deliveries pending and failed; never targets or options';
+COMMENT ON FUNCTION metrics() IS 'Prometheus text format (0.0.4) exposition: per dependency and capability its state and since when, outages, availability over the last 24 hours and 30 days, and sample latency; per alert route, deliveries pending and failed; never targets or options';
 
 -- current_status: every target's state now and since when, from _status()
 -- (one computation for dependencies and capabilities), and why a
