@@ -11,7 +11,8 @@
 #   b. through Prometheus's HTTP API (/api/v1/query): depwatch_up is 1 for
 #      the probed dependency and its capability, with the labels target,
 #      type, kind and database and none of the exporter's (host, user, col,
-#      sql_job), and no sql_depwatch_* series is left;
+#      sql_job), and no sql_depwatch_* series is left; every query of the
+#      configuration runs as that login without failing;
 #   c. the service goes down (the fake refuses): depwatch_up turns 0 for it
 #      and the capability, depwatch_state{state="down"} 1, the capability's
 #      down run grows; the rules DepwatchDependencyDown and
@@ -166,6 +167,10 @@ check "$labels" "__name__ database instance job kind target type" "depwatch_up's
 check "$(value 'count(depwatch_up)')" 3 "one depwatch_up per dependency and capability"
 check "$(value 'count({__name__=~"sql_depwatch_.*"}) or vector(0)')" 0 "no sql_depwatch_* series: the scrape job renames them"
 check "$(value 'depwatch_worker_up')" 1 "depwatch_worker_up 1"
+# every shipped query runs as the exporter's login, none fails
+queries=$(grep -c '^  - name: depwatch_' prometheus/sql-exporter.yml)
+check "$(value 'count(sql_exporter_last_scrape_failed{query=~"depwatch_.*"} == 0)')" "$queries" \
+	"all $queries queries of prometheus/sql-exporter.yml run as depwatch_exporter without failing"
 
 # c. down
 [ "$(curl -sf -m 2 "http://127.0.0.1:$ctl/set?port=$svc&mode=refuse")" = ok ] || fail "fake: refuse $svc"
