@@ -104,7 +104,7 @@ BEGIN
 				  DETAIL = concat_ws(' ',
 					  'Missing: ' || array_to_string(missing, ', ') || '.',
 					  'Wrong types: ' || array_to_string(mistyped, '; ') || '.'),
-				  HINT = 'Bind a view over your table that renames and casts the columns; README, "Binding a ledger", lists the contract.';
+				  HINT = 'Bind a view over your table that renames and casts the columns; README, "Binding a real ledger", lists the contract.';
 	END IF;
 END
 $$;

@@ -81,6 +81,15 @@ GRANT EXECUTE ON FUNCTION
 	depwatch_internal._reporting_deadlines(jsonb, boolean, boolean, timestamptz),
 	depwatch_internal._assumed_aware(depwatch.incident) TO depwatch_reader;
 
+-- redress (67-redress.sql): the policies, the reports and what they call
+GRANT SELECT ON redress_policy TO depwatch_reader;
+GRANT EXECUTE ON FUNCTION
+	redress(bigint, text),
+	redress_summary(bigint, text),
+	depwatch_internal._redress_policy(text),
+	depwatch_internal._redress_pay(jsonb, numeric),
+	depwatch_internal._redress_query(regclass, text) TO depwatch_reader;
+
 -- Operators: what happens (samples, outages, maintenance, incidents).
 GRANT EXECUTE ON FUNCTION
 	add_maintenance(text, tstzrange, text),
@@ -110,3 +119,4 @@ GRANT EXECUTE ON FUNCTION
 	alter_alert_route(text, text, text, text, text[], text[], text, jsonb),
 	drop_alert_route(text),
 	test_alert_route(text) TO depwatch_admin;
+GRANT EXECUTE ON FUNCTION add_redress_policy(text, text[], text, jsonb, numeric) TO depwatch_admin;

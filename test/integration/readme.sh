@@ -37,6 +37,7 @@ mkdir -p "$dir/work"
 
 sql_blocks "Tutorial" >"$dir/tutorial.sql"
 sql_blocks "Binding a real ledger" >"$dir/ledger.sql"
+sql_blocks "Installing on an existing server" >"$dir/install.sql"
 check "the tutorial has its steps" test "$(grep -c . "$dir/tutorial.sql")" -gt 30
 check "the ledger example has its steps" test "$(grep -c . "$dir/ledger.sql")" -gt 30
 
@@ -45,6 +46,8 @@ check "the tutorial runs without an error" test $? -eq 0
 out=$dir/tutorial.out
 has() { grep -Eq -- "$1" "$out"; }
 check "step 3: the worker probed the SMS gateway" has '^ sms +\| dependency +\| up'
+check "step 4: the samples print how many were stored, not empty rows" \
+	bash -c "grep -Eq '^ +samples *\$' '$out' && grep -A2 -E '^ +samples *\$' '$out' | grep -Eq '^ +5\$' && ! grep -q 'report_sample' '$out'"
 check "step 4: NICE's outage was opened by the samples, backdated" \
 	test "$(psql -qXAt -d bank -c "SELECT round(extract(epoch FROM ended_at - started_at) / 60) FROM depwatch.outages WHERE dependency = 'nice' AND kind = 'down'")" = 30
 check "step 4: one outage of NICE, down, reported; KCB's manual" \
@@ -79,6 +82,34 @@ psql -qX -d ledger_example -c "INSERT INTO ledger.transfers
 check "the time predicate reaches the ledger's index through the view" \
 	bash -c "psql -qXAt -d ledger_example -c \"EXPLAIN SELECT * FROM for_depwatch.transfers
 		WHERE occurred_at >= '2022-10-15' AND occurred_at < '2022-10-16'\" | grep -q 'Index.*transfers_created_at_idx'"
+
+# Installing on an existing server: CREATE EXTENSION and the grants run
+# as written, and give the roles what the text says
+psql -qX -d postgres -c "CREATE DATABASE install_example"
+psql -X -v ON_ERROR_STOP=1 -d install_example -f "$dir/install.sql" >"$dir/install.out" 2>&1
+check "the installation's SQL runs without an error" test $? -eq 0
+check "the installation's grants make grafana a reader, payments_app an operator, sre_lead an admin" \
+	test "$(psql -qXAt -d install_example -c "SELECT pg_has_role('grafana', 'depwatch_reader', 'MEMBER')
+		AND NOT pg_has_role('grafana', 'depwatch_operator', 'MEMBER')
+		AND pg_has_role('payments_app', 'depwatch_operator', 'MEMBER')
+		AND NOT pg_has_role('payments_app', 'depwatch_admin', 'MEMBER')
+		AND pg_has_role('sre_lead', 'depwatch_admin', 'MEMBER')")" = t
+# the settings the section names are depwatch's own (src/guc.c)
+for guc in depwatch.databases depwatch.alert_route_from depwatch.alert_capabilities_due; do
+	check "the installation names $guc, which the library defines" \
+		grep -q "\"$guc\"" src/guc.c
+done
+
+# The docs cannot drift from the code: each README section an error hint
+# names exists, and the number of bad calls the docs give for
+# sql/errors.sql is the number its expected output counts.
+for section in $(grep -rhoE 'README, \\?"[^"\\]+\\?"' src | sed -E 's/^README, \\?"//; s/\\?"$//' | sort -u | tr ' ' '_'); do
+	check "the section \"${section//_/ }\" a hint names is in README" grep -qx "## ${section//_/ }" README.md
+done
+cases=$(awk '/^ cases \| succeeded/ { getline; getline; print $1 }' expected/errors.out)
+check "README gives the $cases bad calls of sql/errors.sql" grep -q "\`sql/errors.sql\` | $cases bad calls" README.md
+check "doc/reference.md gives the $cases bad calls of sql/errors.sql" \
+	bash -c "tr '\n' ' ' < doc/reference.md | grep -q '\`sql/errors.sql\` shows $cases of'"
 
 # PGXN's META.json: well-formed, and it says what the control file says
 check "META.json describes this release" python3 -c "
