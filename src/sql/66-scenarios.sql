@@ -208,7 +208,7 @@ BEGIN
 							 WHERE c.criterion IN ('duration_downtime', 'clients_transactions')), false),
 			   (SELECT c.met FROM depwatch_internal._kr_fss_criteria(m.facts, m.measures) c
 				WHERE c.criterion = 'reportable'),
-			   extract(epoch FROM o.downtime)
+			   trim_scale(extract(epoch FROM o.downtime))
 		FROM depwatch_internal._scenario_outcomes(lose, starts, lasts) o
 		LEFT JOIN depwatch_internal._scenario_baseline(starts, lasts, baseline_weeks) b
 			   ON b.capability = o.capability
@@ -276,19 +276,19 @@ BEGIN
 		'period', jsonb_build_object('from', lower(period), 'to', upper(period)),
 		'services', coalesce(jsonb_agg(jsonb_build_object(
 			'capability', c.name,
-			'tolerance_seconds', extract(epoch FROM c.impact_tolerance),
+			'tolerance_seconds', trim_scale(extract(epoch FROM c.impact_tolerance)),
 			'worst_disruption_seconds',
-				coalesce((SELECT max(extract(epoch FROM r.lasted)) FROM runs r WHERE r.capability = c.name), 0),
+				coalesce((SELECT max(trim_scale(extract(epoch FROM r.lasted))) FROM runs r WHERE r.capability = c.name), 0),
 			'breaches', coalesce((
 				SELECT jsonb_agg(jsonb_build_object('started_at', r.started_at, 'ended_at', r.ended_at,
-													'lasted_seconds', extract(epoch FROM r.lasted),
+													'lasted_seconds', trim_scale(extract(epoch FROM r.lasted)),
 													'breached_at', r.breached_at) ORDER BY r.started_at)
 				FROM runs r WHERE r.capability = c.name AND r.breached), '[]'),
 			'scenarios', coalesce((
 				SELECT jsonb_agg(jsonb_build_object('name', o.name, 'lose', to_jsonb(o.lose),
-													'lasts_seconds', extract(epoch FROM o.lasts),
+													'lasts_seconds', trim_scale(extract(epoch FROM o.lasts)),
 													'down', o.down,
-													'downtime_seconds', extract(epoch FROM o.downtime),
+													'downtime_seconds', trim_scale(extract(epoch FROM o.downtime)),
 													'breached', o.breached) ORDER BY o.name)
 				FROM outcomes o WHERE o.capability = c.name), '[]'))
 			ORDER BY c.name), '[]'))
