@@ -240,7 +240,7 @@ SELECT trigger_is('depwatch', 'audit_log', 'audit_log_no_truncate', 'depwatch_in
 SELECT set_eq($$SELECT c.relname::text FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
 				WHERE c.relnamespace = 'depwatch'::regnamespace AND g.tgname = 'audit' AND g.tgtype = 29$$,
 			  ARRAY['dependency', 'capability', 'outage', 'maintenance', 'incident', 'incident_dependency',
-					'ledger_binding', 'fee_policy', 'fee_schedule', 'alert_route', 'alert_report_sent'],
+					'ledger_binding', 'fee_policy', 'fee_schedule', 'alert_route', 'alert_report_sent', 'scenario'],
 			  'the audit triggers fire AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW');
 
 SELECT is((SELECT count(*) FROM depwatch.audit_log WHERE table_name = 'outage' AND action = 'INSERT'),
