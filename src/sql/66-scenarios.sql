@@ -261,6 +261,7 @@ COMMENT ON FUNCTION save_scenario(text, text[], interval) IS 'Save a scenario (n
 CREATE OR REPLACE FUNCTION resilience_report(period tstzrange) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
+SET TimeZone = 'UTC'
 AS $$
 #variable_conflict use_variable
 DECLARE
