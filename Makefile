@@ -74,7 +74,8 @@ test: deps
 # make bench: the availability analytics against plain SQL (about 15
 # minutes), the incident economics against plain SQL on a 10M-row ledger
 # (about 12 minutes), the probe worker's benchmark (about 25 minutes), then
-# alert delivery (about 2 minutes).
+# alert delivery (about 2 minutes), then the scenario sweep against plain
+# SQL on a 10M-row ledger (about 5 minutes).
 bench: deps
 	$(MAKE) all
 	$(MAKE) install
@@ -82,6 +83,7 @@ bench: deps
 	@bench/economics.sh
 	@bench/run.sh
 	@bench/alerts.sh
+	@bench/scenario.sh
 
 # make fuzz: libFuzzer on the parsers and the outage state machine,
 # FUZZ_SECONDS (60) per target; prints executions and crashes per target.

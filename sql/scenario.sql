@@ -180,3 +180,8 @@ SELECT record_outage('core', '2024-03-01 09:00+00', '2024-03-01 12:00+00') > 0;
 SELECT record_outage('kakaotalk', '2024-03-02 09:00+00', '2024-03-02 09:20+00') > 0;
 SELECT record_outage('alimtalk', '2024-03-02 09:00+00', '2024-03-02 09:20+00') > 0;
 SELECT jsonb_pretty(resilience_report(tstzrange('2024-03-01', '2024-03-08')));
+
+DROP EXTENSION depwatch;
+DROP EXTENSION btree_gist;
+SET client_min_messages = warning;
+DROP SCHEMA bank CASCADE;

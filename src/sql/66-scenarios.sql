@@ -35,6 +35,25 @@ BEGIN
 END
 $$;
 
+-- _check_starts: when a scenario starts.
+CREATE OR REPLACE FUNCTION depwatch_internal._check_starts(starts timestamptz) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF starts IS NULL THEN
+		RAISE EXCEPTION 'starts must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Say when the loss starts, such as now().';
+	END IF;
+	IF NOT isfinite(starts) THEN
+		RAISE EXCEPTION 'starts must be finite, not %', starts
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Say when the loss starts, such as now().';
+	END IF;
+END
+$$;
+
 -- _scenario_dependencies: the dependencies a scenario loses: each name is
 -- matched against dependency names, sites and vendors, and counts for
 -- all it matches; a name that matches nothing is an error.
@@ -79,16 +98,7 @@ DECLARE
 	lost text[];
 BEGIN
 	PERFORM depwatch_internal._check_scenario(lose, lasts);
-	IF starts IS NULL THEN
-		RAISE EXCEPTION 'starts must not be NULL'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Say when the loss starts, such as now().';
-	END IF;
-	IF NOT isfinite(starts) THEN
-		RAISE EXCEPTION 'starts must be finite, not %', starts
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Say when the loss starts, such as now().';
-	END IF;
+	PERFORM depwatch_internal._check_starts(starts);
 	lost := depwatch_internal._capabilities_lost(depwatch_internal._scenario_dependencies(lose));
 	RETURN QUERY
 		SELECT c.name, x.down, x.downtime, c.impact_tolerance,
@@ -129,7 +139,10 @@ BEGIN
 			SELECT k, $1 - k * interval '1 week' AS started_at, $1 - k * interval '1 week' + $2 AS ended_at
 			FROM generate_series(1, $3) k),
 		t AS MATERIALIZED (
-			SELECT w.k, x.capability, x.customer_id::text AS customer_id, x.amount, x.fee, x.status
+			-- compared byte by byte: distinct customers are the same in
+			-- any deterministic collation, and counted several times faster
+			SELECT w.k, x.capability COLLATE "C" AS capability, x.customer_id::text COLLATE "C" AS customer_id,
+				   x.amount, x.fee, x.status
 			FROM w CROSS JOIN LATERAL (
 				SELECT x.capability, x.customer_id, x.amount, x.fee, x.status FROM %1$s x
 				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
@@ -156,8 +169,8 @@ BEGIN
 			   trim_scale(coalesce(sum(p.fees), 0) / $3),
 			   coalesce(o.customers, 0)
 		FROM depwatch.capability c
-		LEFT JOIN per_window p ON p.capability = c.name
-		LEFT JOIN overall o ON o.capability = c.name
+		LEFT JOIN per_window p ON p.capability = c.name COLLATE "C"
+		LEFT JOIN overall o ON o.capability = c.name COLLATE "C"
 		GROUP BY c.name, o.customers
 	$q$, transfers, coalesce(applications, transfers), applications IS NOT NULL)
 		USING starts, lasts, weeks;
@@ -190,6 +203,10 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
 BEGIN
+	-- every argument before the ledger is read
+	PERFORM depwatch_internal._check_scenario(lose, lasts);
+	PERFORM depwatch_internal._check_starts(starts);
+	PERFORM depwatch_internal._scenario_dependencies(lose);
 	IF baseline_weeks IS NULL THEN
 		RAISE EXCEPTION 'baseline_weeks must not be NULL'
 			USING ERRCODE = 'null_value_not_allowed',

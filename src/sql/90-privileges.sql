@@ -83,6 +83,7 @@ GRANT EXECUTE ON FUNCTION
 	depwatch_internal._reporting_deadlines(jsonb, boolean, boolean, timestamptz),
 	depwatch_internal._assumed_aware(depwatch.incident),
 	depwatch_internal._check_scenario(text[], interval),
+	depwatch_internal._check_starts(timestamptz),
 	depwatch_internal._scenario_dependencies(text[]),
 	depwatch_internal._scenario_outcomes(text[], timestamptz, interval),
 	depwatch_internal._scenario_baseline(timestamptz, interval, int),
