@@ -17,7 +17,7 @@ SQL_TABLES = $(sort $(wildcard src/sql/tables/*.sql))
 SQL_CODE = $(sort $(wildcard src/sql/*.sql))
 # the tables that 0.3 adds to 0.2's, and the name rule their CHECKs call
 SQL_TABLES_NEW_IN_0.3 = src/sql/tables/05-name-rule.sql src/sql/tables/70-alerts.sql \
-	src/sql/tables/76-redress.sql
+	src/sql/tables/75-scenarios.sql src/sql/tables/76-redress.sql
 DATA_built = depwatch--0.3.sql depwatch--0.2--0.3.sql
 DATA = $(filter-out $(DATA_built),$(wildcard depwatch--*.sql))
 PGFILEDESC = "depwatch - outages of the services a bank depends on"
@@ -74,7 +74,8 @@ test: deps
 # make bench: the availability analytics against plain SQL (about 15
 # minutes), the incident economics against plain SQL on a 10M-row ledger
 # (about 12 minutes), the probe worker's benchmark (about 25 minutes), then
-# alert delivery (about 2 minutes).
+# alert delivery (about 2 minutes), then the scenario sweep against plain
+# SQL on a 10M-row ledger (about 5 minutes).
 bench: deps
 	$(MAKE) all
 	$(MAKE) install
@@ -82,6 +83,7 @@ bench: deps
 	@bench/economics.sh
 	@bench/run.sh
 	@bench/alerts.sh
+	@bench/scenario.sh
 
 # make fuzz: libFuzzer on the parsers and the outage state machine,
 # FUZZ_SECONDS (60) per target; prints executions and crashes per target.

@@ -189,7 +189,7 @@ DECLARE
 	t text;
 BEGIN
 	FOREACH t IN ARRAY ARRAY['dependency', 'capability', 'outage', 'maintenance', 'incident', 'ledger_binding',
-							 'fee_policy', 'fee_schedule', 'incident_dependency'] LOOP
+							 'fee_policy', 'fee_schedule', 'incident_dependency', 'scenario'] LOOP
 		EXECUTE format('CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON %I'
 					   ' FOR EACH ROW EXECUTE FUNCTION depwatch_internal._audit_append()', t);
 	END LOOP;

@@ -12,7 +12,7 @@ GRANT SELECT ON worker_status, dependencies, requirements, outages, status, avai
 				capability, sample, outage, maintenance, incident, incident_dependency, audit_log,
 				ledger_binding, fee_policy, fee_schedule,
 				vantage_sample, vantage_outage, vantage_gap, vantage_status,
-				alert_event, alert_delivery, alert_report_sent, alerts, alert_routes TO depwatch_reader;
+				alert_event, alert_delivery, alert_report_sent, alerts, alert_routes, scenario TO depwatch_reader;
 GRANT SELECT (id, name, kind, probe, every, timeout, fail_after, recover_after, degraded_after,
 			  site, vendor, enabled, created_at, probe_set_by_superuser, tracked_since)
 	ON dependency TO depwatch_reader;
@@ -41,7 +41,9 @@ GRANT EXECUTE ON FUNCTION
 	verify_audit(),
 	tolerance_breaches(tstzrange),
 	burn_rate(text, timestamptz),
-	concentration(tstzrange) TO depwatch_reader;
+	concentration(tstzrange),
+	scenario(text[], timestamptz, interval, int),
+	resilience_report(tstzrange) TO depwatch_reader;
 -- what the views (masks, worker status) and the reports that run with the
 -- reader's rights (ledger, classification, consensus) call
 GRANT EXECUTE ON FUNCTION
@@ -79,7 +81,13 @@ GRANT EXECUTE ON FUNCTION
 	depwatch_internal._dora_major(jsonb, jsonb),
 	depwatch_internal._kr_fss_criteria(jsonb, jsonb),
 	depwatch_internal._reporting_deadlines(jsonb, boolean, boolean, timestamptz),
-	depwatch_internal._assumed_aware(depwatch.incident) TO depwatch_reader;
+	depwatch_internal._assumed_aware(depwatch.incident),
+	depwatch_internal._check_scenario(text[], interval),
+	depwatch_internal._check_starts(timestamptz),
+	depwatch_internal._scenario_dependencies(text[]),
+	depwatch_internal._scenario_outcomes(text[], timestamptz, interval),
+	depwatch_internal._scenario_baseline(timestamptz, interval, int),
+	depwatch_internal._scenario_baseline_rows(timestamptz, interval, int) TO depwatch_reader;
 
 -- redress (67-redress.sql): the policies, the reports and what they call
 GRANT SELECT ON redress_policy TO depwatch_reader;
@@ -118,5 +126,6 @@ GRANT EXECUTE ON FUNCTION
 	add_alert_route(text, text, text, text, text[], text[], text, jsonb),
 	alter_alert_route(text, text, text, text, text[], text[], text, jsonb),
 	drop_alert_route(text),
-	test_alert_route(text) TO depwatch_admin;
+	test_alert_route(text),
+	save_scenario(text, text[], interval) TO depwatch_admin;
 GRANT EXECUTE ON FUNCTION add_redress_policy(text, text[], text, jsonb, numeric) TO depwatch_admin;

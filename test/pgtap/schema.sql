@@ -241,7 +241,7 @@ SELECT set_eq($$SELECT c.relname::text FROM pg_trigger g JOIN pg_class c ON c.oi
 				WHERE c.relnamespace = 'depwatch'::regnamespace AND g.tgname = 'audit' AND g.tgtype = 29$$,
 			  ARRAY['dependency', 'capability', 'outage', 'maintenance', 'incident', 'incident_dependency',
 					'ledger_binding', 'fee_policy', 'fee_schedule', 'alert_route', 'alert_report_sent',
-					'redress_policy'],
+					'redress_policy', 'scenario'],
 			  'the audit triggers fire AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW');
 
 SELECT is((SELECT count(*) FROM depwatch.audit_log WHERE table_name = 'outage' AND action = 'INSERT'),

@@ -80,7 +80,8 @@ SELECT is_empty($$SELECT p.proname FROM pg_proc p JOIN pg_language l ON l.oid = 
 										  'derive_outages', 'availability', 'capability_outages',
 										  'state_timeline', 'timeline_svg', '_vantage',
 										  'consensus_timeline', 'vantage_availability',
-										  '_check_period', '_pin_relation', '_no_worker_reason')$$,
+										  '_check_period', '_pin_relation', '_no_worker_reason',
+										  '_scenario_baseline')$$,
 				'the C functions a reader may call are the known read-only ones');
 SET SESSION AUTHORIZATION depwatch_sec_rita;
 SELECT results_eq($$SELECT * FROM pg_temp.run('SELECT set_config(''role'', ''depwatch_admin'', false)')$$,
@@ -103,6 +104,8 @@ UNION ALL SELECT 'state_timeline', (SELECT string_agg(x::text, '|') FROM depwatc
 UNION ALL SELECT 'current_status', (SELECT string_agg(x::text, '|') FROM depwatch.current_status() x)
 UNION ALL SELECT 'redundancy_risks', (SELECT string_agg(x::text, '|') FROM depwatch.redundancy_risks() x)
 UNION ALL SELECT 'concentration', (SELECT string_agg(x::text, '|') FROM depwatch.concentration('[2026-03-01, 2026-03-02)') x)
+UNION ALL SELECT 'scenario', (SELECT string_agg(x::text, '|') FROM depwatch.scenario(ARRAY['ledger'], '2026-03-01', '1 hour') x)
+UNION ALL SELECT 'resilience_report', depwatch.resilience_report('[2026-03-01, 2026-03-02)')::text
 UNION ALL SELECT 'derive_outages', (SELECT string_agg(x::text, '|') FROM depwatch.derive_outages('ledger') x)
 UNION ALL SELECT 'dependencies', (SELECT string_agg(x::text, '|') FROM depwatch.dependencies x)
 UNION ALL SELECT 'requirements', (SELECT string_agg(x::text, '|') FROM depwatch.requirements x)
@@ -110,7 +113,7 @@ UNION ALL SELECT 'outages', (SELECT string_agg(x::text, '|') FROM depwatch.outag
 UNION ALL SELECT 'status', (SELECT string_agg(x::text, '|') FROM depwatch.status x)
 UNION ALL SELECT 'audit_log', (SELECT string_agg(x::text, '|') FROM depwatch.audit_log x);
 RESET ROLE;
-SELECT is((SELECT count(*) FROM reader_saw), 16::bigint, 'a reader ran 16 reports and views');
+SELECT is((SELECT count(*) FROM reader_saw), 18::bigint, 'a reader ran 18 reports and views');
 SELECT is_empty($$SELECT what FROM reader_saw WHERE t ~ 'S3cret'$$,
 				'no report or view a reader may use shows a password, a header or an sslpassword');
 SET ROLE depwatch_reader;
@@ -299,7 +302,8 @@ SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
 					AND (has_function_privilege('depwatch_reader', p.oid, 'EXECUTE')
 						 OR has_function_privilege('depwatch_admin', p.oid, 'EXECUTE'))
 					AND p.proname NOT IN ('_worker_status', 'parse_requirements', '_mask_probe_target', '_vantage',
-										  '_check_period', '_pin_relation', '_no_worker_reason')$$,
+										  '_check_period', '_pin_relation', '_no_worker_reason',
+										  '_scenario_baseline')$$,
 				'the functions that do not pin search_path and that depwatch''s roles may call run no SQL');
 SELECT is_empty($$SELECT c.oid, c.classid::regclass FROM pg_depend d
 				  RIGHT JOIN (SELECT 'pg_proc'::regclass AS classid, p.oid FROM pg_proc p
