@@ -180,7 +180,7 @@ CREATE OR REPLACE FUNCTION depwatch_internal._page_patterns() RETURNS text
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT '<svg width="0" height="0" style="position:absolute" aria-hidden="true" focusable="false"><defs>'
+	SELECT '<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0" style="position:absolute" aria-hidden="true" focusable="false"><defs>'
 		|| '<pattern id="pattern-outage" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
 		|| '<rect width="4" height="4" fill="#d62728"/><rect width="1.5" height="4" fill="#7f1416"/></pattern>'
 		|| '<pattern id="pattern-degraded" width="4" height="4" patternUnits="userSpaceOnUse">'
@@ -285,12 +285,16 @@ BEGIN
 		SELECT day.*,
 			   to_char(greatest(day.bucket_start, lo), 'YYYY-MM-DD') || ': '
 			   || CASE worst WHEN 'nodata' THEN 'no data' ELSE worst END
-			   || concat(CASE WHEN day.downtime > interval '0'
-							  THEN ', down ' || depwatch_internal._page_duration(day.downtime) END,
-						 CASE WHEN day.degraded > interval '0'
-							  THEN ', degraded ' || depwatch_internal._page_duration(day.degraded) END,
-						 CASE WHEN day.maintenance > interval '0'
-							  THEN ', maintenance ' || depwatch_internal._page_duration(day.maintenance) END) AS words
+			   || coalesce(' (' || nullif(concat_ws('; ',
+						CASE WHEN day.downtime > interval '0'
+							 THEN 'down ' || depwatch_internal._page_duration(day.downtime) END,
+						CASE WHEN day.degraded > interval '0'
+							 THEN 'degraded ' || depwatch_internal._page_duration(day.degraded) END,
+						CASE WHEN day.maintenance > interval '0'
+							 THEN 'maintenance ' || depwatch_internal._page_duration(day.maintenance) END,
+						CASE WHEN day.unmonitored > interval '0' AND worst <> 'nodata'
+							 THEN 'not watched ' || depwatch_internal._page_duration(day.unmonitored) END), '')
+						   || ')', '') AS words
 		FROM day),
 	per_cap AS (
 		SELECT said.target, count(*) AS days,
@@ -302,7 +306,7 @@ BEGIN
 		FROM said GROUP BY said.target)
 	SELECT string_agg(format('<section class="capability" data-capability="%s" aria-labelledby="cap-%s">'
 							 '<header><h3 id="cap-%s">%s</h3><span class="uptime">%s</span></header>'
-							 '<svg class="bars" viewBox="0 0 %s 34" preserveAspectRatio="none" aria-hidden="true" focusable="false">%s</svg>'
+							 '<svg xmlns="http://www.w3.org/2000/svg" class="bars" viewBox="0 0 %s 34" preserveAspectRatio="none" aria-hidden="true" focusable="false">%s</svg>'
 							 '<div class="range" aria-hidden="true"><span>%s</span><span>%s</span></div>'
 							 '<div class="sr-only"><p>%s days, %s of them fully operational.</p>%s</div></section>',
 							 depwatch_internal._html_escape(cap.name), cap.ord, cap.ord,
@@ -339,15 +343,15 @@ BEGIN
 				 OR EXISTS (SELECT FROM needs n WHERE n.capability = cap.name AND n.member IN (c.name, d.name))
 		WHERE upper(m.during) > lo AND (lower(m.during) < hi OR lower(m.during) > now())
 		GROUP BY m.id, m.during, d.name)
-	SELECT string_agg(format('<li class="maintenance-window %s"><strong>%s</strong>: %s, %s to %s (%s)%s</li>',
+	SELECT string_agg(format('<li class="maintenance-window %s"><strong>%s</strong> from %s to %s (%s); affects %s%s</li>',
 							 CASE WHEN lower(w.during) > now() THEN 'upcoming'
 								  WHEN upper(w.during) > now() THEN 'in-progress' ELSE 'completed' END,
 							 CASE WHEN lower(w.during) > now() THEN 'Scheduled'
 								  WHEN upper(w.during) > now() THEN 'In progress' ELSE 'Completed' END,
-							 depwatch_internal._html_escape(array_to_string(w.shown, ', ')),
 							 depwatch_internal._page_time(lower(w.during)),
 							 depwatch_internal._page_time(upper(w.during)),
 							 depwatch_internal._html_escape(depwatch_internal._page_duration(upper(w.during) - lower(w.during))),
+							 depwatch_internal._html_escape(array_to_string(w.shown, ', ')),
 							 CASE WHEN show_dependencies AND w.dependency IS NOT NULL
 								  THEN ' <span class="dependencies">(dependency: '
 									   || depwatch_internal._html_escape(w.dependency) || ')</span>' ELSE '' END),
@@ -412,7 +416,7 @@ BEGIN
 		|| depwatch_internal._page_time(lo) || ' to ' || depwatch_internal._page_time(hi)
 		|| '; each bar is one day, at its worst.</p>'
 		|| '<div class="legend" aria-hidden="true">'
-		|| (SELECT string_agg(format('<span><svg width="12" height="12"><rect class="%s" width="12" height="12"/></svg>%s</span>',
+		|| (SELECT string_agg(format('<span><svg xmlns="http://www.w3.org/2000/svg" width="12" height="12"><rect class="%s" width="12" height="12"/></svg>%s</span>',
 									 k, CASE k WHEN 'nodata' THEN 'no data' ELSE k END), '' ORDER BY o)
 			FROM unnest(ARRAY['operational', 'degraded', 'outage', 'maintenance', 'nodata']) WITH ORDINALITY x(k, o))
 		|| '</div>' || E'\n'
