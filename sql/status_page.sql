@@ -150,3 +150,5 @@ SELECT status_page('empty');
 \set VERBOSITY default
 SELECT count(*) AS updates FROM incident_update;
 SELECT display_name FROM capability WHERE name = 'transfer';
+DROP EXTENSION depwatch;
+DROP EXTENSION btree_gist;

@@ -35,7 +35,8 @@ CREATE TABLE capability (
 	impact_tolerance interval CHECK (impact_tolerance > interval '0'),
 	created_at		timestamptz NOT NULL DEFAULT now(),
 	-- what customers read on the status page; NULL: the name
-	display_name	text CHECK (depwatch_internal._valid_display_name(display_name))
+	display_name	text CONSTRAINT capability_display_name_rule
+						CHECK (depwatch_internal._valid_display_name(display_name))
 );
 ALTER SEQUENCE capability_id_seq OWNED BY capability.id;
 CREATE SEQUENCE maintenance_id_seq;
