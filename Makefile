@@ -16,8 +16,9 @@ OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 SQL_TABLES = $(sort $(wildcard src/sql/tables/*.sql))
 SQL_CODE = $(sort $(wildcard src/sql/*.sql))
 # the tables that 0.3 adds to 0.2's, and the name rule their CHECKs call
-SQL_TABLES_NEW_IN_0.3 = src/sql/tables/05-name-rule.sql src/sql/tables/70-alerts.sql \
-	src/sql/tables/75-scenarios.sql src/sql/tables/76-redress.sql
+SQL_TABLES_NEW_IN_0.3 = src/sql/tables/05-name-rule.sql src/sql/tables/06-display-name-rule.sql \
+	src/sql/tables/70-alerts.sql src/sql/tables/75-scenarios.sql src/sql/tables/76-redress.sql \
+	src/sql/tables/80-status-page.sql
 DATA_built = depwatch--0.3.sql depwatch--0.2--0.3.sql
 DATA = $(filter-out $(DATA_built),$(wildcard depwatch--*.sql))
 PGFILEDESC = "depwatch - outages of the services a bank depends on"

@@ -23,11 +23,16 @@ SELECT count(*) AS dependencies FROM (
 	UNION ALL SELECT depwatch.add_dependency('core', 'core', site => 'sangam', vendor => 'lg_cns', tracked_since => '2017-07-01 00:00+09')
 	UNION ALL SELECT depwatch.add_dependency('kftc', 'payment_network', site => 'kftc', tracked_since => '2017-07-01 00:00+09')) d;
 SELECT count(*) AS capabilities FROM (
-	SELECT depwatch.add_capability('account_opening', ARRAY['core', 'nice|kcb'], slo => 99.5)
-	UNION ALL SELECT depwatch.add_capability('transfer', ARRAY['core', 'kftc'], slo => 99.95)
-	UNION ALL SELECT depwatch.add_capability('simple_transfer', ARRAY['transfer', 'kakaotalk'])
-	UNION ALL SELECT depwatch.add_capability('group_account', ARRAY['core', 'kakaotalk'])
-	UNION ALL SELECT depwatch.add_capability('notifications', ARRAY['kakaotalk|alimtalk'])) c;
+	SELECT depwatch.add_capability('account_opening', ARRAY['core', 'nice|kcb'], slo => 99.5,
+								   display_name => 'Account opening')
+	UNION ALL SELECT depwatch.add_capability('transfer', ARRAY['core', 'kftc'], slo => 99.95,
+											 display_name => 'Transfers')
+	UNION ALL SELECT depwatch.add_capability('simple_transfer', ARRAY['transfer', 'kakaotalk'],
+											 display_name => 'Simple transfer (by messenger)')
+	UNION ALL SELECT depwatch.add_capability('group_account', ARRAY['core', 'kakaotalk'],
+											 display_name => 'Group accounts')
+	UNION ALL SELECT depwatch.add_capability('notifications', ARRAY['kakaotalk|alimtalk'],
+											 display_name => 'Notifications')) c;
 SELECT capability, "group", k, members FROM depwatch.requirements ORDER BY capability, requirement;
 
 \echo
@@ -272,4 +277,33 @@ $$;
 \pset format unaligned
 \o :outdir/timeline.svg
 SELECT depwatch_demo.both_incidents_svg();
+\o
+
+-- The status page customers read (status_page()): what they were told
+-- during both incidents (public updates; one internal note that the page
+-- leaves out), then the 90 days up to the day after each incident, in
+-- status.html (the fire) and status_launch_day.html.
+\pset tuples_only off
+\pset format aligned
+\o /dev/null
+SELECT depwatch.add_incident_update(1, 'investigating', 'Some customers cannot open an account: identity checks time out. We are investigating.', '2017-07-27 08:20+09');
+SELECT depwatch.add_incident_update(1, 'identified', 'The credit bureaus we query are overloaded by launch-day demand; applications are retried as capacity frees up.', '2017-07-27 09:40+09');
+SELECT depwatch.add_incident_update(1, 'identified', 'internal: NICE answers 1 in 3 queries; KCB overflow since 09:30', '2017-07-27 09:45+09', false);
+SELECT depwatch.add_incident_update(1, 'monitoring', 'Account opening works again; we are watching closely.', '2017-07-27 11:15+09');
+SELECT depwatch.add_incident_update(1, 'resolved', 'Resolved. Fees for failed transfers and ATM withdrawals today will be refunded.', '2017-07-27 19:00+09');
+SELECT depwatch.add_incident_update(2, 'investigating', 'Transfers by messenger, group accounts and notifications are failing. Your deposits are safe; transfers in the app work.', '2022-10-15 15:45+09');
+SELECT depwatch.add_incident_update(2, 'identified', 'A fire at a partner''s data center cut power to the messaging platform these services use.', '2022-10-15 17:30+09');
+SELECT depwatch.add_incident_update(2, 'monitoring', 'Notifications are back; transfers by messenger and group accounts are being restored.', '2022-10-16 22:30+09');
+SELECT depwatch.add_incident_update(2, 'resolved', 'All services are back. We apologise for the disruption.', '2022-10-17 12:30+09');
+\o
+\echo
+\echo '== What customers read: status_page() (status.html, status_launch_day.html)'
+SELECT incident, status, at, left(message, 60) AS message
+FROM depwatch.incident_updates WHERE public ORDER BY incident, at;
+\pset tuples_only on
+\pset format unaligned
+\o :outdir/status.html
+SELECT depwatch.status_page('[2022-07-20 00:00+09, 2022-10-18 00:00+09)', title => 'Bank service status');
+\o :outdir/status_launch_day.html
+SELECT depwatch.status_page('[2017-04-29 00:00+09, 2017-07-28 00:00+09)', title => 'Bank service status');
 \o

@@ -27,6 +27,7 @@
 #include "subjects.h"
 
 PG_FUNCTION_INFO_V1(dw_timeline_svg);
+PG_FUNCTION_INFO_V1(dw_html_escape);
 
 /* Picture geometry, in pixels */
 #define SVG_WIDTH		960
@@ -125,7 +126,8 @@ typedef struct SvgLayout
 /*
  * append_escaped adds str as XML character data or attribute text: the
  * markup characters become entities and control characters, which XML 1.0
- * forbids, become spaces.
+ * forbids, become spaces.  The status page (status_page(), in SQL) escapes
+ * through the same function: dw_html_escape below.
  */
 static void
 append_escaped(StringInfo buf, const char *str)
@@ -157,6 +159,21 @@ append_escaped(StringInfo buf, const char *str)
 				break;
 		}
 	}
+}
+
+/*
+ * dw_html_escape: depwatch_internal._html_escape(text), append_escaped for
+ * SQL callers: text safe as HTML or XML character data and as a quoted
+ * attribute value.
+ */
+Datum
+dw_html_escape(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	append_escaped(&buf, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }
 
 /* format_time: to_char(t, fmt) in the session time zone, as a C string */

@@ -205,7 +205,8 @@ $$;
 -- (SHARE ROW EXCLUSIVE conflicts with itself, not with readers): two
 -- changes checked side by side could otherwise close a cycle together.
 CREATE OR REPLACE FUNCTION add_capability(name text, requires text[], slo numeric DEFAULT 99.9,
-							   impact_tolerance interval DEFAULT NULL) RETURNS bigint
+							   impact_tolerance interval DEFAULT NULL,
+							   display_name text DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
@@ -217,13 +218,14 @@ BEGIN
 	PERFORM depwatch_internal._check_name(name, 'capability');
 	PERFORM depwatch_internal._check_requirements(name, requires);
 	PERFORM depwatch_internal._check_capability_settings(slo, impact_tolerance);
-	INSERT INTO depwatch.capability (name, requires, slo, impact_tolerance)
-	VALUES (name, depwatch_internal._normalize_requirements(requires), slo, impact_tolerance)
+	PERFORM depwatch_internal._valid_display_name(display_name);
+	INSERT INTO depwatch.capability (name, requires, slo, impact_tolerance, display_name)
+	VALUES (name, depwatch_internal._normalize_requirements(requires), slo, impact_tolerance, display_name)
 	RETURNING id INTO result;
 	RETURN result;
 END
 $$;
-COMMENT ON FUNCTION add_capability(text, text[], numeric, interval) IS 'Add a business capability; returns its id';
+COMMENT ON FUNCTION add_capability(text, text[], numeric, interval, text) IS 'Add a business capability; returns its id; display_name is what customers read on the status page (NULL: the name)';
 
 CREATE OR REPLACE FUNCTION depwatch_internal._capability_id(name text) RETURNS bigint
 LANGUAGE sql STABLE
@@ -233,7 +235,8 @@ AS $$
 $$;
 
 CREATE OR REPLACE FUNCTION alter_capability(name text, requires text[] DEFAULT NULL, slo numeric DEFAULT NULL,
-								 impact_tolerance interval DEFAULT NULL) RETURNS void
+								 impact_tolerance interval DEFAULT NULL,
+								 display_name text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
@@ -251,14 +254,20 @@ BEGIN
 	c.slo := coalesce(slo, c.slo);
 	c.impact_tolerance := CASE WHEN impact_tolerance = interval '0' THEN NULL
 							   ELSE coalesce(impact_tolerance, c.impact_tolerance) END;
+	-- '' goes back to the name, as interval '0' clears impact_tolerance
+	c.display_name := CASE WHEN display_name = '' THEN NULL
+						   ELSE coalesce(display_name, c.display_name) END;
 	PERFORM depwatch_internal._check_capability_settings(c.slo, c.impact_tolerance);
+	PERFORM depwatch_internal._valid_display_name(c.display_name);
 	UPDATE depwatch.capability x
-	   SET requires = c.requires, slo = c.slo, impact_tolerance = c.impact_tolerance
+	   SET requires = c.requires, slo = c.slo, impact_tolerance = c.impact_tolerance,
+		   display_name = c.display_name
 	 WHERE x.id = c.id
-	   AND (x.requires, x.slo, x.impact_tolerance) IS DISTINCT FROM (c.requires, c.slo, c.impact_tolerance);
+	   AND (x.requires, x.slo, x.impact_tolerance, x.display_name)
+		   IS DISTINCT FROM (c.requires, c.slo, c.impact_tolerance, c.display_name);
 END
 $$;
-COMMENT ON FUNCTION alter_capability(text, text[], numeric, interval) IS 'Change a capability; NULL leaves a setting unchanged';
+COMMENT ON FUNCTION alter_capability(text, text[], numeric, interval, text) IS 'Change a capability; NULL leaves a setting unchanged (impact_tolerance ''0'' clears it, display_name '''' goes back to the name)';
 
 CREATE OR REPLACE FUNCTION drop_capability(name text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER

@@ -13,6 +13,9 @@ GRANT SELECT ON worker_status, dependencies, requirements, outages, status, avai
 				ledger_binding, fee_policy, fee_schedule,
 				vantage_sample, vantage_outage, vantage_gap, vantage_status,
 				alert_event, alert_delivery, alert_report_sent, alerts, alert_routes, scenario TO depwatch_reader;
+-- the status page: the updates on incidents (public and internal), and the page
+GRANT SELECT ON incident_update, incident_updates TO depwatch_reader;
+GRANT EXECUTE ON FUNCTION status_page(tstzrange, text[], text, boolean) TO depwatch_reader;
 GRANT SELECT (id, name, kind, probe, every, timeout, fail_after, recover_after, degraded_after,
 			  site, vendor, enabled, created_at, probe_set_by_superuser, tracked_since)
 	ON dependency TO depwatch_reader;
@@ -109,14 +112,16 @@ GRANT EXECUTE ON FUNCTION
 	report_sample(text, boolean, interval, timestamptz, text, text),
 	set_incident_facts(bigint, jsonb),
 	mark_report_sent(bigint, text, timestamptz, text) TO depwatch_operator;
+-- the status page: what customers are told during an incident
+GRANT EXECUTE ON FUNCTION add_incident_update(bigint, text, text, timestamptz, boolean) TO depwatch_operator;
 
 -- Admins: what is watched, and how it is priced.
 GRANT SELECT ON dependency, probe_state, alert_route TO depwatch_admin;
 GRANT EXECUTE ON FUNCTION
-	add_capability(text, text[], numeric, interval),
+	add_capability(text, text[], numeric, interval, text),
 	add_dependency(text, text, text, text, interval, interval, int, int, interval, jsonb, text, text, timestamptz),
 	add_fee_policy(text, text[], text[], interval, numeric),
-	alter_capability(text, text[], numeric, interval),
+	alter_capability(text, text[], numeric, interval, text),
 	alter_dependency(text, text, text, text, interval, interval, int, int, interval, jsonb, text, text, boolean, timestamptz),
 	bind_ledger(regclass, regclass, regclass, regclass),
 	drop_capability(text),

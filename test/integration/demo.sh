@@ -12,7 +12,10 @@
 #         not the services in the building, the tolerance events and the
 #         DORA reminder;
 #   files: timeline.svg is well-formed SVG with both incidents, report.json
-#         follows doc/incident_report.schema.json.
+#         follows doc/incident_report.schema.json, status.html (the demo
+#         prints where it is) has 90 daily bars for each of the five
+#         capabilities, with the fire's outage bars, and the fire with its
+#         public updates, not the internal note.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 dir=tmp/it_demo
@@ -106,5 +109,13 @@ check "timeline.svg shows both incidents" \
 check "report.json follows the schema" python3 -c "
 import json, jsonschema
 jsonschema.validate(json.load(open('$dir/report.json')), json.load(open('doc/incident_report.schema.json')))"
+check "the demo prints where status.html is" has "/status\.html +status_page\(\)"
+check "status.html has 90 daily bars for each of the five capabilities" python3 -c "
+import re, sys
+html = open('$dir/status.html', encoding='utf-8').read()
+bars = {c: len(re.findall(r'<rect class=\"bar ', s)) for c, s in re.findall(r'<section class=\"capability\" data-capability=\"([a-z_]+)\"(.*?)</section>', html, re.S)}
+sys.exit(0 if sorted(bars) == ['account_opening', 'group_account', 'notifications', 'simple_transfer', 'transfer'] and set(bars.values()) == {90} else 1)"
+check "status.html shows the fire's outage days and the fire with its public updates, not the internal note" \
+	bash -c "grep -q 'data-state=\"outage\" [^>]*><title>2022-10-16: outage' '$dir/status.html' && grep -q 'Pangyo data-center fire' '$dir/status.html' && grep -q 'A fire at a partner&apos;s data center' '$dir/status.html' && ! grep -q 'internal:' '$dir/status_launch_day.html'"
 
 [ "$failures" -eq 0 ]

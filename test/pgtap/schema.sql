@@ -4,7 +4,7 @@
 -- search paths of SECURITY DEFINER functions, and comments for BI tools.
 BEGIN;
 SET TimeZone = 'UTC';
-SELECT plan(191);
+SELECT plan(197);
 
 -- ---------------------------------------------------------------------------
 -- Tables and views (1 + 11 + 3 + 5)
@@ -116,10 +116,10 @@ INSERT INTO api VALUES
 	 'name text, kind text, probe text, target text, every interval, timeout interval, fail_after integer, recover_after integer, degraded_after interval, options jsonb, site text, vendor text, enabled boolean, tracked_since timestamp with time zone',
 	 'void'),
 	('drop_dependency', '{text}', 'name text', 'void'),
-	('add_capability', '{text,text[],numeric,interval}',
-	 'name text, requires text[], slo numeric, impact_tolerance interval', 'bigint'),
-	('alter_capability', '{text,text[],numeric,interval}',
-	 'name text, requires text[], slo numeric, impact_tolerance interval', 'void'),
+	('add_capability', '{text,text[],numeric,interval,text}',
+	 'name text, requires text[], slo numeric, impact_tolerance interval, display_name text', 'bigint'),
+	('alter_capability', '{text,text[],numeric,interval,text}',
+	 'name text, requires text[], slo numeric, impact_tolerance interval, display_name text', 'void'),
 	('drop_capability', '{text}', 'name text', 'void'),
 	('report_sample',
 	 '{text,boolean,interval,"timestamp with time zone",text,text}',
@@ -142,6 +142,10 @@ INSERT INTO api VALUES
 	('availability', '{tstzrange,text}', 'period tstzrange, bucket text',
 	 'TABLE(target text, target_type text, bucket_start timestamp with time zone, monitored interval, downtime interval, degraded interval, maintenance interval, unmonitored interval, availability numeric, slo numeric, budget interval, budget_left interval, outages integer, mttr interval, mtbf interval, longest interval)'),
 	('timeline_svg', '{tstzrange,text[]}', 'period tstzrange, targets text[]', 'text'),
+	('status_page', '{tstzrange,text[],text,boolean}',
+	 'period tstzrange, capabilities text[], title text, show_dependencies boolean', 'text'),
+	('add_incident_update', '{bigint,text,text,"timestamp with time zone",boolean}',
+	 'incident bigint, status text, message text, at timestamp with time zone, public boolean', 'bigint'),
 	('metrics', '{}', '', 'text'),
 	('set_incident_facts', '{bigint,jsonb}', 'incident bigint, facts jsonb', 'jsonb'),
 	('incident_report', '{bigint}', 'incident bigint', 'jsonb'),
@@ -241,7 +245,7 @@ SELECT set_eq($$SELECT c.relname::text FROM pg_trigger g JOIN pg_class c ON c.oi
 				WHERE c.relnamespace = 'depwatch'::regnamespace AND g.tgname = 'audit' AND g.tgtype = 29$$,
 			  ARRAY['dependency', 'capability', 'outage', 'maintenance', 'incident', 'incident_dependency',
 					'ledger_binding', 'fee_policy', 'fee_schedule', 'alert_route', 'alert_report_sent',
-					'redress_policy', 'scenario'],
+					'redress_policy', 'scenario', 'incident_update'],
 			  'the audit triggers fire AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW');
 
 SELECT is((SELECT count(*) FROM depwatch.audit_log WHERE table_name = 'outage' AND action = 'INSERT'),

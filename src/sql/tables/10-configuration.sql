@@ -33,7 +33,10 @@ CREATE TABLE capability (
 	requires		text[] NOT NULL CHECK (cardinality(requires) >= 1),
 	slo				numeric NOT NULL DEFAULT 99.9 CHECK (slo > 0 AND slo <= 100),
 	impact_tolerance interval CHECK (impact_tolerance > interval '0'),
-	created_at		timestamptz NOT NULL DEFAULT now()
+	created_at		timestamptz NOT NULL DEFAULT now(),
+	-- what customers read on the status page; NULL: the name
+	display_name	text CONSTRAINT capability_display_name_rule
+						CHECK (depwatch_internal._valid_display_name(display_name))
 );
 ALTER SEQUENCE capability_id_seq OWNED BY capability.id;
 CREATE SEQUENCE maintenance_id_seq;
@@ -76,4 +79,5 @@ COMMENT ON TABLE capability IS 'A business service and the dependencies or capab
 COMMENT ON COLUMN capability.requires IS 'AND of groups: ''a'', ''a|b'' (any one) or ''2:a|b|c'' (at least 2)';
 COMMENT ON COLUMN capability.slo IS 'Availability objective in percent of monitored time';
 COMMENT ON COLUMN capability.impact_tolerance IS 'Longest tolerable downtime of one outage';
+COMMENT ON COLUMN capability.display_name IS 'Name customers read on the status page (status_page()); NULL: the name';
 COMMENT ON TABLE maintenance IS 'Planned maintenance on a dependency or a capability';
