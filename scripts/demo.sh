@@ -7,7 +7,8 @@
 #   2. the historical part (scripts/demo.sql) in database "demo": both
 #      incidents as the public timelines give them, a generated ledger
 #      around them, and every report;
-#   3. tmp/demo/timeline.svg, tmp/demo/report.json and the customers'
+#   3. tmp/demo/timeline.svg, tmp/demo/report.json, resilience_report.json
+#      and the customers'
 #      status pages tmp/demo/status.html and status_launch_day.html.
 # DEPWATCH_DEMO_SHORT=1 runs a shorter timeline on a smaller ledger (the
 # demo's test); DEPWATCH_DEMO_PORT picks the port (15420) and
@@ -41,6 +42,7 @@ echo "Pictures and reports:"
 echo "  $(pwd)/$dir/timeline.svg          both incidents, one row per dependency and capability"
 echo "  $(pwd)/$dir/report.json           incident_report(2): the fire, for the regulator"
 echo "  $(pwd)/$dir/report_launch_day.json incident_report(1): launch day"
+echo "  $(pwd)/$dir/resilience_report.json resilience_report(): Q4 2022, the saved scenario run again"
 echo "  $(pwd)/$dir/status.html           status_page(): what customers read, 90 days up to the fire"
 echo "  $(pwd)/$dir/status_launch_day.html status_page(): the same, up to launch day"
 echo

@@ -250,6 +250,63 @@ SELECT jsonb_pretty(depwatch.incident_report(1));
 SELECT criterion, met, value FROM depwatch.classify_incident(1, 'kr_fss');
 
 \echo
+\echo '== The fire as a scenario: what the bank could have known before it'
+\echo '   Transfers and simple transfers are important business services (impact tolerance 4 hours).'
+\o /dev/null
+SELECT depwatch.alter_capability('transfer', impact_tolerance => '4 hours');
+SELECT depwatch.alter_capability('simple_transfer', impact_tolerance => '4 hours');
+SELECT depwatch.save_scenario('pangyo_48h', ARRAY['pangyo'], '48 hours');
+\o
+\echo '   scenario(): "what if everything at the Pangyo site were down 48 h from 2022-10-15 15:19?"'
+\echo '   (the capability algebra on that outage alone; expectations from the same window of the 4 weeks before)'
+SELECT capability, down, downtime, tolerance, breached, breached_at,
+	   round(expected_transfers) AS transfers, round(expected_customers) AS customers,
+	   round(expected_value) AS value, round(expected_fees) AS fees_to_waive, dora_major, fss_reportable
+FROM depwatch.scenario(ARRAY['pangyo'], '2022-10-15 15:19+09', '48 hours')
+ORDER BY capability;
+\echo '   What the fire did, in the same 48 hours (capability_outages, impact(2))'
+SELECT c.name AS capability,
+	   s.downtime AS scenario_downtime,
+	   coalesce(sum(o.ended_at - o.started_at) FILTER (WHERE o.kind = 'down'), '0') AS actual_downtime,
+	   round(s.expected_transfers) AS scenario_transfers, i.attempted AS actual_transfers,
+	   round(s.expected_customers) AS scenario_customers, i.customers AS actual_customers
+FROM depwatch.capability c
+JOIN depwatch.scenario(ARRAY['pangyo'], '2022-10-15 15:19+09', '48 hours') s ON s.capability = c.name
+LEFT JOIN LATERAL depwatch.capability_outages(c.name, '[2022-10-15 15:19+09, 2022-10-17 15:19+09)') o ON true
+LEFT JOIN depwatch.impact(2) i ON i.capability = c.name
+GROUP BY c.name, s.downtime, s.expected_transfers, i.attempted, s.expected_customers, i.customers
+ORDER BY c.name;
+
+\echo
+\echo '== Where redundancy is an illusion (concentration(), 2022)'
+SELECT provider_type, provider, dependencies, single_point_of_failure, round(downtime_share, 3) AS downtime_share
+FROM depwatch.concentration('[2022-01-01 00:00+09, 2023-01-01 00:00+09)')
+WHERE single_point_of_failure <> '{}' ORDER BY downtime_share DESC, provider;
+
+\echo
+\echo '== The impact tolerance in Q4 2022 (tolerance_breaches, resilience_report: resilience_report.json)'
+SELECT capability, started_at, ended_at, lasted, tolerance, breached, breached_at
+FROM depwatch.tolerance_breaches('[2022-10-01 00:00+09, 2023-01-01 00:00+09)') ORDER BY capability, started_at;
+\pset tuples_only on
+\pset format unaligned
+\o :outdir/resilience_report.json
+SELECT jsonb_pretty(depwatch.resilience_report('[2022-10-01 00:00+09, 2023-01-01 00:00+09)'));
+\o
+\pset tuples_only off
+\pset format aligned
+
+\echo
+\echo '== Redress beyond fees: the messaging company''s 2022 table for small merchants'
+\echo '   (failed transfers by messenger or group account: up to 300,000 KRW -> 30,000; above -> 50,000)'
+\o /dev/null
+SELECT depwatch.add_redress_policy('merchants_2022', ARRAY['simple_transfer', 'group_account'], 'failed_value',
+								   '[{"up_to": 300000, "pay": 30000}, {"up_to": 500000, "pay": 50000}]');
+\o
+SELECT * FROM depwatch.redress_summary(2, 'merchants_2022');
+SELECT payout, count(*) AS customers, min(amount) AS smallest, max(amount) AS largest
+FROM depwatch.redress(2, 'merchants_2022') GROUP BY payout ORDER BY payout;
+
+\echo
 \echo '== The audit log is intact'
 SELECT * FROM depwatch.verify_audit();
 

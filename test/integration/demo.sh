@@ -100,6 +100,16 @@ check "historical: launch day is reportable to the FSS but not major" \
 	test "$(sql "SELECT string_agg(met::text, ',' ORDER BY criterion) FROM depwatch.classify_incident(1, 'kr_fss') WHERE criterion IN ('major', 'reportable')")" = false,true
 check "historical: deposit outflow shows the run on the bank" \
 	test "$(sql "SELECT worst_zscore < -3 AND net_flow < 0 FROM depwatch.deposit_outflow_summary(2)")" = t
+check "resilience: the Pangyo scenario, asked before the fire, breaks what the fire broke" \
+	test "$(sql "SELECT string_agg(capability, ',' ORDER BY capability) FROM depwatch.scenario(ARRAY['pangyo'], '2022-10-15 15:19+09', '48 hours') WHERE down")" = \
+		 "$(sql "SELECT string_agg(capability, ',' ORDER BY capability) FROM depwatch.impact(2)")"
+check "resilience: simple transfer breaches its 4-hour tolerance in the scenario and in the fire" \
+	test "$(sql "SET TimeZone = 'UTC'; SELECT breached_at FROM depwatch.scenario(ARRAY['pangyo'], '2022-10-15 15:19+09', '48 hours') WHERE capability = 'simple_transfer'")/$(sql "SELECT count(*) FROM depwatch.tolerance_breaches('[2022-10-01, 2023-01-01)') WHERE capability = 'simple_transfer' AND breached")" = \
+		 "2022-10-15 10:19:00+00/1"
+check "resilience: redress pays on the failed value impact() counts" \
+	test "$(sql "SELECT amount FROM depwatch.redress_summary(2, 'merchants_2022')")" = \
+		 "$(sql "SELECT sum(failed_amount) FROM depwatch.impact(2) WHERE capability IN ('simple_transfer', 'group_account')")"
+check "resilience: the output shows the scenario beside what happened" has '^ simple_transfer +\| 48:00:00 +\| 1 day 20:39:00'
 check "historical: the audit log verifies" test "$(sql "SELECT ok FROM depwatch.verify_audit()")" = t
 
 # files
@@ -109,6 +119,11 @@ check "timeline.svg shows both incidents" \
 check "report.json follows the schema" python3 -c "
 import json, jsonschema
 jsonschema.validate(json.load(open('$dir/report.json')), json.load(open('doc/incident_report.schema.json')))"
+check "resilience_report.json follows its schema and holds the saved scenario" python3 -c "
+import json, jsonschema
+r = json.load(open('$dir/resilience_report.json'))
+jsonschema.validate(r, json.load(open('doc/resilience_report.schema.json')))
+assert [s['name'] for v in r['services'] for s in v['scenarios']] == ['pangyo_48h', 'pangyo_48h']"
 check "the demo prints where status.html is" has "/status\.html +status_page\(\)"
 check "status.html has 90 daily bars for each of the five capabilities" python3 -c "
 import re, sys
