@@ -428,7 +428,11 @@ $$;
 COMMENT ON FUNCTION add_fee_policy(text, text[], text[], interval, numeric) IS 'Add a fee waiver policy: fee types, capabilities, grace after the incident, per-customer cap';
 
 -- _fee_waiver_query: waivable fees per affected customer ($1 incident,
--- $2 policy): posted rows with fee > 0 in [start, end + grace).
+-- $2 policy): posted rows with fee > 0 in [start, end + grace).  The
+-- bounds are computed first (OFFSET 0 keeps them a row of their own) and
+-- reach the scan as plain values: timestamptz + interval is not immutable,
+-- and postgres_fdw would otherwise read every row from the start on and
+-- test the end here (doc/semantics.md, "Ledger contract").
 CREATE OR REPLACE FUNCTION depwatch_internal._fee_waiver_query(transfers regclass, applications regclass) RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
@@ -437,13 +441,15 @@ AS $$
 		WITH affected AS MATERIALIZED (%2$s),
 		fees AS (
 			SELECT x.customer_id::text AS customer_id, count(*) AS fee_count, sum(x.fee) AS fees
-			FROM %1$s x
-			WHERE x.occurred_at >= ($1).started_at
-			  AND x.occurred_at < coalesce(($1).ended_at, now()) + ($2).grace
-			  AND x.status = 'posted' AND x.fee > 0
-			  AND (($2).fee_types IS NULL OR x.fee_type = ANY (($2).fee_types))
-			  AND (($2).capabilities IS NULL OR x.capability = ANY (($2).capabilities))
-			  AND x.customer_id::text IN (SELECT a.customer_id FROM affected a)
+			FROM (SELECT ($1).started_at AS lo, coalesce(($1).ended_at, now()) + ($2).grace AS hi OFFSET 0) b
+			CROSS JOIN LATERAL (
+				SELECT x.customer_id, x.fee FROM %1$s x
+				WHERE x.occurred_at >= b.lo AND x.occurred_at < b.hi
+				  AND x.status = 'posted' AND x.fee > 0
+				  AND (($2).fee_types IS NULL OR x.fee_type = ANY (($2).fee_types))
+				  AND (($2).capabilities IS NULL OR x.capability = ANY (($2).capabilities))
+				OFFSET 0) x
+			WHERE x.customer_id::text IN (SELECT a.customer_id FROM affected a)
 			GROUP BY 1)
 		SELECT f.customer_id, f.fee_count, f.fees,
 			   CASE WHEN ($2).per_customer_cap IS NULL THEN f.fees
@@ -491,12 +497,15 @@ BEGIN
 	RETURN QUERY EXECUTE format($q$
 		WITH w AS (%2$s),
 		baseline AS (
+			-- each week's bounds first, as plain values for the scan
+			-- (_fee_waiver_query says why)
 			SELECT coalesce(sum(f.fees), 0) / 4 AS fees
-			FROM generate_series(1, 4) k
+			FROM (SELECT ($1).started_at - k * interval '1 week' AS lo,
+						 coalesce(($1).ended_at, now()) + ($2).grace - k * interval '1 week' AS hi
+				  FROM generate_series(1, 4) k OFFSET 0) k
 			CROSS JOIN LATERAL (
 				SELECT sum(x.fee) AS fees FROM %1$s x
-				WHERE x.occurred_at >= ($1).started_at - k * interval '1 week'
-				  AND x.occurred_at < coalesce(($1).ended_at, now()) + ($2).grace - k * interval '1 week'
+				WHERE x.occurred_at >= k.lo AND x.occurred_at < k.hi
 				  AND x.status = 'posted' AND x.fee > 0
 				  AND (($2).fee_types IS NULL OR x.fee_type = ANY (($2).fee_types))
 				  AND (($2).capabilities IS NULL OR x.capability = ANY (($2).capabilities))
@@ -677,11 +686,15 @@ AS $$
 				   lead(c.bucket_start) OVER w AS next_start,
 				   sum(c.net_out) OVER w AS running_out
 			FROM (
+				-- the horizon reaches the scan as plain values (a join
+				-- clause would not be shipped to a foreign ledger)
 				SELECT date_trunc($4, x.occurred_at) AS bucket_start, x.customer_id::text AS customer_id,
 					   -sum(x.amount) AS net_out
-				FROM %1$s x, horizon h
-				WHERE x.occurred_at >= h.lo AND x.occurred_at < h.hi
-				  AND x.status = 'posted' AND x.external
+				FROM horizon h CROSS JOIN LATERAL (
+					SELECT x.occurred_at, x.customer_id, x.amount FROM %1$s x
+					WHERE x.occurred_at >= h.lo AND x.occurred_at < h.hi
+					  AND x.status = 'posted' AND x.external
+					OFFSET 0) x
 				GROUP BY 1, 2) c
 			WINDOW w AS (PARTITION BY c.customer_id ORDER BY c.bucket_start)),
 		drained AS (
