@@ -71,6 +71,26 @@ BEGIN
 				  DETAIL = 'The functions a view calls would run with the rights of whoever runs a report.',
 				  HINT = 'Bind a table, or have a superuser own the view (ALTER VIEW ... OWNER TO).';
 	END IF;
+	-- a foreign table reads through its server with the user mapping of
+	-- whoever runs the report: the server's owner decides where that
+	-- login (and its password) goes
+	WITH RECURSIVE tree(oid) AS (
+		SELECT rel::oid
+		UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
+	SELECT string_agg(format('%s reads through server %I (owned by %s)', f.ftrelid::regclass, s.srvname,
+							 s.srvowner::regrole), ', ')
+	  INTO untrusted
+	FROM tree t JOIN pg_foreign_table f ON f.ftrelid = t.oid
+	JOIN pg_foreign_server s ON s.oid = f.ftserver
+	JOIN pg_roles r ON r.oid = s.srvowner
+	WHERE NOT r.rolsuper;
+	IF untrusted IS NOT NULL THEN
+		RAISE EXCEPTION '% cannot be bound as %: it is, or holds, a foreign table whose server belongs to a role who is not a superuser: %',
+				rel, contract, untrusted
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'The owner of a foreign server sets where it connects, and a report connects with the user mapping of whoever runs it.',
+				  HINT = 'Have a superuser own the server (ALTER SERVER ... OWNER TO).';
+	END IF;
 	-- ids of any type are cast to text, which runs the type's casts
 	SELECT string_agg(format('%s is of type %s, which belongs to %s', a.attname,
 							 format_type(a.atttypid, a.atttypmod), t.typowner::regrole), '; ' ORDER BY a.attname)

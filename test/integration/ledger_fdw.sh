@@ -300,11 +300,34 @@ report_plans() {
 		echo "SET auto_explain.log_nested_statements = on;"
 		echo "SET auto_explain.log_verbose = on;"
 		echo "SET auto_explain.log_level = notice;"
-		for r in "${reports[@]}"; do echo "SELECT count(*) FROM (${r#*|}) x;"; done
+		for r in "${reports[@]}"; do echo "SELECT count(x.*) FROM (${r#*|}) x;"; done
 	} | psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port_a" -U postgres -d bank -o /dev/null 2>&1
 }
 s=$(remote_scans_bounded "$(report_plans)" "the reports")
 ok "every report reads the foreign ledger by time windows only ($s remote scans, each with both bounds)"
+
+# --- d. the server decides where the reader's login goes: a superuser's only
+psql_a -o /dev/null <<SQL
+CREATE ROLE keeper LOGIN IN ROLE depwatch_admin;
+GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO keeper;
+SET ROLE keeper;
+CREATE SERVER elsewhere FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '127.0.0.1', port '$port_b', dbname 'core');
+RESET ROLE;
+CREATE FOREIGN TABLE remote.transfers_elsewhere (txn_id bigint, account_id int, customer_id text,
+	occurred_at timestamptz, amount numeric, fee numeric, fee_type text, capability text, status text,
+	external boolean) SERVER elsewhere OPTIONS (schema_name 'bank', table_name 'transfers');
+SQL
+err=$(sql "SELECT depwatch.bind_ledger('remote.transfers_elsewhere')" 2>&1) && fail "a foreign table on keeper's server was bound"
+grep -q "remote.transfers_elsewhere cannot be bound as transfers: it is, or holds, a foreign table whose server belongs to a role who is not a superuser: remote.transfers_elsewhere reads through server elsewhere (owned by keeper)" <<<"$err" ||
+	fail "binding a foreign table on keeper's server: $err"
+[ "$(sql "SELECT relation FROM depwatch.ledger_binding WHERE contract = 'transfers'")" = remote.transfers ] ||
+	fail "the refused binding changed the bound transfers"
+sql "ALTER SERVER ledger OWNER TO keeper"
+err=$(WHO=analyst psql_a -c "SELECT count(*) FROM depwatch.impact(1)" 2>&1) && fail "a report ran through a server keeper owns"
+grep -q "ERROR:  remote.transfers cannot be bound as transfers: it is, or holds, a foreign table whose server belongs to a role who is not a superuser" <<<"$err" ||
+	fail "a report through keeper's server: $err"
+sql "ALTER SERVER ledger OWNER TO postgres"
+ok "a foreign table whose server a non-superuser owns is neither bound nor read (42501)"
 
 # --- the same with use_remote_estimate (the planner asks B for its costs)
 sql "ALTER SERVER ledger OPTIONS (ADD use_remote_estimate 'true')"
