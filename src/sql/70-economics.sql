@@ -129,9 +129,10 @@ BEGIN
 END
 $$;
 
--- bind_ledger binds the bank's relations (tables or views); relations not
--- given are unbound.  The caller must be able to read each one: depwatch
--- reads them for its reports, and must not read more for anyone.
+-- bind_ledger binds the bank's relations (tables, views or foreign
+-- tables); relations not given are unbound.  The caller must be able to
+-- read each one: depwatch reads them for its reports, and must not read
+-- more for anyone.
 CREATE OR REPLACE FUNCTION bind_ledger(transfers regclass, applications regclass DEFAULT NULL,
 							balances regclass DEFAULT NULL, accounts regclass DEFAULT NULL)
 	RETURNS void
