@@ -217,7 +217,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "# Ledger reports over postgres_fdw: results"
 	echo
 	echo "\`bench/ledger_fdw.sh\`, run of $(date -u '+%Y-%m-%d %H:%M') UTC, commit $commit;"
-	echo "$(nproc) cores (${cpu:-unknown}), $mem, $(command psql -X -At -h 127.0.0.1 -p "$port_a" -U postgres -d econ -c 'SHOW server_version' | cut -d' ' -f1),"
+	echo "$(nproc) cores (${cpu:-unknown}), $mem, PostgreSQL $(command psql -X -At -h 127.0.0.1 -p "$port_a" -U postgres -d econ -c 'SHOW server_version' | cut -d' ' -f1),"
 	echo "load average before timing $(cut -d' ' -f1-3 /proc/loadavg)."
 	echo
 	echo "Ledger: $(A -At -c "SELECT to_char(count(*), 'FM9,999,999') FROM l10m.transfers") transfers over 2023"
@@ -258,6 +258,34 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 		FROM (SELECT t.binding, min(t.ms) AS lo, max(t.ms) AS hi FROM fdw_bench.timing t
 			  WHERE t.ord = 2 GROUP BY t.binding) s") for \`impact(2)\`; all"
 	echo "timings are in fdw_bench.timing of tmp/bench_fdw_a."
+	cat <<'NOTES'
+
+## Notes
+
+- What the foreign ledger costs is the rows that cross: every report
+  reads only the rows inside its windows (Remote SQL `occurred_at >= $1
+  AND occurred_at < $2`, B's index on `occurred_at`), but those rows are
+  sent, converted and read again on A. The reports that read few rows
+  (impact, fee_waiver) pay a round trip per window; deposit_outflow reads
+  every posted external transfer of the horizon and the baseline, and
+  classify_incident / incident_report read the 4 weeks before the
+  incident for the daily averages, so they pay most.
+- Before the reports read the time windows as plain values (commit
+  bfac6fd), postgres_fdw could not ship `timestamptz ± interval`:
+  fee_waiver read every fee row from the incident's start on,
+  fee_waiver_summary's baseline and deposit_outflow's per-customer
+  flows read the whole ledger, and classify_incident everything before
+  the incident.
+- Never ANALYZEd, a foreign table's window is planned as one row. The
+  first run with the windows shipped (14:49 UTC) joined fee_waiver's
+  affected customers to that "one row" in a nested loop: 374 ms
+  (bureaus), 443 ms (fire) and 548 ms (summary) raw against 8-29 ms
+  ANALYZEd, 37-72 times the local figure. The affected customers are now
+  a hashed subplan whatever the estimate (the raw column above). Still,
+  ANALYZE the foreign tables now and then (autovacuum does not), or set
+  `use_remote_estimate`: the other reports' plans follow the estimates
+  too.
+NOTES
 } >"$results"
 cat "$results"
 echo "bench/ledger_fdw: done in $(( $(date +%s) - start )) s; results in bench/ledger_fdw_results.md"
