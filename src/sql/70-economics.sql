@@ -294,6 +294,10 @@ $$;
 -- read window by window through occurred_at, so the bank's index on it is
 -- used: OFFSET 0 keeps the planner from flattening the per-window scans
 -- into one join over the whole ledger (sql/impact.sql shows the plan).
+-- Each window's bounds reach the scan as plain parameters, which
+-- postgres_fdw sends to a foreign ledger (Remote SQL: occurred_at >= $1
+-- AND occurred_at < $2; test/integration/ledger_fdw.sh): a windows source
+-- must give them as columns, not as expressions over a range.
 -- With own_capability, only the rows of the window's capability.
 CREATE OR REPLACE FUNCTION depwatch_internal._in_windows(relation regclass, columns text, windows text, own_capability boolean)
 	RETURNS text

@@ -20,7 +20,12 @@
 #      the time predicates in "Remote SQL", and no remote scan of the
 #      transfers without one;
 #   c. the plans the reports really run (auto_explain, nested statements)
-#      read the remote transfers only through occurred_at ranges.
+#      read the remote transfers only through occurred_at ranges;
+#   d. a foreign table whose server a non-superuser owns (keeper, an admin
+#      granted USAGE on postgres_fdw) is neither bound nor read: the
+#      server's owner decides where the reader's login and password go;
+#   then a. and c. again with use_remote_estimate on.
+# KEEP=1 leaves both clusters running.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
