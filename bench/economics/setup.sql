@@ -21,12 +21,12 @@ CREATE EXTENSION IF NOT EXISTS depwatch CASCADE;
 RESET client_min_messages;
 
 SELECT count(*) AS dependencies FROM (VALUES
-	(depwatch.add_dependency('core', 'core', site => 'sangam', vendor => 'self')),
-	(depwatch.add_dependency('nice', 'credit_bureau', vendor => 'nice')),
-	(depwatch.add_dependency('kcb', 'credit_bureau', vendor => 'kcb')),
-	(depwatch.add_dependency('idv', 'identity', vendor => 'pass')),
-	(depwatch.add_dependency('kakao', 'messaging', site => 'pangyo', vendor => 'kakao')),
-	(depwatch.add_dependency('payment_net', 'payment_network', vendor => 'kftc'))) v;
+	(depwatch.add_dependency('core', 'core', tracked_since => '2022-01-01 00:00+09', site => 'sangam', vendor => 'self')),
+	(depwatch.add_dependency('nice', 'credit_bureau', tracked_since => '2022-01-01 00:00+09', vendor => 'nice')),
+	(depwatch.add_dependency('kcb', 'credit_bureau', tracked_since => '2022-01-01 00:00+09', vendor => 'kcb')),
+	(depwatch.add_dependency('idv', 'identity', tracked_since => '2022-01-01 00:00+09', vendor => 'pass')),
+	(depwatch.add_dependency('kakao', 'messaging', tracked_since => '2022-01-01 00:00+09', site => 'pangyo', vendor => 'kakao')),
+	(depwatch.add_dependency('payment_net', 'payment_network', tracked_since => '2022-01-01 00:00+09', vendor => 'kftc'))) v;
 
 SELECT count(*) AS capabilities FROM (VALUES
 	(depwatch.add_capability('account_opening', ARRAY['core', 'nice|kcb', 'idv'])),
