@@ -132,3 +132,23 @@ COMMENT ON COLUMN availability_daily.maintenance_seconds IS 'maintenance in seco
 COMMENT ON COLUMN availability_daily.unmonitored_seconds IS 'unmonitored in seconds';
 COMMENT ON COLUMN availability_daily.budget_left_seconds IS 'budget_left in seconds';
 COMMENT ON COLUMN availability_daily.longest_seconds IS 'longest in seconds';
+
+-- capability_outages_recent: capability_outages() of every capability over
+-- the last 90 days, for BI tools (SPEC section 10).  The period ends a
+-- microsecond after now, so that an outage going on now has ended_at NULL
+-- (as _down_runs reads it).
+CREATE OR REPLACE VIEW capability_outages_recent AS
+	SELECT c.name AS capability, o.kind, o.started_at, o.ended_at, o.causes,
+		   coalesce(o.ended_at, now()) - o.started_at AS duration,
+		   extract(epoch FROM coalesce(o.ended_at, now()) - o.started_at) AS duration_seconds
+	FROM depwatch.capability c
+	CROSS JOIN LATERAL depwatch.capability_outages(c.name, tstzrange(now() - interval '90 days',
+																	 now() + interval '1 microsecond')) o;
+COMMENT ON VIEW capability_outages_recent IS 'The down and degraded windows of every capability over the last 90 days (capability_outages), with their durations';
+COMMENT ON COLUMN capability_outages_recent.capability IS 'Capability name';
+COMMENT ON COLUMN capability_outages_recent.kind IS 'down or degraded';
+COMMENT ON COLUMN capability_outages_recent.started_at IS 'Start of the window, clipped to 90 days ago';
+COMMENT ON COLUMN capability_outages_recent.ended_at IS 'End of the window; NULL while ongoing';
+COMMENT ON COLUMN capability_outages_recent.causes IS 'The requirement groups that failed (or lost members, for degraded)';
+COMMENT ON COLUMN capability_outages_recent.duration IS 'ended_at - started_at, or up to now while ongoing';
+COMMENT ON COLUMN capability_outages_recent.duration_seconds IS 'duration in seconds';

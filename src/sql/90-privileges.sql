@@ -13,6 +13,7 @@ GRANT SELECT ON worker_status, dependencies, requirements, outages, status, avai
 				ledger_binding, fee_policy, fee_schedule,
 				vantage_sample, vantage_outage, vantage_gap, vantage_status,
 				alert_event, alert_delivery, alert_report_sent, alerts, alert_routes TO depwatch_reader;
+GRANT SELECT ON capability_outages_recent, incidents, last_probe TO depwatch_reader;
 GRANT SELECT (id, name, kind, probe, every, timeout, fail_after, recover_after, degraded_after,
 			  site, vendor, enabled, created_at, probe_set_by_superuser, tracked_since)
 	ON dependency TO depwatch_reader;
