@@ -39,27 +39,43 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
+	IF NOT EXISTS (SELECT FROM depwatch.capability c WHERE c.impact_tolerance IS NOT NULL) THEN
+		-- no tolerance anywhere: the figures and their seconds, in order
+		RETURN QUERY
+			SELECT a.target, a.target_type, a.bucket_start, a.monitored, a.downtime, a.degraded,
+				   a.maintenance, a.unmonitored, a.availability, a.slo, a.budget, a.budget_left,
+				   a.outages, a.mttr, a.mtbf, a.longest,
+				   extract(epoch FROM a.monitored), extract(epoch FROM a.downtime),
+				   extract(epoch FROM a.degraded), extract(epoch FROM a.maintenance),
+				   extract(epoch FROM a.unmonitored), extract(epoch FROM a.budget),
+				   extract(epoch FROM a.budget_left), extract(epoch FROM a.mttr),
+				   extract(epoch FROM a.mtbf), extract(epoch FROM a.longest),
+				   NULL::interval, NULL::numeric, NULL::boolean
+			FROM depwatch_internal._availability(period, bucket) a;
+		RETURN;
+	END IF;
 	RETURN QUERY
 		WITH a AS MATERIALIZED (
-			SELECT x.*, dense_rank() OVER (ORDER BY x.bucket_start) AS n
+			SELECT x.*, greatest(x.bucket_start, lower(period)) AS b
 			FROM depwatch_internal._availability(period, bucket) WITH ORDINALITY x),
-		-- where each bucket begins, clipped to the period, ascending
-		bounds AS (SELECT array_agg(DISTINCT greatest(a.bucket_start, lower(period))
-								   ORDER BY greatest(a.bucket_start, lower(period))) AS b FROM a),
 		hit AS (SELECT a.target FROM a JOIN depwatch.capability c ON c.name = a.target
 				WHERE a.target_type = 'capability' AND c.impact_tolerance IS NOT NULL
 				GROUP BY a.target HAVING sum(a.downtime) > interval '0' OR sum(a.maintenance) > interval '0'),
-		runs AS (SELECT h.target, r.started_at, r.ended_at,
-						coalesce(r.ended_at, now()) - r.started_at AS lasted
-				 FROM hit h CROSS JOIN LATERAL depwatch_internal._down_runs(h.target, lower(period), upper(period)) r),
+		runs AS MATERIALIZED (
+			SELECT h.target, r.started_at, r.ended_at, coalesce(r.ended_at, now()) - r.started_at AS lasted
+			FROM hit h CROSS JOIN LATERAL depwatch_internal._down_runs(h.target, lower(period), upper(period)) r),
+		-- where each bucket begins, clipped to the period, ascending (every
+		-- target has the same buckets)
+		bounds AS (SELECT array_agg(a.b ORDER BY a.b) AS b FROM a
+				   WHERE a.target = (SELECT r.target FROM runs r LIMIT 1) AND a.target_type = 'capability'),
 		-- each run in every bucket it overlaps: from the one holding its
 		-- first instant in the period to the one holding its last
-		worst AS (SELECT r.target, k AS n, max(r.lasted) AS lasted
+		worst AS (SELECT r.target, bounds.b[k] AS b, max(r.lasted) AS lasted
 				  FROM runs r, bounds,
 					   generate_series(width_bucket(greatest(r.started_at, lower(period)), bounds.b),
 									   width_bucket(least(coalesce(r.ended_at, upper(period)), upper(period))
 													- interval '1 microsecond', bounds.b)) k
-				  GROUP BY r.target, k)
+				  GROUP BY 1, 2)
 		SELECT a.target, a.target_type, a.bucket_start, a.monitored, a.downtime, a.degraded,
 			   a.maintenance, a.unmonitored, a.availability, a.slo, a.budget, a.budget_left,
 			   a.outages, a.mttr, a.mtbf, a.longest,
@@ -72,7 +88,7 @@ BEGIN
 			   d.worst > c.impact_tolerance
 		FROM a
 		LEFT JOIN depwatch.capability c ON a.target_type = 'capability' AND c.name = a.target
-		LEFT JOIN worst w ON w.target = a.target AND w.n = a.n AND a.target_type = 'capability'
+		LEFT JOIN worst w ON a.target_type = 'capability' AND w.target = a.target AND w.b = a.b
 		CROSS JOIN LATERAL (SELECT CASE WHEN c.impact_tolerance IS NOT NULL
 										THEN coalesce(w.lasted, interval '0') END AS worst) d
 		ORDER BY a.ordinality;
