@@ -123,7 +123,8 @@ CREATE OR REPLACE VIEW availability_daily AS
 		   a.monitored, a.downtime, a.degraded, a.maintenance, a.unmonitored,
 		   a.availability, a.slo, a.budget_left, a.outages, a.longest,
 		   a.monitored_seconds, a.downtime_seconds, a.degraded_seconds, a.maintenance_seconds,
-		   a.unmonitored_seconds, a.budget_left_seconds, a.longest_seconds
+		   a.unmonitored_seconds, a.budget_left_seconds, a.longest_seconds,
+		   a.worst_disruption, a.worst_disruption_seconds, a.tolerance_breached
 	FROM depwatch.availability(tstzrange(date_trunc('day', now()) - interval '89 days',
 										 date_trunc('day', now()) + interval '1 day'), 'day') a;
 COMMENT ON VIEW availability_daily IS 'Availability per target per day over the last 90 days (session time zone), for heat maps';
@@ -148,6 +149,9 @@ COMMENT ON COLUMN availability_daily.maintenance_seconds IS 'maintenance in seco
 COMMENT ON COLUMN availability_daily.unmonitored_seconds IS 'unmonitored in seconds';
 COMMENT ON COLUMN availability_daily.budget_left_seconds IS 'budget_left in seconds';
 COMMENT ON COLUMN availability_daily.longest_seconds IS 'longest in seconds';
+COMMENT ON COLUMN availability_daily.worst_disruption IS 'Capabilities with an impact tolerance: the longest continuous down run overlapping the day, whole (maintenance included, up to now while ongoing); NULL for others';
+COMMENT ON COLUMN availability_daily.worst_disruption_seconds IS 'worst_disruption in seconds';
+COMMENT ON COLUMN availability_daily.tolerance_breached IS 'Capabilities with an impact tolerance: worst_disruption > impact_tolerance; NULL for others';
 
 -- capability_outages_recent: capability_outages() of every capability over
 -- the last 90 days, for BI tools (SPEC section 10).  The period ends a
