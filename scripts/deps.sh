@@ -19,6 +19,7 @@ packages=(
 	prometheus
 	python3-prometheus-client
 	python3-jsonschema
+	python3-psycopg2
 	valgrind
 	prometheus-alertmanager
 	prometheus-sql-exporter

@@ -456,7 +456,10 @@ CREATE OR REPLACE VIEW dependencies AS
 		   depwatch_internal._mask_probe_target(d.probe, d.target) AS target,
 		   d.every, d.timeout, d.fail_after, d.recover_after, d.degraded_after,
 		   depwatch_internal._mask_options(d.options) AS options,
-		   d.site, d.vendor, d.enabled, d.created_at, d.tracked_since
+		   d.site, d.vendor, d.enabled, d.created_at, d.tracked_since,
+		   extract(epoch FROM d.every) AS every_seconds,
+		   extract(epoch FROM d.timeout) AS timeout_seconds,
+		   extract(epoch FROM d.degraded_after) AS degraded_after_seconds
 	FROM dependency d;
 COMMENT ON VIEW dependencies IS 'Dependencies with secrets in target and options masked';
 COMMENT ON COLUMN dependencies.id IS 'Dependency id';
@@ -475,6 +478,9 @@ COMMENT ON COLUMN dependencies.vendor IS 'Who provides it';
 COMMENT ON COLUMN dependencies.enabled IS 'Whether the worker probes it';
 COMMENT ON COLUMN dependencies.created_at IS 'When it was added';
 COMMENT ON COLUMN dependencies.tracked_since IS 'Start of its history: before it the dependency is untracked and every report counts that time as unmonitored';
+COMMENT ON COLUMN dependencies.every_seconds IS 'every in seconds';
+COMMENT ON COLUMN dependencies.timeout_seconds IS 'timeout in seconds';
+COMMENT ON COLUMN dependencies.degraded_after_seconds IS 'degraded_after in seconds; NULL: never';
 
 -- _machine_rules: what the outage state machine needs of each dependency,
 -- with the defaults of the passive error-rate rule.  report_sample and the
@@ -512,9 +518,10 @@ CREATE OR REPLACE VIEW outages AS
 			  AND (NOT EXISTS (SELECT FROM incident_dependency x WHERE x.incident_id = i.id)
 				   OR EXISTS (SELECT FROM incident_dependency x
 							  WHERE x.incident_id = i.id AND x.dependency_id = o.dependency_id))
-			ORDER BY i.started_at, i.id LIMIT 1) AS incident
+			ORDER BY i.started_at, i.id LIMIT 1) AS incident,
+		   extract(epoch FROM coalesce(upper(o.during), now()) - lower(o.during)) AS duration_seconds
 	FROM outage o JOIN dependency d ON d.id = o.dependency_id;
-COMMENT ON VIEW outages IS 'Outages for people and BI tools: ended_at is NULL while ongoing';
+COMMENT ON VIEW outages IS 'Outages for people and BI tools: ended_at is NULL while ongoing, duration_seconds counts up to now';
 COMMENT ON COLUMN outages.id IS 'Outage id';
 COMMENT ON COLUMN outages.dependency IS 'Dependency name';
 COMMENT ON COLUMN outages.kind IS 'down or degraded';
@@ -524,3 +531,4 @@ COMMENT ON COLUMN outages.detected_at IS 'When the probe or reports saw it (the 
 COMMENT ON COLUMN outages.source IS 'probe (the worker), reported (report_sample), passive (the error-rate rule), manual (record_outage) or import';
 COMMENT ON COLUMN outages.note IS 'Free text';
 COMMENT ON COLUMN outages.incident IS 'The earliest incident it belongs to, if any';
+COMMENT ON COLUMN outages.duration_seconds IS 'How long it lasted, in seconds: ended_at - started_at, or up to now while ongoing';

@@ -52,7 +52,8 @@ $$;
 -- last_error.
 CREATE OR REPLACE VIEW worker_status AS
 	SELECT w.pid, w.database, w.vantage, w.started_at, w.dependencies, w.in_flight,
-		   w.probes_per_second, w.lag_p50, w.lag_p99, w.last_error, w.last_error_at
+		   w.probes_per_second, w.lag_p50, w.lag_p99, w.last_error, w.last_error_at,
+		   extract(epoch FROM w.lag_p50) AS lag_p50_seconds, extract(epoch FROM w.lag_p99) AS lag_p99_seconds
 	FROM depwatch_internal._worker_status() w
 	UNION ALL
 	SELECT NULL, current_database()::text COLLATE "default", depwatch_internal._vantage(), NULL,
@@ -62,7 +63,7 @@ CREATE OR REPLACE VIEW worker_status AS
 		   CASE r.why WHEN 'shared_preload_libraries'
 				THEN 'no probe worker: depwatch is not in shared_preload_libraries'
 				ELSE 'no probe worker: this database is not listed in depwatch.databases' END,
-		   NULL
+		   NULL, NULL, NULL
 	FROM (SELECT depwatch_internal._no_worker_reason() AS why) r
 	WHERE r.why IS NOT NULL;
 COMMENT ON VIEW worker_status IS 'The probe workers running now: what they watch, how fast, how late, their last error; and this database, with pid NULL, when no worker probes it';
@@ -77,6 +78,8 @@ COMMENT ON COLUMN worker_status.lag_p50 IS 'Median lateness of probe starts agai
 COMMENT ON COLUMN worker_status.lag_p99 IS '99th percentile of that lateness';
 COMMENT ON COLUMN worker_status.last_error IS 'Last error the worker logged and survived';
 COMMENT ON COLUMN worker_status.last_error_at IS 'When it happened';
+COMMENT ON COLUMN worker_status.lag_p50_seconds IS 'lag_p50 in seconds';
+COMMENT ON COLUMN worker_status.lag_p99_seconds IS 'lag_p99 in seconds';
 
 CREATE OR REPLACE TRIGGER wake_worker AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON dependency
 	FOR EACH STATEMENT EXECUTE FUNCTION depwatch_internal._config_changed();

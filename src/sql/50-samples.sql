@@ -152,3 +152,27 @@ END
 $$;
 COMMENT ON FUNCTION discard_samples(text, tstzrange, text)
 	IS 'Delete a dependency''s samples in a window of at most 31 days (audited, with a reason) and re-derive its outages from them on';
+
+-- last_probe: each dependency's latest sample, from any vantage this node
+-- holds (SPEC section 10).  One backward index scan of (dependency_id, at)
+-- per dependency and daily partition.
+CREATE OR REPLACE VIEW last_probe AS
+	SELECT d.name AS dependency, s.vantage, s.at, s.ok, s.latency,
+		   extract(epoch FROM s.latency) AS latency_seconds,
+		   extract(epoch FROM s.latency) * 1000 AS latency_ms,
+		   s.detail
+	FROM depwatch.dependency d
+	LEFT JOIN LATERAL (SELECT x.vantage, x.at, x.ok, x.latency, x.detail
+					   FROM depwatch.sample x
+					   WHERE x.dependency_id = d.id
+					   ORDER BY x.at DESC
+					   LIMIT 1) s ON true;
+COMMENT ON VIEW last_probe IS 'Each dependency''s latest sample (NULLs when it has none): when, whether it succeeded, how long it took, what it said';
+COMMENT ON COLUMN last_probe.dependency IS 'Dependency name';
+COMMENT ON COLUMN last_probe.vantage IS 'The node that took the sample';
+COMMENT ON COLUMN last_probe.at IS 'When the sample was taken';
+COMMENT ON COLUMN last_probe.ok IS 'The probe or call succeeded';
+COMMENT ON COLUMN last_probe.latency IS 'How long it took';
+COMMENT ON COLUMN last_probe.latency_seconds IS 'latency in seconds';
+COMMENT ON COLUMN last_probe.latency_ms IS 'latency in milliseconds';
+COMMENT ON COLUMN last_probe.detail IS 'What the probe or caller reported';

@@ -39,7 +39,7 @@ AS $$
 	-- read once for every provider
 	down AS MATERIALIZED (
 		SELECT a.target, extract(epoch FROM a.downtime) AS seconds
-		FROM depwatch.availability(period) a
+		FROM depwatch_internal._availability(period) a
 		WHERE a.target_type = 'dependency')
 	SELECT h.what, h.value, cardinality(h.ids),
 		   coalesce((SELECT array_agg(s.capability ORDER BY s.capability)

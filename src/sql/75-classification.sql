@@ -539,3 +539,30 @@ AS $$
 	WHERE o.dependency_id = ANY (depwatch_internal._incident_dependencies(i))
 	  AND o.during && tstzrange(i.started_at, coalesce(i.ended_at, now()), '[)')
 $$;
+
+-- incidents: every incident with its duration and its classification, as
+-- classify_incident() gives it (the rows major of dora and of kr_fss, and
+-- reportable of kr_fss), for BI tools (SPEC section 10).
+CREATE OR REPLACE VIEW incidents AS
+	SELECT i.id, i.title, i.started_at, i.ended_at, i.ended_at IS NULL AS open,
+		   coalesce(i.facts->>'root_cause', i.root_cause) AS root_cause,
+		   coalesce(i.ended_at, now()) - i.started_at AS duration,
+		   extract(epoch FROM coalesce(i.ended_at, now()) - i.started_at) AS duration_seconds,
+		   (SELECT k.met FROM depwatch.classify_incident(i.id, 'dora') k WHERE k.criterion = 'major') AS dora_major,
+		   f.major AS fss_major, f.reportable AS fss_reportable
+	FROM depwatch.incident i
+	CROSS JOIN LATERAL (SELECT bool_or(k.met) FILTER (WHERE k.criterion = 'major') AS major,
+							   bool_or(k.met) FILTER (WHERE k.criterion = 'reportable') AS reportable
+						FROM depwatch.classify_incident(i.id, 'kr_fss') k) f;
+COMMENT ON VIEW incidents IS 'Incidents with their duration and their DORA and FSS classification (classify_incident)';
+COMMENT ON COLUMN incidents.id IS 'Incident id';
+COMMENT ON COLUMN incidents.title IS 'Title';
+COMMENT ON COLUMN incidents.started_at IS 'Start';
+COMMENT ON COLUMN incidents.ended_at IS 'End; NULL while open';
+COMMENT ON COLUMN incidents.open IS 'Not closed yet';
+COMMENT ON COLUMN incidents.root_cause IS 'Root cause: the fact root_cause, else what close_incident recorded';
+COMMENT ON COLUMN incidents.duration IS 'ended_at - started_at, or up to now while open';
+COMMENT ON COLUMN incidents.duration_seconds IS 'duration in seconds';
+COMMENT ON COLUMN incidents.dora_major IS 'Major under DORA (classify_incident(id, ''dora''), criterion major)';
+COMMENT ON COLUMN incidents.fss_major IS 'Major under the Korean FSS rules (classify_incident(id, ''kr_fss''), criterion major)';
+COMMENT ON COLUMN incidents.fss_reportable IS 'Reportable to the Korean FSS (classify_incident(id, ''kr_fss''), criterion reportable)';

@@ -203,13 +203,30 @@ COMMENT ON FUNCTION consensus_outages(tstzrange) IS 'Down windows a quorum of va
 -- vantage reported, over the period, as the consensus sees it (vantage
 -- NULL) and as each vantage saw it, by availability()'s formula
 -- (doc/semantics.md, "Availability"; src/consensus.c).
-CREATE OR REPLACE FUNCTION vantage_availability(period tstzrange)
+CREATE OR REPLACE FUNCTION depwatch_internal._vantage_availability(period tstzrange)
 	RETURNS TABLE(dependency text, vantage text, monitored interval, downtime interval,
 				  maintenance interval, unmonitored interval, availability numeric, outages int)
 	AS 'MODULE_PATHNAME', 'dw_vantage_availability'
-	LANGUAGE C STABLE CALLED ON NULL INPUT SECURITY DEFINER
-	SET search_path = pg_catalog, depwatch, pg_temp;
-COMMENT ON FUNCTION vantage_availability(tstzrange) IS 'Availability by consensus (vantage NULL) and by each vantage';
+	LANGUAGE C STABLE CALLED ON NULL INPUT;
+
+-- vantage_availability: the same, each interval with its number of seconds
+-- beside it for BI tools (SPEC section 10).
+CREATE OR REPLACE FUNCTION vantage_availability(period tstzrange)
+	RETURNS TABLE(dependency text, vantage text, monitored interval, downtime interval,
+				  maintenance interval, unmonitored interval, availability numeric, outages int,
+				  monitored_seconds numeric, downtime_seconds numeric, maintenance_seconds numeric,
+				  unmonitored_seconds numeric)
+LANGUAGE sql STABLE CALLED ON NULL INPUT SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT v.dependency, v.vantage, v.monitored, v.downtime, v.maintenance, v.unmonitored,
+		   v.availability, v.outages,
+		   extract(epoch FROM v.monitored), extract(epoch FROM v.downtime),
+		   extract(epoch FROM v.maintenance), extract(epoch FROM v.unmonitored)
+	FROM depwatch_internal._vantage_availability(period) WITH ORDINALITY v
+	ORDER BY v.ordinality
+$$;
+COMMENT ON FUNCTION vantage_availability(tstzrange) IS 'Availability by consensus (vantage NULL) and by each vantage, each duration also in seconds';
 
 -- vantage_status: each vantage this node holds rows of, its latest sample,
 -- when that arrived here, how long it took (the replication lag of the
@@ -221,7 +238,8 @@ CREATE OR REPLACE VIEW vantage_status AS
 		   max(l.received_at) AS last_received_at,
 		   (array_agg(l.received_at - l.at ORDER BY l.at DESC))[1] AS replication_lag,
 		   count(*) FILTER (WHERE depwatch_internal._silent_until(l.at, d.every) >= now())::int AS reporting,
-		   count(*) FILTER (WHERE depwatch_internal._silent_until(l.at, d.every) >= now()) > 0 AS counts_toward_quorum
+		   count(*) FILTER (WHERE depwatch_internal._silent_until(l.at, d.every) >= now()) > 0 AS counts_toward_quorum,
+		   extract(epoch FROM (array_agg(l.received_at - l.at ORDER BY l.at DESC))[1]) AS replication_lag_seconds
 	FROM (SELECT DISTINCT g.dependency, g.vantage FROM depwatch.vantage_gap g) p
 	JOIN depwatch.dependency d ON d.name = p.dependency
 	CROSS JOIN LATERAL (SELECT s.at, s.received_at FROM depwatch.vantage_sample s
@@ -235,6 +253,7 @@ COMMENT ON COLUMN vantage_status.last_received_at IS 'When the latest sample arr
 COMMENT ON COLUMN vantage_status.replication_lag IS 'How long the latest sample took to arrive (received_at - at)';
 COMMENT ON COLUMN vantage_status.reporting IS 'Dependencies it sampled within 3 x their interval';
 COMMENT ON COLUMN vantage_status.counts_toward_quorum IS 'Whether it reports now, so counts toward quorum';
+COMMENT ON COLUMN vantage_status.replication_lag_seconds IS 'replication_lag in seconds';
 
 CREATE OR REPLACE TRIGGER ship_samples AFTER INSERT ON sample
 	REFERENCING NEW TABLE AS new_samples

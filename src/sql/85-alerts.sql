@@ -393,7 +393,8 @@ $$;
 -- real start and end; breached when it lasted longer than the tolerance.
 CREATE OR REPLACE FUNCTION tolerance_breaches(period tstzrange)
 	RETURNS TABLE(capability text, started_at timestamptz, ended_at timestamptz, lasted interval,
-				  tolerance interval, breached boolean, breached_at timestamptz, headroom interval)
+				  tolerance interval, breached boolean, breached_at timestamptz, headroom interval,
+				  lasted_seconds numeric, tolerance_seconds numeric, headroom_seconds numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
@@ -404,7 +405,9 @@ BEGIN
 		SELECT c.name, r.started_at, r.ended_at, x.lasted, c.impact_tolerance,
 			   x.lasted > c.impact_tolerance,
 			   CASE WHEN x.lasted > c.impact_tolerance THEN r.started_at + c.impact_tolerance END,
-			   c.impact_tolerance - x.lasted
+			   c.impact_tolerance - x.lasted,
+			   extract(epoch FROM x.lasted), extract(epoch FROM c.impact_tolerance),
+			   extract(epoch FROM c.impact_tolerance - x.lasted)
 		FROM depwatch.capability c
 		CROSS JOIN LATERAL depwatch_internal._down_runs(c.name, lower(period), upper(period)) r
 		CROSS JOIN LATERAL (SELECT coalesce(r.ended_at, now()) - r.started_at AS lasted) x
@@ -533,7 +536,8 @@ $$;
 -- are at or above the threshold.
 CREATE OR REPLACE FUNCTION burn_rate(target text, at timestamptz DEFAULT now())
 	RETURNS TABLE(alert text, long_window interval, short_window interval, long_rate numeric,
-				  short_rate numeric, threshold numeric, firing boolean)
+				  short_rate numeric, threshold numeric, firing boolean,
+				  long_window_seconds numeric, short_window_seconds numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
@@ -562,7 +566,8 @@ BEGIN
 				  HINT = 'Give it an slo below 100.';
 	END IF;
 	RETURN QUERY
-		SELECT a.alert, a.long_window, a.short_window, b.long_rate, b.short_rate, a.threshold, b.firing
+		SELECT a.alert, a.long_window, a.short_window, b.long_rate, b.short_rate, a.threshold, b.firing,
+			   extract(epoch FROM a.long_window), extract(epoch FROM a.short_window)
 		FROM depwatch_internal._burn_alerts() a
 		CROSS JOIN LATERAL depwatch_internal._burn_state(target, at, objective, a.long_window, a.short_window,
 												a.threshold) b;

@@ -16,6 +16,8 @@ GRANT SELECT ON worker_status, dependencies, requirements, outages, status, avai
 -- the status page: the updates on incidents (public and internal), and the page
 GRANT SELECT ON incident_update, incident_updates TO depwatch_reader;
 GRANT EXECUTE ON FUNCTION status_page(tstzrange, text[], text, boolean) TO depwatch_reader;
+-- the views for BI tools
+GRANT SELECT ON capability_outages_recent, incidents, last_probe TO depwatch_reader;
 GRANT SELECT (id, name, kind, probe, every, timeout, fail_after, recover_after, degraded_after,
 			  site, vendor, enabled, created_at, probe_set_by_superuser, tracked_since)
 	ON dependency TO depwatch_reader;

@@ -140,7 +140,7 @@ INSERT INTO api VALUES
 	('capability_outages', '{text,tstzrange}', 'capability text, period tstzrange',
 	 'TABLE(kind text, started_at timestamp with time zone, ended_at timestamp with time zone, causes text[])'),
 	('availability', '{tstzrange,text}', 'period tstzrange, bucket text',
-	 'TABLE(target text, target_type text, bucket_start timestamp with time zone, monitored interval, downtime interval, degraded interval, maintenance interval, unmonitored interval, availability numeric, slo numeric, budget interval, budget_left interval, outages integer, mttr interval, mtbf interval, longest interval)'),
+	 'TABLE(target text, target_type text, bucket_start timestamp with time zone, monitored interval, downtime interval, degraded interval, maintenance interval, unmonitored interval, availability numeric, slo numeric, budget interval, budget_left interval, outages integer, mttr interval, mtbf interval, longest interval, monitored_seconds numeric, downtime_seconds numeric, degraded_seconds numeric, maintenance_seconds numeric, unmonitored_seconds numeric, budget_seconds numeric, budget_left_seconds numeric, mttr_seconds numeric, mtbf_seconds numeric, longest_seconds numeric, worst_disruption interval, worst_disruption_seconds numeric, tolerance_breached boolean)'),
 	('timeline_svg', '{tstzrange,text[]}', 'period tstzrange, targets text[]', 'text'),
 	('status_page', '{tstzrange,text[],text,boolean}',
 	 'period tstzrange, capabilities text[], title text, show_dependencies boolean', 'text'),
@@ -353,7 +353,8 @@ SELECT set_has($$SELECT c.relname::text FROM pg_extension e, unnest(e.extconfig)
 SELECT set_eq($$SELECT * FROM pg_temp.columns_of('depwatch.vantage_status')$$,
 	$$VALUES ('vantage', 'text'), ('last_sample_at', 'timestamp with time zone'),
 			 ('last_received_at', 'timestamp with time zone'), ('replication_lag', 'interval'),
-			 ('reporting', 'integer'), ('counts_toward_quorum', 'boolean')$$,
+			 ('reporting', 'integer'), ('counts_toward_quorum', 'boolean'),
+			 ('replication_lag_seconds', 'numeric')$$,
 	'depwatch.vantage_status has its columns');
 SELECT col_is_pk('depwatch', t, k, format('the key of depwatch.%s starts with the vantage', t))
 FROM (VALUES ('vantage_sample', ARRAY['vantage', 'id']), ('vantage_outage', ARRAY['vantage', 'outage_id']),
