@@ -150,12 +150,14 @@ AS $$
 			replace(replace(replace(s.target, E'\\', E'\\\\'), '"', E'\\"'), E'\n', E'\\n'),
 			replace(replace(replace(d.kind, E'\\', E'\\\\'), '"', E'\\"'), E'\n', E'\\n')) e(target, kind)
 	), win AS (
-		-- hours, not days: a trailing window is as long across a DST change
+		-- hours, not days: a trailing window is as long across a DST change;
+		-- availability()'s figures without its tolerance columns (each scrape
+		-- would follow every down run of a service to its ends)
 		SELECT t.n, w.n AS k, t.labels || ',window="' || w.name || '"' AS labels,
 			   a.outages, a.availability, a.slo,
 			   extract(epoch FROM a.monitored) / extract(epoch FROM w.length) AS monitored
 		FROM (VALUES (1, '24h', interval '24 hours'), (2, '30d', interval '720 hours')) w(n, name, length)
-		CROSS JOIN LATERAL depwatch.availability(tstzrange(now() - w.length, now())) a
+		CROSS JOIN LATERAL depwatch_internal._availability(tstzrange(now() - w.length, now())) a
 		JOIN target t ON t.target = a.target AND t.target_type = a.target_type
 	), route AS (
 		-- route names are identifiers: nothing to escape

@@ -359,8 +359,10 @@ CREATE CONSTRAINT TRIGGER alert_capabilities AFTER INSERT OR UPDATE OR DELETE ON
 
 -- _down_runs: the continuous down runs of a capability (maintenance
 -- included: capability_outages' down windows) that overlap [lo, hi), with
--- their real start and end (NULL while ongoing), looking back as far as it
--- takes (a day, a month, a year, ten years) to find where they began.
+-- their real start and end (NULL while ongoing).  It reads the period and a
+-- day either side, and only when a run reaches the edge of what it read
+-- looks further that way (a month, a year, ten years back; up to now
+-- forward), so an old period does not read all the history since.
 CREATE OR REPLACE FUNCTION depwatch_internal._down_runs(capability text, lo timestamptz, hi timestamptz)
 	RETURNS TABLE(started_at timestamptz, ended_at timestamptz)
 LANGUAGE plpgsql STABLE
@@ -368,23 +370,38 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-	q_hi timestamptz := now() + interval '1 microsecond';
+	steps interval[] := ARRAY[interval '1 day', '31 days', '366 days', '3653 days'];
+	now_hi timestamptz := now() + interval '1 microsecond';
+	back int := 1;
+	ahead int := 1;
 	q_lo timestamptz;
-	back interval;
+	q_hi timestamptz;
+	s timestamptz[];
+	e timestamptz[];
+	reached_lo boolean;
+	reached_hi boolean;
 BEGIN
-	FOREACH back IN ARRAY ARRAY[interval '1 day', '31 days', '366 days', '3653 days'] LOOP
+	LOOP
+		q_hi := CASE WHEN ahead > 4 THEN now_hi ELSE least(hi + steps[ahead], now_hi) END;
 		-- capability_outages reads at most 10 years
-		q_lo := greatest(least(lo, q_hi - interval '1 microsecond') - back, q_hi - interval '3650 days');
-		IF NOT EXISTS (SELECT FROM depwatch.capability_outages(capability, tstzrange(q_lo, q_hi)) o
-					   WHERE o.kind = 'down' AND o.started_at = q_lo) THEN
-			EXIT;
-		END IF;
+		q_lo := greatest(least(lo, q_hi - interval '1 microsecond') - steps[back], q_hi - interval '3650 days');
+		SELECT array_agg(o.started_at ORDER BY o.started_at), array_agg(o.ended_at ORDER BY o.started_at)
+		INTO s, e
+		FROM depwatch.capability_outages(capability, tstzrange(q_lo, q_hi)) o
+		WHERE o.kind = 'down';
+		-- a run cut by what was read: its start at q_lo, or its end at q_hi
+		-- (a run going on now ends in NULL, not at q_hi)
+		reached_lo := s[1] = q_lo AND back < 4 AND q_lo > q_hi - interval '3650 days';
+		reached_hi := e[cardinality(e)] = q_hi AND q_hi < now_hi;
+		EXIT WHEN NOT coalesce(reached_lo, false) AND NOT coalesce(reached_hi, false);
+		IF reached_lo THEN back := back + 1; END IF;
+		IF reached_hi THEN ahead := ahead + 1; END IF;
 	END LOOP;
 	RETURN QUERY
-		SELECT o.started_at, o.ended_at
-		FROM depwatch.capability_outages(capability, tstzrange(q_lo, q_hi)) o
-		WHERE o.kind = 'down' AND tstzrange(o.started_at, o.ended_at) && tstzrange(lo, hi)
-		ORDER BY o.started_at;
+		SELECT s[k], e[k]
+		FROM generate_subscripts(s, 1) k
+		WHERE tstzrange(s[k], e[k]) && tstzrange(lo, hi)
+		ORDER BY k;
 END
 $$;
 

@@ -267,10 +267,11 @@ BEGIN
 	FROM top;
 
 	-- a row of daily bars per capability, and its uptime over the period
+	-- (availability()'s figures; the page shows no tolerance columns)
 	WITH cap AS (SELECT * FROM depwatch_internal._page_capabilities(capabilities)),
 	total AS (
 		SELECT a.target, a.availability
-		FROM depwatch.availability(period) a WHERE a.target_type = 'capability'),
+		FROM depwatch_internal._availability(period) a WHERE a.target_type = 'capability'),
 	day AS (
 		SELECT a.target, a.bucket_start, a.downtime, a.degraded, a.maintenance, a.unmonitored,
 			   CASE WHEN a.downtime > interval '0' THEN 'outage'
@@ -279,7 +280,7 @@ BEGIN
 					WHEN a.monitored = interval '0' THEN 'nodata'
 					ELSE 'operational' END AS worst,
 			   row_number() OVER (PARTITION BY a.target ORDER BY a.bucket_start) - 1 AS i
-		FROM depwatch.availability(period, 'day') a
+		FROM depwatch_internal._availability(period, 'day') a
 		WHERE a.target_type = 'capability' AND a.target IN (SELECT name FROM cap)),
 	said AS (
 		SELECT day.*,
