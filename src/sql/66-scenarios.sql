@@ -197,7 +197,8 @@ CREATE OR REPLACE FUNCTION scenario(lose text[], starts timestamptz, lasts inter
 				  breached boolean, breached_at timestamptz,
 				  expected_transfers numeric, expected_customers numeric, expected_value numeric,
 				  expected_applications numeric, expected_fees numeric,
-				  dora_major boolean, fss_reportable boolean, downtime_seconds numeric)
+				  dora_major boolean, fss_reportable boolean, downtime_seconds numeric,
+				  tolerance_seconds numeric)
 LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
@@ -225,7 +226,7 @@ BEGIN
 							 WHERE c.criterion IN ('duration_downtime', 'clients_transactions')), false),
 			   (SELECT c.met FROM depwatch_internal._kr_fss_criteria(m.facts, m.measures) c
 				WHERE c.criterion = 'reportable'),
-			   trim_scale(extract(epoch FROM o.downtime))
+			   trim_scale(extract(epoch FROM o.downtime)), trim_scale(extract(epoch FROM o.tolerance))
 		FROM depwatch_internal._scenario_outcomes(lose, starts, lasts) o
 		LEFT JOIN depwatch_internal._scenario_baseline(starts, lasts, baseline_weeks) b
 			   ON b.capability = o.capability

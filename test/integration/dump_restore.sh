@@ -222,8 +222,9 @@ for db in bank bank_sql; do
 	a=$(q "$port_a" bank "SELECT md5(string_agg(d::text, '|' ORDER BY d.name)) FROM depwatch.dependencies d")
 	b=$(q "$port_b" "$db" "SELECT md5(string_agg(d::text, '|' ORDER BY d.name)) FROM depwatch.dependencies d")
 	[ "$a" = "$b" ] || fail "depwatch.dependencies view differs in $db"
-	a=$(q "$port_a" bank "SELECT md5(string_agg(o::text, '|' ORDER BY o.id)) FROM depwatch.outages o")
-	b=$(q "$port_b" "$db" "SELECT md5(string_agg(o::text, '|' ORDER BY o.id)) FROM depwatch.outages o")
+	a=$(q "$port_a" bank "SELECT md5(string_agg((to_jsonb(o) - 'duration_seconds')::text, '|' ORDER BY o.id)) FROM depwatch.outages o")
+	b=$(q "$port_b" "$db" "SELECT md5(string_agg((to_jsonb(o) - 'duration_seconds')::text, '|' ORDER BY o.id)) FROM depwatch.outages o")
+	# (duration_seconds of an open outage grows with the clock: left out)
 	[ "$a" = "$b" ] || fail "depwatch.outages view differs in $db"
 	ok "$db: masked views dependencies and outages agree"
 	# incident 2 is still open: its windows end now, which differs between the calls

@@ -29,7 +29,7 @@ sql() { psql -X -A -t -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres 
 psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "CREATE DATABASE bank" || exit 1
 
 # the demo's map, as scripts/demo.sql builds it
-map=$(sed -n '/AS dependencies FROM (/,/add_capability(.notifications/p' scripts/demo.sql)
+map=$(sed -n '/AS dependencies FROM (/,/)) c;$/p' scripts/demo.sql)
 [ -n "$map" ] || { echo "FAIL - the demo's map was not found in scripts/demo.sql"; exit 1; }
 sql >/dev/null <<SQL || { echo "FAIL - setting up the demo's map"; exit 1; }
 SET client_min_messages = warning;

@@ -43,7 +43,9 @@ INSERT INTO call VALUES
 	('depwatch.tolerance_breaches(tstzrange)',
 	 $$depwatch.tolerance_breaches('[2024-01-02, 2024-01-03)')$$),
 	('depwatch.burn_rate(text,timestamp with time zone)',
-	 $$depwatch.burn_rate('opening', '2024-01-02 12:00+00')$$);
+	 $$depwatch.burn_rate('opening', '2024-01-02 12:00+00')$$),
+	('depwatch.scenario(text[],timestamp with time zone,interval,integer)',
+	 $$depwatch.scenario(ARRAY['bureau_a', 'bureau_b'], '2024-01-02 10:00+00', '3 hours')$$);
 
 -- the data: two bureaus down together for 2 h 30 min (a capability with
 -- a 2 h tolerance breaches), again 3 hours ago, a sample with a latency, a
