@@ -121,6 +121,25 @@ ORDER BY s.target_type DESC, s.target;
 SELECT u.reason, u.since = d.created_at AS since_added
 FROM depwatch_internal._unmonitored_now() u JOIN depwatch.dependency d ON d.id = u.dependency_id;
 
+-- ---------------------------------------------------------------------------
+-- the breach of an impact tolerance: a run strictly longer than it, at its
+-- start + the tolerance; tolerance_breaches(), availability() and the
+-- scenarios call the one rule
+-- ---------------------------------------------------------------------------
+SELECT l AS lasted, depwatch_internal._breached(l, '2 hours') AS breached,
+	   depwatch_internal._breached_at('2024-01-01 10:00+00', l, '2 hours') AS breached_at
+FROM unnest(ARRAY[interval '1 hour 59 minutes', '2 hours', '2 hours 0.000001 seconds', '3 days']) l;
+SELECT depwatch_internal._breached('3 hours', NULL) AS without_tolerance,
+	   depwatch_internal._breached_at('2024-01-01 10:00+00', '3 hours', NULL) AS at_without_tolerance;
+SELECT p.oid::regprocedure AS function, pg_get_functiondef(p.oid) ~ '_breached\(' AS calls_breached,
+	   pg_get_functiondef(p.oid) ~ '> *c\.impact_tolerance' AS compares_itself
+FROM pg_proc p
+WHERE p.oid IN ('depwatch.tolerance_breaches(tstzrange)'::regprocedure,
+				'depwatch.availability(tstzrange,text)'::regprocedure,
+				'depwatch_internal._scenario_outcomes(text[],timestamptz,interval)'::regprocedure)
+ORDER BY 1::text;
+
 DROP EXTENSION depwatch CASCADE;
 DROP EXTENSION btree_gist;
 DROP FUNCTION try(text);
+

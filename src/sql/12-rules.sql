@@ -18,3 +18,19 @@ CREATE OR REPLACE FUNCTION depwatch_internal._silent_until(last_at timestamptz, 
 	RETURNS timestamptz
 	LANGUAGE sql STABLE PARALLEL SAFE
 	RETURN last_at + 3 * every;
+
+-- _breached, _breached_at: a continuous down run of a capability that
+-- lasted longer than its impact tolerance (strictly) breached it, at its
+-- start + the tolerance (doc/semantics.md, "Alert events"); NULL
+-- without a tolerance.  tolerance_breaches(), availability()'s
+-- tolerance_breached and scenario() judge by them.
+CREATE OR REPLACE FUNCTION depwatch_internal._breached(lasted interval, tolerance interval)
+	RETURNS boolean
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	RETURN lasted > tolerance;
+
+CREATE OR REPLACE FUNCTION depwatch_internal._breached_at(started_at timestamptz, lasted interval,
+														  tolerance interval)
+	RETURNS timestamptz
+	LANGUAGE sql STABLE PARALLEL SAFE
+	RETURN CASE WHEN depwatch_internal._breached(lasted, tolerance) THEN started_at + tolerance END;

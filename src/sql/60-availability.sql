@@ -85,7 +85,7 @@ BEGIN
 			   extract(epoch FROM a.budget_left), extract(epoch FROM a.mttr),
 			   extract(epoch FROM a.mtbf), extract(epoch FROM a.longest),
 			   d.worst, extract(epoch FROM d.worst),
-			   d.worst > c.impact_tolerance
+			   depwatch_internal._breached(d.worst, c.impact_tolerance)
 		FROM a
 		LEFT JOIN depwatch.capability c ON a.target_type = 'capability' AND c.name = a.target
 		LEFT JOIN worst w ON a.target_type = 'capability' AND w.target = a.target AND w.b = a.b

@@ -102,8 +102,8 @@ BEGIN
 	lost := depwatch_internal._capabilities_lost(depwatch_internal._scenario_dependencies(lose));
 	RETURN QUERY
 		SELECT c.name, x.down, x.downtime, c.impact_tolerance,
-			   CASE WHEN c.impact_tolerance IS NOT NULL THEN x.downtime > c.impact_tolerance END,
-			   CASE WHEN x.downtime > c.impact_tolerance THEN starts + c.impact_tolerance END
+			   depwatch_internal._breached(x.downtime, c.impact_tolerance),
+			   depwatch_internal._breached_at(starts, x.downtime, c.impact_tolerance)
 		FROM depwatch.capability c
 		CROSS JOIN LATERAL (SELECT c.name = ANY (lost) AS down,
 								   CASE WHEN c.name = ANY (lost) THEN lasts ELSE interval '0' END AS downtime) x

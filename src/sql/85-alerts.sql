@@ -420,8 +420,8 @@ BEGIN
 	PERFORM depwatch_internal._check_period(period);
 	RETURN QUERY
 		SELECT c.name, r.started_at, r.ended_at, x.lasted, c.impact_tolerance,
-			   x.lasted > c.impact_tolerance,
-			   CASE WHEN x.lasted > c.impact_tolerance THEN r.started_at + c.impact_tolerance END,
+			   depwatch_internal._breached(x.lasted, c.impact_tolerance),
+			   depwatch_internal._breached_at(r.started_at, x.lasted, c.impact_tolerance),
 			   c.impact_tolerance - x.lasted,
 			   extract(epoch FROM x.lasted), extract(epoch FROM c.impact_tolerance),
 			   extract(epoch FROM c.impact_tolerance - x.lasted)

@@ -62,6 +62,8 @@ GRANT EXECUTE ON FUNCTION
 	depwatch_internal._vantage_windows(timestamptz, timestamptz),
 	depwatch_internal._probed(text),
 	depwatch_internal._silent_until(timestamptz, interval),
+	depwatch_internal._breached(interval, interval),
+	depwatch_internal._breached_at(timestamptz, interval, interval),
 	depwatch_internal._check_period(tstzrange, text),
 	depwatch_internal._ledger(text, boolean),
 	depwatch_internal._ledger_contract(),
