@@ -139,6 +139,20 @@ WHERE p.oid IN ('depwatch.tolerance_breaches(tstzrange)'::regprocedure,
 				'depwatch_internal._scenario_outcomes(text[],timestamptz,interval)'::regprocedure)
 ORDER BY 1::text;
 
+-- the name error is raised in one place, _check_identifier, which every
+-- function that names a new dependency, capability, policy, scenario or
+-- route calls (directly or through _check_name)
+SELECT p.oid::regprocedure AS raises_the_name_error
+FROM pg_proc p
+WHERE p.pronamespace IN ('depwatch'::regnamespace, 'depwatch_internal'::regnamespace)
+  AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'plpgsql')
+  AND pg_get_functiondef(p.oid) ~ 'is not a lower-case identifier';
+SELECT p.proname, pg_get_functiondef(p.oid) ~ '_check_(identifier|name)\(' AS calls_the_rule
+FROM pg_proc p
+WHERE p.pronamespace = 'depwatch'::regnamespace
+  AND p.proname IN ('add_fee_policy', 'add_redress_policy', 'save_scenario', 'add_alert_route')
+ORDER BY 1;
+
 DROP EXTENSION depwatch CASCADE;
 DROP EXTENSION btree_gist;
 DROP FUNCTION try(text);

@@ -35,6 +35,30 @@ BEGIN
 END
 $$;
 
+-- _check_identifier: the name of a new dependency, capability, policy,
+-- scenario or route follows the name rule (_valid_name); example is a
+-- name of that kind the hint shows.
+CREATE OR REPLACE FUNCTION depwatch_internal._check_identifier(name text, what text, example text)
+	RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF name IS NULL THEN
+		RAISE EXCEPTION '% name must not be NULL', what
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = format('Names are lower-case identifiers such as %L.', example);
+	END IF;
+	IF NOT depwatch_internal._valid_name(name) THEN
+		RAISE EXCEPTION '% name "%" is not a lower-case identifier', what,
+				depwatch_internal._clip(name)
+			USING ERRCODE = 'invalid_name',
+				  DETAIL = 'A name starts with a letter or underscore, goes on with letters, digits or underscores, and is at most 63 characters long.',
+				  HINT = format('Use a name such as %L.', example);
+	END IF;
+END
+$$;
+
 -- _check_name: a new dependency or capability name, unused by either.
 CREATE OR REPLACE FUNCTION depwatch_internal._check_name(name text, what text) RETURNS void
 LANGUAGE plpgsql STABLE
@@ -42,18 +66,7 @@ SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
 BEGIN
-	IF name IS NULL THEN
-		RAISE EXCEPTION '% name must not be NULL', what
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Names are lower-case identifiers such as ''credit_bureau_a''.';
-	END IF;
-	IF NOT depwatch_internal._valid_name(name) THEN
-		RAISE EXCEPTION '% name "%" is not a lower-case identifier', what,
-				depwatch_internal._clip(name)
-			USING ERRCODE = 'invalid_name',
-				  DETAIL = 'A name starts with a letter or underscore, goes on with letters, digits or underscores, and is at most 63 characters long.',
-				  HINT = 'Use a name such as ''credit_bureau_a''.';
-	END IF;
+	PERFORM depwatch_internal._check_identifier(name, what, 'credit_bureau_a');
 	IF EXISTS (SELECT FROM depwatch.dependency d WHERE d.name = _check_name.name) THEN
 		RAISE EXCEPTION 'a dependency named "%" already exists', name
 			USING ERRCODE = 'duplicate_object',

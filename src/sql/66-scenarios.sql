@@ -251,11 +251,7 @@ AS $$
 DECLARE
 	id bigint;
 BEGIN
-	IF name IS NULL OR NOT depwatch_internal._valid_name(name) THEN
-		RAISE EXCEPTION 'invalid scenario name "%"', coalesce(depwatch_internal._clip(name), 'NULL')
-			USING ERRCODE = 'invalid_name',
-				  HINT = 'Names are lower-case identifiers: a letter or underscore, then letters, digits or underscores.';
-	END IF;
+	PERFORM depwatch_internal._check_identifier(name, 'scenario', 'pangyo_48h');
 	PERFORM depwatch_internal._check_scenario(lose, lasts);
 	PERFORM depwatch_internal._scenario_dependencies(lose);
 	INSERT INTO depwatch.scenario AS s (name, lose, lasts)

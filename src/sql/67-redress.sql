@@ -85,17 +85,7 @@ DECLARE
 	id bigint;
 	missing text;
 BEGIN
-	IF name IS NULL THEN
-		RAISE EXCEPTION 'redress policy name must not be NULL'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Names are lower-case identifiers such as ''small_merchants''.';
-	END IF;
-	IF NOT depwatch_internal._valid_name(name) THEN
-		RAISE EXCEPTION 'redress policy name "%" is not a lower-case identifier', depwatch_internal._clip(name)
-			USING ERRCODE = 'invalid_name',
-				  DETAIL = 'A name starts with a letter or underscore, goes on with letters, digits or underscores, and is at most 63 characters long.',
-				  HINT = 'Use a name such as ''small_merchants''.';
-	END IF;
+	PERFORM depwatch_internal._check_identifier(name, 'redress policy', 'small_merchants');
 	IF EXISTS (SELECT FROM depwatch.redress_policy p WHERE p.name = name) THEN
 		RAISE EXCEPTION 'a redress policy named "%" already exists', name
 			USING ERRCODE = 'duplicate_object',

@@ -422,11 +422,7 @@ AS $$
 DECLARE
 	id bigint;
 BEGIN
-	IF name IS NULL OR NOT depwatch_internal._valid_name(name) THEN
-		RAISE EXCEPTION 'invalid fee policy name "%"', coalesce(depwatch_internal._clip(name), 'NULL')
-			USING ERRCODE = 'invalid_name',
-				  HINT = 'Names are lower-case identifiers: a letter or underscore, then letters, digits or underscores.';
-	END IF;
+	PERFORM depwatch_internal._check_identifier(name, 'fee policy', 'fire_2022');
 	IF EXISTS (SELECT FROM depwatch.fee_policy p WHERE p.name = name) THEN
 		RAISE EXCEPTION 'a fee policy named "%" already exists', name
 			USING ERRCODE = 'duplicate_object',

@@ -1064,11 +1064,7 @@ AS $$
 DECLARE
 	r depwatch.alert_route;
 BEGIN
-	IF name IS NULL OR NOT depwatch_internal._valid_name(name) THEN
-		RAISE EXCEPTION 'alert route name "%" is not a lower-case identifier', coalesce(depwatch_internal._clip(name), 'NULL')
-			USING ERRCODE = 'invalid_name',
-				  HINT = 'Use a name such as ''oncall_pager''.';
-	END IF;
+	PERFORM depwatch_internal._check_identifier(name, 'alert route', 'oncall_pager');
 	IF EXISTS (SELECT FROM depwatch.alert_route x WHERE x.name = name) THEN
 		RAISE EXCEPTION 'an alert route named "%" already exists', name
 			USING ERRCODE = 'duplicate_object',
