@@ -11,18 +11,43 @@ CREATE OR REPLACE FUNCTION depwatch_internal._availability(period tstzrange, buc
 	AS 'MODULE_PATHNAME', 'dw_availability'
 	LANGUAGE C STABLE CALLED ON NULL INPUT;
 
--- availability: _availability's figures, each interval with its number of
--- seconds beside it for BI tools (SPEC section 10), then the impact
--- tolerance of the capabilities that have one (SPEC section 9):
--- worst_disruption, the longest continuous down run overlapping the bucket
--- judged on its whole length, as tolerance_breaches() judges it (the runs
--- of _down_runs, up to now while ongoing), and whether it breached the
--- tolerance (strictly longer).  Only those capabilities: finding where a
--- run began and ended reads the capability's history up to now (two
--- capability_outages() calls each), which would make availability() of
--- 50 capabilities ten times slower.  A capability neither down nor under
--- maintenance anywhere in the period has no such run: its runs are not
--- looked up.
+-- _availability_seconds: _availability's figures, each interval with its
+-- number of seconds beside it for BI tools (SPEC section 10).  A standard
+-- SQL body (names bound at creation) without SET clauses, so that it is
+-- inlined into the queries that read it.
+CREATE OR REPLACE FUNCTION depwatch_internal._availability_seconds(period tstzrange, bucket text)
+	RETURNS TABLE(target text, target_type text, bucket_start timestamptz,
+				  monitored interval, downtime interval, degraded interval, maintenance interval,
+				  unmonitored interval, availability numeric, slo numeric,
+				  budget interval, budget_left interval, outages int,
+				  mttr interval, mtbf interval, longest interval,
+				  monitored_seconds numeric, downtime_seconds numeric, degraded_seconds numeric,
+				  maintenance_seconds numeric, unmonitored_seconds numeric, budget_seconds numeric,
+				  budget_left_seconds numeric, mttr_seconds numeric, mtbf_seconds numeric,
+				  longest_seconds numeric)
+LANGUAGE sql STABLE CALLED ON NULL INPUT
+BEGIN ATOMIC
+	SELECT a.target, a.target_type, a.bucket_start, a.monitored, a.downtime, a.degraded,
+		   a.maintenance, a.unmonitored, a.availability, a.slo, a.budget, a.budget_left,
+		   a.outages, a.mttr, a.mtbf, a.longest,
+		   extract(epoch FROM a.monitored), extract(epoch FROM a.downtime),
+		   extract(epoch FROM a.degraded), extract(epoch FROM a.maintenance),
+		   extract(epoch FROM a.unmonitored), extract(epoch FROM a.budget),
+		   extract(epoch FROM a.budget_left), extract(epoch FROM a.mttr),
+		   extract(epoch FROM a.mtbf), extract(epoch FROM a.longest)
+	FROM depwatch_internal._availability(period, bucket) a;
+END;
+
+-- availability: _availability_seconds' figures, then the impact tolerance
+-- of the capabilities that have one (SPEC section 9): worst_disruption,
+-- the longest continuous down run overlapping the bucket judged on its
+-- whole length, as tolerance_breaches() judges it (the runs of _down_runs,
+-- up to now while ongoing), and whether it breached the tolerance
+-- (_breached).  Only those capabilities: finding where each run began and
+-- ended costs a capability_outages() call or more per capability, which
+-- would make availability() of 50 capabilities several times slower.  A
+-- capability neither down nor under maintenance anywhere in the period
+-- has no such run: its runs are not looked up.
 CREATE OR REPLACE FUNCTION availability(period tstzrange, bucket text DEFAULT NULL)
 	RETURNS TABLE(target text, target_type text, bucket_start timestamptz,
 				  monitored interval, downtime interval, degraded interval, maintenance interval,
@@ -40,24 +65,17 @@ AS $$
 #variable_conflict use_column
 BEGIN
 	IF NOT EXISTS (SELECT FROM depwatch.capability c WHERE c.impact_tolerance IS NOT NULL) THEN
-		-- no tolerance anywhere: the figures and their seconds, in order
 		RETURN QUERY
-			SELECT a.target, a.target_type, a.bucket_start, a.monitored, a.downtime, a.degraded,
-				   a.maintenance, a.unmonitored, a.availability, a.slo, a.budget, a.budget_left,
-				   a.outages, a.mttr, a.mtbf, a.longest,
-				   extract(epoch FROM a.monitored), extract(epoch FROM a.downtime),
-				   extract(epoch FROM a.degraded), extract(epoch FROM a.maintenance),
-				   extract(epoch FROM a.unmonitored), extract(epoch FROM a.budget),
-				   extract(epoch FROM a.budget_left), extract(epoch FROM a.mttr),
-				   extract(epoch FROM a.mtbf), extract(epoch FROM a.longest),
-				   NULL::interval, NULL::numeric, NULL::boolean
-			FROM depwatch_internal._availability(period, bucket) a;
+			SELECT a.*, NULL::interval, NULL::numeric, NULL::boolean
+			FROM depwatch_internal._availability_seconds(period, bucket) a;
 		RETURN;
 	END IF;
 	RETURN QUERY
 		WITH a AS MATERIALIZED (
-			SELECT x.*, greatest(x.bucket_start, lower(period)) AS b
-			FROM depwatch_internal._availability(period, bucket) WITH ORDINALITY x),
+			-- fig: the row as _availability_seconds gives it; ord: its place
+			SELECT x AS fig, x.target, x.target_type, x.downtime, x.maintenance,
+				   greatest(x.bucket_start, lower(period)) AS b, row_number() OVER () AS ord
+			FROM depwatch_internal._availability_seconds(period, bucket) x),
 		hit AS (SELECT a.target FROM a JOIN depwatch.capability c ON c.name = a.target
 				WHERE a.target_type = 'capability' AND c.impact_tolerance IS NOT NULL
 				GROUP BY a.target HAVING sum(a.downtime) > interval '0' OR sum(a.maintenance) > interval '0'),
@@ -76,22 +94,14 @@ BEGIN
 									   width_bucket(least(coalesce(r.ended_at, upper(period)), upper(period))
 													- interval '1 microsecond', bounds.b)) k
 				  GROUP BY 1, 2)
-		SELECT a.target, a.target_type, a.bucket_start, a.monitored, a.downtime, a.degraded,
-			   a.maintenance, a.unmonitored, a.availability, a.slo, a.budget, a.budget_left,
-			   a.outages, a.mttr, a.mtbf, a.longest,
-			   extract(epoch FROM a.monitored), extract(epoch FROM a.downtime),
-			   extract(epoch FROM a.degraded), extract(epoch FROM a.maintenance),
-			   extract(epoch FROM a.unmonitored), extract(epoch FROM a.budget),
-			   extract(epoch FROM a.budget_left), extract(epoch FROM a.mttr),
-			   extract(epoch FROM a.mtbf), extract(epoch FROM a.longest),
-			   d.worst, extract(epoch FROM d.worst),
+		SELECT (a.fig).*, d.worst, extract(epoch FROM d.worst),
 			   depwatch_internal._breached(d.worst, c.impact_tolerance)
 		FROM a
 		LEFT JOIN depwatch.capability c ON a.target_type = 'capability' AND c.name = a.target
 		LEFT JOIN worst w ON a.target_type = 'capability' AND w.target = a.target AND w.b = a.b
 		CROSS JOIN LATERAL (SELECT CASE WHEN c.impact_tolerance IS NOT NULL
 										THEN coalesce(w.lasted, interval '0') END AS worst) d
-		ORDER BY a.ordinality;
+		ORDER BY a.ord;
 END
 $$;
 COMMENT ON FUNCTION availability(tstzrange, text) IS 'Per dependency and capability (and per hour, day, week or month bucket): monitored, down, degraded, maintenance and unmonitored time, availability against SLO, error budget, outages, MTTR, MTBF, each duration also in seconds; for capabilities the worst disruption and whether it breached the impact tolerance';
