@@ -160,9 +160,9 @@ cores=$(nproc)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo
-printf '%-48s %9s %9s %7s %9s  %s\n' "median of $RUNS runs, seconds" "C" "plain SQL" "ratio" "rows" "identical"
+printf '%-66s %9s %9s %7s %9s  %s\n' "median of $RUNS runs, seconds" "C" "plain SQL" "ratio" "rows" "identical"
 while IFS='|' read -r label n c r ratio nrows same crange rrange; do
-	printf '%-48s %9s %9s %6sx %9s  %s\n' "$label" "$c" "$r" "$ratio" "$nrows" "$same"
+	printf '%-66s %9s %9s %6sx %9s  %s\n' "$label" "$c" "$r" "$ratio" "$nrows" "$same"
 done <<<"$rows"
 echo
 echo "(ratio = plain-SQL median / C median; the issue's target is at least 5x)"

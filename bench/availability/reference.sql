@@ -91,7 +91,7 @@ BEGIN
 		RAISE EXCEPTION 'ref: the reference does not model monitor gaps of probed dependencies';
 	END IF;
 	IF EXISTS (SELECT FROM depwatch.dependency WHERE tracked_since > lo) THEN
-		RAISE EXCEPTION 'ref: the reference does not model untracked time (% of the dependencies are tracked only since after the period begins)',
+		RAISE EXCEPTION 'ref: the reference does not model untracked time (% dependencies tracked only since after the period begins)',
 			(SELECT count(*) FROM depwatch.dependency WHERE tracked_since > lo);
 	END IF;
 
