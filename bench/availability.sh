@@ -17,7 +17,7 @@
 # to bench/availability_results.md.  It fails, and leaves the results file
 # alone, when the period is not monitored or a result differs.  The server
 # is stopped at the end, also on failure.  Run as root (the server runs as the postgres OS user) or as
-# any user that can run PostgreSQL; takes about 15 minutes on 2 cores.
+# any user that can run PostgreSQL; takes 10-15 minutes on 2 cores.
 #
 # Settings (environment): RUNS (default 5), SEED (default 0.42),
 # SAMPLES (default 10000000), PORT (15433) and DIR (tmp/bench_avail) of the
