@@ -2,7 +2,11 @@
 -- reproducibly (setseed) in the current database.
 --
 --   200 dependencies, probe 'none' (recorded by hand or imported, so
---     monitored all the time: no monitor gaps), in 20 sites
+--     monitored all the time: no monitor gaps), in 20 sites, tracked since
+--     a month before the year (SPEC section 7: before its tracked_since a
+--     dependency is untracked and every report counts that time as
+--     unmonitored; the default, when it is added, would leave the whole
+--     generated year unmonitored)
 --   50 capabilities: 30 on dependencies only (single members, any-of
 --     groups 'a|b|c', k-of-n groups '2:a|b|c' and '3:a|b|c|d|e'), 15 that
 --     also require those, 5 that require the second tier (nested two deep)
@@ -39,7 +43,9 @@ SELECT count(depwatch.add_dependency(
 		   options => CASE g.i % 10 WHEN 0 THEN '{"slo": 99.95}' WHEN 5 THEN '{"slo": 99.5}'
 						   ELSE '{}' END::jsonb,
 		   site => format('dc_%s', lpad(g.site::text, 2, '0')),
-		   vendor => format('vendor_%s', 1 + g.i % 37))) AS dependencies
+		   vendor => format('vendor_%s', 1 + g.i % 37),
+		   -- before the period in any session time zone
+		   tracked_since => :'year_start'::timestamptz - interval '1 month')) AS dependencies
 FROM gen_dep g;
 
 -- pick: k distinct names among those given, at random

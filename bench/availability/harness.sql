@@ -96,3 +96,47 @@ SELECT t.label,
 FROM ref.timing t
 JOIN ref.equality e USING (label)
 GROUP BY t.label, e.c_not_ref, e.ref_not_c, e.md5_c, e.md5_ref;
+
+-- ref.check_monitored(period): the benchmark must measure a monitored
+-- period, with outages in it.  Under 0.3 a dependency is untracked, so
+-- unmonitored in every report, before its tracked_since (SPEC section 7);
+-- a bench whose dependencies were tracked only since they were added would
+-- race over an empty year (as this one did until 0.3's figures).  Raises
+-- an error unless availability() over the period (one bucket) counts every
+-- target monitored all the time, and some of that time down; returns the
+-- figures for the report.
+CREATE FUNCTION ref.check_monitored(period tstzrange)
+RETURNS TABLE(targets bigint, monitored_pct numeric, downtime_pct numeric,
+			  dependencies_with_outages bigint, capabilities_with_outages bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	mon float8;
+	unmon float8;
+	down float8;
+BEGIN
+	CREATE TEMP TABLE check_year ON COMMIT DROP AS
+	SELECT a.target_type, extract(epoch FROM a.monitored)::float8 AS mon,
+		   extract(epoch FROM a.unmonitored)::float8 AS unmon,
+		   extract(epoch FROM a.downtime)::float8 AS down, a.outages
+	FROM depwatch.availability(period) a;
+	SELECT sum(c.mon), sum(c.unmon), sum(c.down), count(*),
+		   count(*) FILTER (WHERE c.target_type = 'dependency' AND c.outages > 0),
+		   count(*) FILTER (WHERE c.target_type = 'capability' AND c.outages > 0)
+	INTO mon, unmon, down, targets, dependencies_with_outages, capabilities_with_outages
+	FROM check_year c;
+	IF coalesce(mon, 0) = 0 OR unmon > 0 THEN
+		RAISE EXCEPTION 'bench: availability() counts % %% of the period unmonitored (% of % targets): the benchmark would measure an empty period',
+			round((100 * coalesce(unmon, 0) / nullif(coalesce(mon, 0) + coalesce(unmon, 0), 0))::numeric, 2),
+			(SELECT count(*) FROM check_year c WHERE c.unmon > 0), targets
+			USING HINT = 'Every dependency must be tracked since before the period begins (add_dependency(..., tracked_since => ...)), and the period must lie in the past.';
+	END IF;
+	IF down = 0 OR dependencies_with_outages = 0 OR capabilities_with_outages = 0 THEN
+		RAISE EXCEPTION 'bench: availability() finds no downtime in the period (% dependencies and % capabilities with outages)',
+			dependencies_with_outages, capabilities_with_outages;
+	END IF;
+	monitored_pct := round((100 * mon / (mon + unmon))::numeric, 2);
+	downtime_pct := round((100 * down / mon)::numeric, 3);
+	RETURN NEXT;
+END
+$$;

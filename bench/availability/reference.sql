@@ -10,9 +10,11 @@
 -- can compare the results row for row.
 --
 -- Scope: the availability references cover dependencies that are
--- monitored all the time (probe none or passive, so no monitor gaps) over
--- periods in the past (so no "future is unmonitored"): the benchmark's
--- data.  They refuse anything else rather than answer it wrongly.
+-- monitored all the time (probe none or passive, so no monitor gaps),
+-- tracked since before the period begins (so no untracked time, SPEC
+-- section 7), over periods in the past (so no "future is unmonitored"):
+-- the benchmark's data.  They refuse anything else rather than answer it
+-- wrongly.
 
 SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS ref CASCADE;
@@ -87,6 +89,10 @@ BEGIN
 	END IF;
 	IF EXISTS (SELECT FROM depwatch.dependency WHERE probe IN ('tcp', 'http', 'postgres')) THEN
 		RAISE EXCEPTION 'ref: the reference does not model monitor gaps of probed dependencies';
+	END IF;
+	IF EXISTS (SELECT FROM depwatch.dependency WHERE tracked_since > lo) THEN
+		RAISE EXCEPTION 'ref: the reference does not model untracked time (% dependencies tracked only since after the period begins)',
+			(SELECT count(*) FROM depwatch.dependency WHERE tracked_since > lo);
 	END IF;
 
 	IF to_regclass('pg_temp.ref_tl') IS NULL THEN
@@ -374,6 +380,45 @@ BEGIN
 		   CASE WHEN b.n > 0 THEN ref.iv(b.up_us / b.n) END,
 		   CASE WHEN b.n > 0 THEN ref.iv(b.longest_us) END
 	FROM budget b;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- availability_with_seconds(period, bucket): what depwatch.availability()
+-- returns (SPEC section 10): the figures above, each interval with its
+-- seconds beside it, then worst_disruption, its seconds and
+-- tolerance_breached, which are NULL for a capability without an impact
+-- tolerance.  The reference does not model tolerances (bench/bi.sh measures
+-- them): it refuses a catalog where a capability has one.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ref.availability_with_seconds(period tstzrange, bucket text DEFAULT NULL)
+RETURNS TABLE(target text, target_type text, bucket_start timestamptz,
+			  monitored interval, downtime interval, degraded interval, maintenance interval,
+			  unmonitored interval, availability numeric, slo numeric,
+			  budget interval, budget_left interval, outages int,
+			  mttr interval, mtbf interval, longest interval,
+			  monitored_seconds numeric, downtime_seconds numeric, degraded_seconds numeric,
+			  maintenance_seconds numeric, unmonitored_seconds numeric, budget_seconds numeric,
+			  budget_left_seconds numeric, mttr_seconds numeric, mtbf_seconds numeric,
+			  longest_seconds numeric,
+			  worst_disruption interval, worst_disruption_seconds numeric, tolerance_breached boolean)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	IF EXISTS (SELECT FROM depwatch.capability c WHERE c.impact_tolerance IS NOT NULL) THEN
+		RAISE EXCEPTION 'ref: the reference does not model impact tolerances';
+	END IF;
+	RETURN QUERY
+		SELECT a.target, a.target_type, a.bucket_start, a.monitored, a.downtime, a.degraded,
+			   a.maintenance, a.unmonitored, a.availability, a.slo, a.budget, a.budget_left,
+			   a.outages, a.mttr, a.mtbf, a.longest,
+			   extract(epoch FROM a.monitored), extract(epoch FROM a.downtime),
+			   extract(epoch FROM a.degraded), extract(epoch FROM a.maintenance),
+			   extract(epoch FROM a.unmonitored), extract(epoch FROM a.budget),
+			   extract(epoch FROM a.budget_left), extract(epoch FROM a.mttr),
+			   extract(epoch FROM a.mtbf), extract(epoch FROM a.longest),
+			   NULL::interval, NULL::numeric, NULL::boolean
+		FROM ref.availability(period, bucket) a;
 END
 $$;
 

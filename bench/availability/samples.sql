@@ -24,7 +24,10 @@ SELECT depwatch.add_dependency('api_gateway', 'payment_network', 'http',
 							   'https://gateway.example.test/health',
 							   every => '1 s', timeout => '900 ms',
 							   fail_after => 3, recover_after => 2,
-							   degraded_after => '800 ms') AS dependency_id \gset
+							   degraded_after => '800 ms',
+							   -- its history begins with its first sample (SPEC
+							   -- section 7; the samples go in below, in bulk)
+							   tracked_since => :'t0') AS dependency_id \gset
 
 CREATE TEMP TABLE gen_episode AS
 SELECT x.block, x.off,
