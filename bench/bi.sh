@@ -20,9 +20,6 @@ psql() { command psql -h 127.0.0.1 -p "$port" -U postgres -X -q -v ON_ERROR_STOP
 psql -d postgres -c "DROP DATABASE IF EXISTS bench_bi" -c "CREATE DATABASE bench_bi"
 psql -d bench_bi -v seed=0.42 -v year_start='2025-01-01 00:00+00' -v year_end='2026-01-01 00:00+00' \
 	-f bench/availability/data.sql >/dev/null
-# the data predate the dependencies' creation: track them from before the year
-psql -d bench_bi -c "SET session_replication_role = replica" \
-	-c "UPDATE depwatch.dependency SET tracked_since = '2024-12-01 00:00+00'"
 PGOPTIONS="-c bench.runs=$RUNS" psql -d bench_bi -At <<'SQL'
 SET TimeZone = 'Europe/Berlin';
 CREATE TEMP TABLE t (tolerances int, what text, fn text, ms float8);
