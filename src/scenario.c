@@ -4,10 +4,11 @@
  *	  The ledger baseline of a "what if" scenario (doc/semantics.md,
  *	  "Scenarios"), read once per statement.
  *
- *	  A scenario's expectations depend on its window and baseline weeks, not
+ *	  A scenario's expectations, and the DORA and FSS outcomes of each
+ *	  capability down and up, depend on its window and baseline weeks, not
  *	  on what it loses, so a sweep (every site and vendor, LATERAL over the
  *	  providers) would otherwise read the same baseline windows of the
- *	  ledger once per provider.  The rows of
+ *	  ledger, and judge the same criteria, once per provider.  The rows of
  *	  depwatch_internal._scenario_baseline_rows() are kept for as long as
  *	  the same user reads through the same snapshot in the same
  *	  transaction and command: the ledger is then the same, and read with
@@ -87,9 +88,10 @@ baseline_key(BaselineKey *key, TimestampTz starts, Interval *lasts, int32 weeks)
 
 /*
  * depwatch_internal._scenario_baseline(starts timestamptz, lasts interval,
- *		weeks int) RETURNS TABLE(capability text, transfers numeric,
- *		customers numeric, value numeric, applications numeric, fees numeric,
- *		customers_total bigint)
+ *		weeks int) RETURNS TABLE(capability text, down boolean,
+ *		transfers numeric, customers numeric, value numeric,
+ *		applications numeric, fees numeric, customers_total bigint,
+ *		dora_major boolean, fss_reportable boolean)
  *
  * The rows of _scenario_baseline_rows(starts, lasts, weeks), read with the
  * caller's rights, from the cache when this statement read them already.

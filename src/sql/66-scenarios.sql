@@ -116,13 +116,21 @@ $$;
 -- transfer rows (any status), their distinct customers (a NULL customer
 -- counts as one, as impact() counts them), |amount| and posted fees
 -- (fee > 0, what fee_waiver() waives); applications (any status) for
--- account_opening when they are bound, as impact() binds them; and the
--- distinct customers of all the windows together.  No rows when no
--- transfers are bound.  Read with the caller's rights, each window through
--- occurred_at as _in_windows() reads (OFFSET 0 keeps the per-window scans).
+-- account_opening when they are bound, as impact() binds them; the
+-- distinct customers of all the windows together.  Two rows per
+-- capability: down for lasts, and up (a scenario's capability is one or
+-- the other for its whole window: _scenario_outcomes), each with its DORA
+-- and FSS outcomes, those criteria of _dora_criteria() and
+-- _kr_fss_criteria() a scenario measures: the expected customers are the
+-- clients (subscribers) affected when the capability is down.  A sweep
+-- over providers so judges each capability twice, not once per provider.
+-- Without transfers bound the expectations are NULL.  Read with the
+-- caller's rights, each window through occurred_at as _in_windows() reads
+-- (OFFSET 0 keeps the per-window scans).
 CREATE OR REPLACE FUNCTION depwatch_internal._scenario_baseline_rows(starts timestamptz, lasts interval, weeks int)
-	RETURNS TABLE(capability text, transfers numeric, customers numeric, value numeric,
-				  applications numeric, fees numeric, customers_total bigint)
+	RETURNS TABLE(capability text, down boolean, transfers numeric, customers numeric, value numeric,
+				  applications numeric, fees numeric, customers_total bigint,
+				  dora_major boolean, fss_reportable boolean)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
@@ -130,49 +138,82 @@ AS $$
 DECLARE
 	transfers regclass := depwatch_internal._ledger('transfers', optional => true);
 	applications regclass := depwatch_internal._ledger('applications', optional => true);
+	customer_type regtype;
+	expectations text := 'SELECT c.name AS capability, NULL::numeric AS transfers, NULL::numeric AS customers,
+							 NULL::numeric AS value, NULL::numeric AS applications, NULL::numeric AS fees,
+							 NULL::bigint AS customers_total
+						  FROM depwatch.capability c';
 BEGIN
-	IF transfers IS NULL THEN
-		RETURN;
+	IF transfers IS NOT NULL THEN
+		SELECT a.atttypid INTO customer_type FROM pg_attribute a
+		WHERE a.attrelid = transfers AND a.attname = 'customer_id' AND a.attnum > 0 AND NOT a.attisdropped;
+		expectations := format($q$
+			WITH w AS MATERIALIZED (
+				SELECT k, $1 - k * interval '1 week' AS started_at, $1 - k * interval '1 week' + $2 AS ended_at
+				FROM generate_series(1, $3) k),
+			t AS MATERIALIZED (
+				SELECT w.k, x.capability COLLATE "C" AS capability, %4$s AS customer_id, x.amount, x.fee, x.status
+				FROM w CROSS JOIN LATERAL (
+					SELECT x.capability, x.customer_id, x.amount, x.fee, x.status FROM %1$s x
+					WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
+					OFFSET 0) x),
+			per_window AS (
+				SELECT t.capability, t.k, count(*) AS n,
+					   coalesce(sum(abs(t.amount)), 0) AS value,
+					   coalesce(sum(t.fee) FILTER (WHERE t.status = 'posted' AND t.fee > 0), 0) AS fees
+				FROM t GROUP BY t.capability, t.k),
+			customers AS (
+				-- distinct customers per window (k) and over all windows (k
+				-- NULL) in one pass over one sort, led by the customer: the
+				-- capabilities are few, and a sort led by them would compare
+				-- them at nearly every step.  Grouping puts the NULL
+				-- customers together: a missing customer counts as one.
+				SELECT d.capability, d.k, count(*) AS customers
+				FROM (SELECT s.capability, s.k
+					  FROM (SELECT t.customer_id, t.capability, t.k FROM t ORDER BY 1, 2, 3) s
+					  GROUP BY GROUPING SETS ((s.customer_id, s.capability, s.k), (s.customer_id, s.capability))) d
+				GROUP BY d.capability, d.k),
+			apps AS (
+				SELECT count(*) AS n FROM w CROSS JOIN LATERAL (
+					SELECT 1 FROM %2$s x
+					WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
+					OFFSET 0) x)
+			SELECT c.name AS capability,
+				   trim_scale(coalesce(sum(p.n), 0) / $3) AS transfers,
+				   trim_scale(coalesce(sum(pc.customers), 0) / $3) AS customers,
+				   trim_scale(coalesce(sum(p.value), 0) / $3) AS value,
+				   CASE WHEN c.name = 'account_opening' AND %3$L THEN trim_scale((SELECT a.n FROM apps a) / $3::numeric) END
+					   AS applications,
+				   trim_scale(coalesce(sum(p.fees), 0) / $3) AS fees,
+				   coalesce(o.customers, 0) AS customers_total
+			FROM depwatch.capability c
+			LEFT JOIN per_window p ON p.capability = c.name COLLATE "C"
+			LEFT JOIN customers pc ON pc.capability = p.capability AND pc.k = p.k
+			LEFT JOIN customers o ON o.capability = c.name COLLATE "C" AND o.k IS NULL
+			GROUP BY c.name, o.customers
+		$q$, transfers, coalesce(applications, transfers), applications IS NOT NULL,
+			-- ids are compared as text (the ledger contract), byte by byte:
+			-- distinct customers are the same in any deterministic
+			-- collation, and counted several times faster; integers and
+			-- uuids have one text each, so they are compared as they are
+			CASE WHEN customer_type IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'uuid'::regtype)
+				 THEN 'x.customer_id' ELSE 'x.customer_id::text COLLATE "C"' END);
 	END IF;
 	RETURN QUERY EXECUTE format($q$
-		WITH w AS MATERIALIZED (
-			SELECT k, $1 - k * interval '1 week' AS started_at, $1 - k * interval '1 week' + $2 AS ended_at
-			FROM generate_series(1, $3) k),
-		t AS MATERIALIZED (
-			-- compared byte by byte: distinct customers are the same in
-			-- any deterministic collation, and counted several times faster
-			SELECT w.k, x.capability COLLATE "C" AS capability, x.customer_id::text COLLATE "C" AS customer_id,
-				   x.amount, x.fee, x.status
-			FROM w CROSS JOIN LATERAL (
-				SELECT x.capability, x.customer_id, x.amount, x.fee, x.status FROM %1$s x
-				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
-				OFFSET 0) x),
-		per_window AS (
-			SELECT t.capability, t.k, count(*) AS n,
-				   count(DISTINCT t.customer_id) + max((t.customer_id IS NULL)::int) AS customers,
-				   coalesce(sum(abs(t.amount)), 0) AS value,
-				   coalesce(sum(t.fee) FILTER (WHERE t.status = 'posted' AND t.fee > 0), 0) AS fees
-			FROM t GROUP BY t.capability, t.k),
-		overall AS (
-			SELECT t.capability, count(DISTINCT t.customer_id) + max((t.customer_id IS NULL)::int) AS customers
-			FROM t GROUP BY t.capability),
-		apps AS (
-			SELECT count(*) AS n FROM w CROSS JOIN LATERAL (
-				SELECT 1 FROM %2$s x
-				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at
-				OFFSET 0) x)
-		SELECT c.name,
-			   trim_scale(coalesce(sum(p.n), 0) / $3),
-			   trim_scale(coalesce(sum(p.customers), 0) / $3),
-			   trim_scale(coalesce(sum(p.value), 0) / $3),
-			   CASE WHEN c.name = 'account_opening' AND %3$L THEN trim_scale((SELECT a.n FROM apps a) / $3::numeric) END,
-			   trim_scale(coalesce(sum(p.fees), 0) / $3),
-			   coalesce(o.customers, 0)
-		FROM depwatch.capability c
-		LEFT JOIN per_window p ON p.capability = c.name COLLATE "C"
-		LEFT JOIN overall o ON o.capability = c.name COLLATE "C"
-		GROUP BY c.name, o.customers
-	$q$, transfers, coalesce(applications, transfers), applications IS NOT NULL)
+		SELECT e.capability, s.down, e.transfers, e.customers, e.value, e.applications, e.fees, e.customers_total,
+			   c.impact_tolerance IS NOT NULL
+			   AND coalesce((SELECT bool_or(x.met) FROM depwatch_internal._dora_criteria(m.facts, m.measures) x
+							 WHERE x.criterion IN ('duration_downtime', 'clients_transactions')), false),
+			   (SELECT x.met FROM depwatch_internal._kr_fss_criteria(m.facts, m.measures) x
+				WHERE x.criterion = 'reportable')
+		FROM (%s) e
+		JOIN depwatch.capability c ON c.name = e.capability
+		CROSS JOIN LATERAL (VALUES (true, $2, e.customers), (false, interval '0', 0)) s(down, downtime, affected)
+		CROSS JOIN LATERAL (
+			SELECT jsonb_build_object('critical_services_affected', c.impact_tolerance IS NOT NULL,
+									  'clients_total', e.customers_total, 'subscribers', s.affected) AS facts,
+				   jsonb_build_object('downtime', s.downtime, 'clients_affected', s.affected) AS measures) m
+	$q$, expectations)
 		USING starts, lasts, weeks;
 END
 $$;
@@ -180,18 +221,18 @@ $$;
 -- _scenario_baseline: the rows above, read once per statement (a sweep
 -- over providers reads the same baseline for each): src/scenario.c.
 CREATE OR REPLACE FUNCTION depwatch_internal._scenario_baseline(starts timestamptz, lasts interval, weeks int)
-	RETURNS TABLE(capability text, transfers numeric, customers numeric, value numeric,
-				  applications numeric, fees numeric, customers_total bigint)
+	RETURNS TABLE(capability text, down boolean, transfers numeric, customers numeric, value numeric,
+				  applications numeric, fees numeric, customers_total bigint,
+				  dora_major boolean, fss_reportable boolean)
 	AS 'MODULE_PATHNAME', 'dw_scenario_baseline'
-	LANGUAGE C STABLE STRICT ROWS 20;
+	LANGUAGE C STABLE STRICT ROWS 40;
 
 -- scenario: what if these dependencies, sites or vendors were down from
 -- starts for lasts (doc/semantics.md, "Scenarios").  The capability part
 -- reads the configuration; the expectations read the ledger with the
 -- caller's rights, like every ledger report, and are NULL when no ledger
--- is bound.  DORA and FSS outcomes are those criteria of _dora_criteria()
--- and _kr_fss_criteria() the scenario measures: the expected customers
--- are the clients (subscribers) affected when the capability is down.
+-- is bound.  DORA and FSS outcomes are judged with the baseline, once
+-- per statement, for each capability down and up.
 CREATE OR REPLACE FUNCTION scenario(lose text[], starts timestamptz, lasts interval, baseline_weeks int DEFAULT 4)
 	RETURNS TABLE(capability text, down boolean, downtime interval, tolerance interval,
 				  breached boolean, breached_at timestamptz,
@@ -221,21 +262,11 @@ BEGIN
 	RETURN QUERY
 		SELECT o.capability, o.down, o.downtime, o.tolerance, o.breached, o.breached_at,
 			   b.transfers, b.customers, b.value, b.applications, b.fees,
-			   o.tolerance IS NOT NULL
-			   AND coalesce((SELECT bool_or(c.met) FROM depwatch_internal._dora_criteria(m.facts, m.measures) c
-							 WHERE c.criterion IN ('duration_downtime', 'clients_transactions')), false),
-			   (SELECT c.met FROM depwatch_internal._kr_fss_criteria(m.facts, m.measures) c
-				WHERE c.criterion = 'reportable'),
+			   b.dora_major, b.fss_reportable,
 			   trim_scale(extract(epoch FROM o.downtime)), trim_scale(extract(epoch FROM o.tolerance))
 		FROM depwatch_internal._scenario_outcomes(lose, starts, lasts) o
 		LEFT JOIN depwatch_internal._scenario_baseline(starts, lasts, baseline_weeks) b
-			   ON b.capability = o.capability
-		CROSS JOIN LATERAL (
-			SELECT jsonb_build_object('critical_services_affected', o.tolerance IS NOT NULL,
-									  'clients_total', b.customers_total,
-									  'subscribers', CASE WHEN o.down THEN b.customers ELSE 0 END) AS facts,
-				   jsonb_build_object('downtime', o.downtime,
-									  'clients_affected', CASE WHEN o.down THEN b.customers ELSE 0 END) AS measures) m
+			   ON b.capability = o.capability AND b.down = o.down
 		ORDER BY o.capability;
 END
 $$;

@@ -100,7 +100,12 @@ FROM generate_series(1, 3000) g;
 SELECT depwatch.bind_ledger('bank.transfers', applications => 'bank.applications');
 SQL
 
-mismatch=$(sql <<'SQL'
+# The plain SQL: every window, every row of it, customers compared as text
+# (the ledger contract); DORA and FSS as SPEC section 9 states them.  Run
+# on the ledger bound now; $1 names it in the messages.
+check_expectations() {
+	local mismatch bad rows nonzero down dora fss
+	mismatch=$(sql <<'SQL'
 SET TimeZone = 'UTC';
 CREATE TEMP TABLE cases AS
 SELECT * FROM (VALUES
@@ -108,48 +113,81 @@ SELECT * FROM (VALUES
 	(ARRAY['sangam'], '2022-10-10 00:00+00', '3 hours', 1),
 	(ARRAY['kakao'], '2022-10-12 13:07+00', '7 days', 6),
 	(ARRAY['kftc', 'nice'], '2022-10-17 23:00+00', '90 minutes', 9)) c(lose, starts, lasts, weeks);
--- the plain SQL: every window, every row of it
 CREATE TEMP TABLE plain AS
 WITH w AS (
 	SELECT c.lose, c.starts, c.lasts, c.weeks, k, c.starts - k * interval '1 week' AS lo,
 		   c.starts - k * interval '1 week' + c.lasts AS hi
 	FROM cases c, generate_series(1, c.weeks) k),
+rows AS (
+	SELECT w.lose, w.starts, w.k, t.capability, t.customer_id, t.amount, t.fee, t.status
+	FROM w JOIN depwatch.ledger_binding b ON b.contract = 'transfers'
+	JOIN LATERAL (
+		SELECT t.occurred_at, t.capability, t.customer_id::text, t.amount, t.fee, t.status
+		FROM bank.transfers t WHERE b.relation = 'bank.transfers'
+		UNION ALL SELECT t.occurred_at, t.capability, t.customer_id::text, t.amount, t.fee, t.status
+		FROM bank.transfers_typed t WHERE b.relation = 'bank.transfers_typed'
+		UNION ALL SELECT t.occurred_at, t.capability, t.customer_id::text, t.amount, t.fee, t.status
+		FROM bank.transfers_numeric t WHERE b.relation = 'bank.transfers_numeric') t
+	  ON t.occurred_at >= w.lo AND t.occurred_at < w.hi),
 per AS (
-	SELECT w.lose, w.starts, w.k, t.capability, count(*) AS n,
-		   count(DISTINCT t.customer_id) + max(CASE WHEN t.customer_id IS NULL THEN 1 ELSE 0 END) AS customers,
-		   sum(abs(t.amount)) AS value, coalesce(sum(t.fee) FILTER (WHERE t.status = 'posted' AND t.fee > 0), 0) AS fees
-	FROM w JOIN bank.transfers t ON t.occurred_at >= w.lo AND t.occurred_at < w.hi
-	GROUP BY 1, 2, 3, 4),
+	SELECT r.lose, r.starts, r.k, r.capability, count(*) AS n,
+		   count(DISTINCT r.customer_id) + max(CASE WHEN r.customer_id IS NULL THEN 1 ELSE 0 END) AS customers,
+		   sum(abs(r.amount)) AS value, coalesce(sum(r.fee) FILTER (WHERE r.status = 'posted' AND r.fee > 0), 0) AS fees
+	FROM rows r GROUP BY 1, 2, 3, 4),
+overall AS (
+	SELECT r.lose, r.starts, r.capability,
+		   count(DISTINCT r.customer_id) + max(CASE WHEN r.customer_id IS NULL THEN 1 ELSE 0 END) AS customers
+	FROM rows r GROUP BY 1, 2, 3),
 apps AS (
 	SELECT w.lose, w.starts, count(a.*) AS n
 	FROM w LEFT JOIN bank.applications a ON a.occurred_at >= w.lo AND a.occurred_at < w.hi
 	GROUP BY 1, 2)
-SELECT c.lose, c.starts, cap.name AS capability,
+SELECT c.lose, c.starts, cap.name AS capability, cap.impact_tolerance AS tolerance,
 	   coalesce(sum(p.n), 0)::numeric / c.weeks AS transfers,
 	   coalesce(sum(p.customers), 0)::numeric / c.weeks AS customers,
 	   coalesce(sum(p.value), 0) / c.weeks AS value,
 	   CASE WHEN cap.name = 'account_opening' THEN (SELECT a.n FROM apps a WHERE a.lose = c.lose AND a.starts = c.starts)::numeric / c.weeks END AS applications,
-	   coalesce(sum(p.fees), 0) / c.weeks AS fees
+	   coalesce(sum(p.fees), 0) / c.weeks AS fees,
+	   coalesce(o.customers, 0) AS customers_total
 FROM cases c CROSS JOIN depwatch.capability cap
 LEFT JOIN per p ON p.lose = c.lose AND p.starts = c.starts AND p.capability = cap.name
-GROUP BY c.lose, c.starts, c.weeks, cap.name;
+LEFT JOIN overall o ON o.lose = c.lose AND o.starts = c.starts AND o.capability = cap.name
+GROUP BY c.lose, c.starts, c.weeks, cap.name, cap.impact_tolerance, o.customers;
 SELECT count(*) FILTER (WHERE p.capability IS NULL OR s.capability IS NULL
 							OR round(p.transfers, 9) <> round(s.expected_transfers, 9)
 							OR round(p.customers, 9) <> round(s.expected_customers, 9)
 							OR round(p.value, 9) <> round(s.expected_value, 9)
 							OR round(p.applications, 9) IS DISTINCT FROM round(s.expected_applications, 9)
-							OR round(p.fees, 9) <> round(s.expected_fees, 9)),
-	   count(*), count(*) FILTER (WHERE s.expected_transfers > 0), count(*) FILTER (WHERE s.down)
+							OR round(p.fees, 9) <> round(s.expected_fees, 9)
+							OR s.dora_major IS DISTINCT FROM
+							   (p.tolerance IS NOT NULL AND s.down
+								AND (s.downtime > interval '2 hours' OR p.customers > 100000
+									 OR p.customers > 0.1 * p.customers_total))
+							OR s.fss_reportable IS DISTINCT FROM
+							   (s.downtime >= interval '30 minutes'
+								OR (s.down AND s.downtime >= interval '10 minutes' AND p.customers >= 10000))),
+	   count(*), count(*) FILTER (WHERE s.expected_transfers > 0), count(*) FILTER (WHERE s.down),
+	   count(*) FILTER (WHERE s.dora_major), count(*) FILTER (WHERE s.fss_reportable)
 FROM (SELECT c.lose, c.starts, s.* FROM cases c, depwatch.scenario(c.lose, c.starts, c.lasts, c.weeks) s) s
 FULL JOIN plain p USING (lose, starts, capability);
 SQL
 )
-IFS='|' read -r bad rows nonzero down <<<"$(echo "$mismatch" | tail -1)"
-if [ "$bad" = 0 ] && [ "${rows:-0}" -ge 20 ] && [ "${nonzero:-0}" -ge 12 ] && [ "${down:-0}" -ge 3 ]; then
-	ok "scenario() expectations equal the plain-SQL baseline: $rows capability rows over 4 scenarios ($nonzero with transfers, $down down)"
-else
-	fail "scenario() expectations differ from the plain-SQL baseline in $bad of $rows rows ($nonzero with transfers, $down down)"
-fi
+	IFS='|' read -r bad rows nonzero down dora fss <<<"$(echo "$mismatch" | tail -1)"
+	if [ "$bad" = 0 ] && [ "${rows:-0}" -ge 20 ] && [ "${nonzero:-0}" -ge 12 ] && [ "${down:-0}" -ge 3 ] \
+		&& [ "${dora:-0}" -ge 1 ] && [ "${fss:-0}" -ge 1 ]; then
+		ok "$1: scenario() expectations, DORA and FSS equal the plain SQL's: $rows capability rows over 4 scenarios ($nonzero with transfers, $down down, $dora DORA major, $fss FSS reportable)"
+	else
+		fail "$1: scenario() differs from the plain SQL in $bad of $rows rows ($nonzero with transfers, $down down, $dora DORA major, $fss FSS reportable)"
+	fi
+}
+# two important business services (as the demo gives them), for DORA
+sql >/dev/null <<'SQL' || { echo "FAIL - setting tolerances"; exit 1; }
+SELECT depwatch.alter_capability('transfer', impact_tolerance => '4 hours');
+SELECT depwatch.alter_capability('simple_transfer', impact_tolerance => '4 hours');
+CREATE TABLE bank.transfers_typed (LIKE bank.transfers);
+CREATE TABLE bank.transfers_numeric (LIKE bank.transfers);
+SQL
+check_expectations "text customer ids"
 
 # a sweep in one query gives what one call per provider gives
 sweep=$(sql <<'SQL'
@@ -195,6 +233,36 @@ if [ -n "$before" ] && [ "$after" = "$((before + 1))" ]; then
 else
 	fail "a transfer written in the transaction: $before, then $after"
 fi
+
+# ids of other types are compared as their text: bigint ids (compared as
+# they are, as their text is one per value) count as the same ids as text,
+# and numeric ids 7 and 7.0 are two customers, as their texts are
+sql >/dev/null <<'SQL' || { echo "FAIL - making the typed ledgers"; exit 1; }
+DROP TABLE bank.transfers_typed, bank.transfers_numeric;
+CREATE TABLE bank.transfers_typed AS
+SELECT txn_id, account_id, nullif(substr(customer_id, 2), '')::bigint AS customer_id, occurred_at, amount, fee,
+	   fee_type, capability, status, external
+FROM bank.transfers;
+CREATE INDEX ON bank.transfers_typed (occurred_at);
+CREATE TABLE bank.transfers_numeric AS
+SELECT txn_id, account_id,
+	   CASE WHEN hashint8(txn_id) % 2 = 0 THEN customer_id::numeric ELSE customer_id::numeric(12, 1) END AS customer_id,
+	   occurred_at, amount, fee, fee_type, capability, status, external
+FROM bank.transfers_typed;
+CREATE INDEX ON bank.transfers_numeric (occurred_at);
+DO $$
+BEGIN
+	IF (SELECT count(DISTINCT customer_id::text) - count(DISTINCT customer_id) FROM bank.transfers_numeric
+		WHERE capability = 'transfer' AND occurred_at < '2022-08-15 00:00+00') < 100 THEN
+		RAISE EXCEPTION 'the numeric ledger does not hold customers written two ways';
+	END IF;
+END
+$$;
+SELECT depwatch.bind_ledger('bank.transfers_typed', applications => 'bank.applications');
+SQL
+check_expectations "bigint customer ids"
+sql >/dev/null -c "SELECT depwatch.bind_ledger('bank.transfers_numeric', applications => 'bank.applications')" || exit 1
+check_expectations "numeric customer ids (7 and 7.0 two customers)"
 
 echo "$failures failed"
 [ "$failures" -eq 0 ]
