@@ -195,10 +195,14 @@ BEGIN
 			  FROM (%1$s) r WHERE r.status = 'posted' GROUP BY 1) b
 		LEFT JOIN (SELECT r.customer_id::text AS customer_id, sum(abs(r.amount)) AS posted
 				   FROM (%2$s) r WHERE r.status = 'posted' GROUP BY 1) d ON d.customer_id = b.customer_id$q$,
+		-- the usual weeks' windows as values first (OFFSET 0 keeps them a
+		-- relation of their own): timestamptz - interval is not
+		-- immutable, and a foreign ledger would otherwise be read whole
+		-- for each capability and the weeks tested here
 		depwatch_internal._in_windows(transfers, 'x.customer_id, x.status, x.amount',
 			$w$(SELECT w.capability, w.started_at - k * interval '1 week' AS started_at,
 					   w.ended_at - k * interval '1 week' AS ended_at
-				FROM w CROSS JOIN generate_series(1, 4) k)$w$, true),
+				FROM w CROSS JOIN generate_series(1, 4) k OFFSET 0)$w$, true),
 		depwatch_internal._in_windows(transfers, 'x.customer_id, x.status, x.amount', 'w', true))
 	END);
 END

@@ -685,15 +685,16 @@ AS $$
 	SELECT format($q$
 		WITH b AS MATERIALIZED (SELECT * FROM depwatch_internal._outflow_buckets($1, $2, $3, $4)),
 		flows AS (
+			-- summed per bucket in the scan: over a foreign ledger the sums
+			-- run on the remote side and one row per bucket comes back
 			SELECT b.bucket_start, b.in_horizon,
-				   coalesce(sum(x.amount) FILTER (WHERE x.amount > 0), 0) AS inflow,
-				   coalesce(-sum(x.amount) FILTER (WHERE x.amount < 0), 0) AS outflow
-			FROM b LEFT JOIN LATERAL (
-				SELECT x.amount FROM %1$s x
+				   coalesce(x.inflow, 0) AS inflow, coalesce(-x.outflow, 0) AS outflow
+			FROM b CROSS JOIN LATERAL (
+				SELECT sum(x.amount) FILTER (WHERE x.amount > 0) AS inflow,
+					   sum(x.amount) FILTER (WHERE x.amount < 0) AS outflow
+				FROM %1$s x
 				WHERE x.occurred_at >= b.bucket_start AND x.occurred_at < b.bucket_end
-				  AND x.status = 'posted' AND x.external
-				OFFSET 0) x ON true
-			GROUP BY b.bucket_start, b.in_horizon),
+				  AND x.status = 'posted' AND x.external) x),
 		base AS (
 			SELECT avg(f.inflow - f.outflow) AS expected, stddev_samp(f.inflow - f.outflow) AS sd
 			FROM flows f WHERE NOT f.in_horizon),
