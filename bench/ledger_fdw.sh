@@ -119,7 +119,16 @@ INSERT INTO fdw_bench.report VALUES
 	 $$SELECT * FROM depwatch.deposit_outflow_summary(2, '7 days', '7 days')$$),
 	(9, 'deposit_outflow(2) 28 d / 14 d', 'SELECT * FROM depwatch.deposit_outflow(2)'),
 	(10, 'classify_incident(2)', 'SELECT * FROM depwatch.classify_incident(2)'),
-	(11, 'incident_report(2)', 'SELECT depwatch.incident_report(2) AS report');
+	(11, 'incident_report(2)', 'SELECT depwatch.incident_report(2) AS report'),
+	(12, 'redress(2, failed value)', $$SELECT * FROM depwatch.redress(2, 'fire_failed')$$),
+	(13, 'redress_summary(2, lost activity)', $$SELECT * FROM depwatch.redress_summary(2, 'fire_lost')$$),
+	(14, 'scenario(kakao, 48 h)', $$SELECT * FROM depwatch.scenario(ARRAY['kakao'], '2023-10-15 15:30+09', '48 hours')$$);
+-- redress policies for the fire: the 2022 merchants' table on failed
+-- value, and lost activity against each customer's usual weeks
+SELECT depwatch.add_redress_policy('fire_failed', basis => 'failed_value',
+	tiers => '[{"up_to": 300000, "pay": 30000}, {"up_to": 500000, "pay": 50000}]');
+SELECT depwatch.add_redress_policy('fire_lost', basis => 'lost_activity',
+	tiers => '[{"up_to": 50000, "pay": 5000}, {"up_to": 200000, "pay": 20000}]');
 CREATE TABLE fdw_bench.result (binding text, ord int, r jsonb);
 CREATE TABLE fdw_bench.timing (run int, ord int, binding text, ms float8);
 

@@ -24,8 +24,9 @@
 #      read the remote transfers only through occurred_at ranges; those of
 #      the reports that filter by capability (impact, redress, a policy's
 #      capabilities, classify_incident's daily averages) read them only
-#      through a capability filter too, and the sums of classify_incident's
-#      daily averages and deposit_outflow's flows run on B;
+#      through a capability filter too, redress's through its status, and
+#      the sums of classify_incident's daily averages and deposit_outflow's
+#      flows run on B;
 #   d. a foreign table whose server a non-superuser owns (keeper, an admin
 #      granted USAGE on postgres_fdw) is neither bound nor read: the
 #      server's owner decides where the reader's login and password go;
@@ -355,6 +356,11 @@ shipped_filters() {
 	for r in "classify_incident 1 dora" "classify_incident 3 dora" "incident_report 1"; do
 		grep -q 'Remote SQL: SELECT .*count(\*).*, sum(abs(amount)) FROM bank\.transfers WHERE ((occurred_at >= [^)]*)) AND ((occurred_at < [^)]*)) AND ((capability = ANY (' \
 			<<<"$(report_plans "$r")" || fail "$1: $r does not count its daily averages on the remote side by capability"
+	done
+	# redress tests each row's status on B too
+	for r in "redress 1 fire_2022" "redress_summary 1 lost"; do
+		bad=$(grep 'Remote SQL: SELECT .* FROM bank\.transfers' <<<"$(report_plans "$r")" | grep -v "((status = '" || true)
+		[ -z "$bad" ] || fail "$1: $r reads the remote transfers without its status filter: $bad"
 	done
 	# deposit_outflow's flows: one sum per bucket from B
 	grep -q 'Remote SQL: SELECT sum(amount) FILTER (WHERE (amount > 0::numeric)), sum(amount) FILTER (WHERE (amount < 0::numeric)) FROM bank\.transfers WHERE' \
