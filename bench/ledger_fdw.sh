@@ -23,7 +23,7 @@
 # include B's work and the loopback transfer, not a network's latency.
 # Run as root (the servers run as the postgres OS user) after make install.
 # Settings (environment): RUNS (default 7), N (1500000), CUSTOMERS (20000),
-# SEED (0.42), PORT_A (17230), PORT_B (17231).  About 4 minutes.
+# SEED (0.42), PORT_A (17230), PORT_B (17231).  About 3-4 minutes.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -119,7 +119,16 @@ INSERT INTO fdw_bench.report VALUES
 	 $$SELECT * FROM depwatch.deposit_outflow_summary(2, '7 days', '7 days')$$),
 	(9, 'deposit_outflow(2) 28 d / 14 d', 'SELECT * FROM depwatch.deposit_outflow(2)'),
 	(10, 'classify_incident(2)', 'SELECT * FROM depwatch.classify_incident(2)'),
-	(11, 'incident_report(2)', 'SELECT depwatch.incident_report(2) AS report');
+	(11, 'incident_report(2)', 'SELECT depwatch.incident_report(2) AS report'),
+	(12, 'redress(2, failed value)', $$SELECT * FROM depwatch.redress(2, 'fire_failed')$$),
+	(13, 'redress_summary(2, lost activity)', $$SELECT * FROM depwatch.redress_summary(2, 'fire_lost')$$),
+	(14, 'scenario(kakao, 48 h)', $$SELECT * FROM depwatch.scenario(ARRAY['kakao'], '2023-10-15 15:30+09', '48 hours')$$);
+-- redress policies for the fire: the 2022 merchants' table on failed
+-- value, and lost activity against each customer's usual weeks
+SELECT depwatch.add_redress_policy('fire_failed', basis => 'failed_value',
+	tiers => '[{"up_to": 300000, "pay": 30000}, {"up_to": 500000, "pay": 50000}]');
+SELECT depwatch.add_redress_policy('fire_lost', basis => 'lost_activity',
+	tiers => '[{"up_to": 50000, "pay": 5000}, {"up_to": 200000, "pay": 20000}]');
 CREATE TABLE fdw_bench.result (binding text, ord int, r jsonb);
 CREATE TABLE fdw_bench.timing (run int, ord int, binding text, ms float8);
 
@@ -266,10 +275,25 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
   reads only the rows inside its windows (Remote SQL `occurred_at >= $1
   AND occurred_at < $2`, B's index on `occurred_at`), but those rows are
   sent, converted and read again on A. The reports that read few rows
-  (impact, fee_waiver) pay a round trip per window; deposit_outflow reads
-  every posted external transfer of the horizon and the baseline, and
-  classify_incident / incident_report read the 4 weeks before the
-  incident for the daily averages, so they pay most.
+  (impact, fee_waiver) pay a round trip per window. Every other
+  condition is tested on B too (capability, status, a policy's fee types
+  and capabilities), and where a report only sums (classify_incident's
+  daily averages over the 4 weeks before, deposit_outflow's flows per
+  bucket, fee_waiver_summary's baseline weeks) B sums and one row comes
+  back. What still crosses in bulk: deposit_outflow's per-customer
+  flows over the horizon (bucketed with date_trunc in A's time zone,
+  which postgres_fdw does not ship) and every balance up to the
+  incident's start (DISTINCT ON, read twice by deposit_outflow_summary),
+  and scenario's baseline weeks (every row, for distinct customers).
+- Before commit f459954 (run of 15:31 UTC, same machine and data),
+  classify_incident's daily averages joined the ledger to the incident's
+  capabilities on A: 358 ms foreign (3.13x local), incident_report 1,393
+  ms (2.96x). redress on lost activity shifted its usual weeks with
+  `timestamptz - interval` inside the scan's bounds, which postgres_fdw
+  cannot ship: redress_summary read the whole ledger once per capability
+  window, 19,252 ms foreign against 38 ms local (504x); never ANALYZEd, it
+  then joined the two sides in a nested loop (427 ms, 11x, until it became
+  one aggregate).
 - Before the reports read the time windows as plain values (commit
   bfac6fd), postgres_fdw could not ship `timestamptz ± interval`:
   fee_waiver read every fee row from the incident's start on,

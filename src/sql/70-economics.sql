@@ -298,18 +298,31 @@ $$;
 -- postgres_fdw sends to a foreign ledger (Remote SQL: occurred_at >= $1
 -- AND occurred_at < $2; test/integration/ledger_fdw.sh): a windows source
 -- must give them as columns, not as expressions over a range.
--- With own_capability, only the rows of the window's capability.
-CREATE OR REPLACE FUNCTION depwatch_internal._in_windows(relation regclass, columns text, windows text, own_capability boolean)
+-- With own_capability, only the rows of the window's capability; with a
+-- condition (over x), only the rows it holds for, tested in the scan: a
+-- test on the rows it returns would stay above OFFSET 0, and postgres_fdw
+-- would send every row of the window across to be tested here.
+CREATE OR REPLACE FUNCTION depwatch_internal._in_windows(relation regclass, columns text, windows text, own_capability boolean,
+														 condition text)
 	RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 	SELECT format($q$SELECT w.capability, %2$s FROM %3$s w CROSS JOIN LATERAL (
 				SELECT %2$s FROM %1$s x
-				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at%4$s
+				WHERE x.occurred_at >= w.started_at AND x.occurred_at < w.ended_at%4$s%5$s
 				OFFSET 0) x$q$,
 		relation, columns, windows,
-		CASE WHEN own_capability THEN ' AND x.capability = w.capability' ELSE '' END)
+		CASE WHEN own_capability THEN ' AND x.capability = w.capability' ELSE '' END,
+		' AND (' || condition || ')')
+$$;
+
+CREATE OR REPLACE FUNCTION depwatch_internal._in_windows(relation regclass, columns text, windows text, own_capability boolean)
+	RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, depwatch, pg_temp
+AS $$
+	SELECT depwatch_internal._in_windows(relation, columns, windows, own_capability, NULL)
 $$;
 
 -- _impact_query: the query impact() runs ($1: the incident) over the bound
@@ -681,15 +694,16 @@ AS $$
 	SELECT format($q$
 		WITH b AS MATERIALIZED (SELECT * FROM depwatch_internal._outflow_buckets($1, $2, $3, $4)),
 		flows AS (
+			-- summed per bucket in the scan: over a foreign ledger the sums
+			-- run on the remote side and one row per bucket comes back
 			SELECT b.bucket_start, b.in_horizon,
-				   coalesce(sum(x.amount) FILTER (WHERE x.amount > 0), 0) AS inflow,
-				   coalesce(-sum(x.amount) FILTER (WHERE x.amount < 0), 0) AS outflow
-			FROM b LEFT JOIN LATERAL (
-				SELECT x.amount FROM %1$s x
+				   coalesce(x.inflow, 0) AS inflow, coalesce(-x.outflow, 0) AS outflow
+			FROM b CROSS JOIN LATERAL (
+				SELECT sum(x.amount) FILTER (WHERE x.amount > 0) AS inflow,
+					   sum(x.amount) FILTER (WHERE x.amount < 0) AS outflow
+				FROM %1$s x
 				WHERE x.occurred_at >= b.bucket_start AND x.occurred_at < b.bucket_end
-				  AND x.status = 'posted' AND x.external
-				OFFSET 0) x ON true
-			GROUP BY b.bucket_start, b.in_horizon),
+				  AND x.status = 'posted' AND x.external) x),
 		base AS (
 			SELECT avg(f.inflow - f.outflow) AS expected, stddev_samp(f.inflow - f.outflow) AS sd
 			FROM flows f WHERE NOT f.in_horizon),

@@ -179,15 +179,22 @@ BEGIN
 		EXECUTE format('SELECT count(*), coalesce(sum(abs(r.amount)), 0) FROM (%s) r',
 					   depwatch_internal._in_windows(transfers, 'x.amount', 'depwatch_internal._incident_windows($1)', true))
 			INTO tx, tx_value USING i;
-		-- the start of the 4 weeks as a value: timestamptz - interval is
-		-- not immutable, and a foreign ledger would be read from its
-		-- first row on (doc/semantics.md, "Ledger contract")
+		-- the start of the 4 weeks and the capabilities as values:
+		-- timestamptz - interval is not immutable, and a foreign ledger
+		-- would be read from its first row on; a join to the windows would
+		-- bring every row of the 4 weeks across to be tested here.  As
+		-- plain values, every condition and the count and sum run on the
+		-- remote side, and one row comes back (doc/semantics.md, "Ledger
+		-- contract")
 		EXECUTE format($q$
 			SELECT count(*) / 28.0, coalesce(sum(abs(x.amount)), 0) / 28
 			FROM %s x
-			WHERE x.occurred_at >= $2 AND x.occurred_at < ($1).started_at
-			  AND x.capability IN (SELECT w.capability FROM depwatch_internal._incident_windows($1) w)
-		$q$, transfers) INTO daily_tx, daily_value USING i, i.started_at - interval '28 days';
+			WHERE x.occurred_at >= $1 AND x.occurred_at < $2
+			  AND x.capability = ANY ($3)
+		$q$, transfers) INTO daily_tx, daily_value
+			USING i.started_at - interval '28 days', i.started_at,
+				  coalesce((SELECT array_agg(DISTINCT w.capability) FROM depwatch_internal._incident_windows(i) w),
+						   '{}'::text[]);
 		IF f ? 'fee_policy' THEN
 			SELECT s.waiver INTO waiver FROM depwatch.fee_waiver_summary(i.id, f->>'fee_policy') s;
 		END IF;

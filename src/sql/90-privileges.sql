@@ -75,6 +75,7 @@ GRANT EXECUTE ON FUNCTION
 	depwatch_internal._incident_dependencies(depwatch.incident),
 	depwatch_internal._incident_windows(depwatch.incident),
 	depwatch_internal._in_windows(regclass, text, text, boolean),
+	depwatch_internal._in_windows(regclass, text, text, boolean, text),
 	depwatch_internal._impact_query(regclass, regclass),
 	depwatch_internal._incident_customers_query(regclass, regclass),
 	depwatch_internal._fee_policy(text),

@@ -12,15 +12,21 @@
 # (schema local).  A reader (analyst, in depwatch_reader) runs every ledger
 # report over both bindings:
 #   a. impact, fee_waiver, fee_waiver_summary, fee_waiver_cost,
-#      deposit_outflow, deposit_outflow_summary and classify_incident give
-#      the same rows (EXCEPT ALL both ways, and at least one row), and
-#      incident_report the same JSON;
+#      deposit_outflow, deposit_outflow_summary, classify_incident,
+#      redress, redress_summary and scenario give the same rows (EXCEPT
+#      ALL both ways, and at least one row), and incident_report the same
+#      JSON;
 #   b. EXPLAIN VERBOSE of the generated ledger queries (_impact_query,
 #      _fee_waiver_query, _outflow_query, the summary's baseline) shows
 #      the time predicates in "Remote SQL", and no remote scan of the
 #      transfers without one;
 #   c. the plans the reports really run (auto_explain, nested statements)
-#      read the remote transfers only through occurred_at ranges;
+#      read the remote transfers only through occurred_at ranges; those of
+#      the reports that filter by capability (impact, redress, a policy's
+#      capabilities, classify_incident's daily averages) read them only
+#      through a capability filter too, redress's through its status, and
+#      the sums of classify_incident's daily averages and deposit_outflow's
+#      flows run on B;
 #   d. a foreign table whose server a non-superuser owns (keeper, an admin
 #      granted USAGE on postgres_fdw) is neither bound nor read: the
 #      server's owner decides where the reader's login and password go;
@@ -178,6 +184,15 @@ SELECT add_fee_policy('transfers_only', capabilities => ARRAY['transfer', 'simpl
 SELECT set_fee_schedule('transfer_fee', NULL, 500, '[2022-01-01,)') > 0;
 SELECT set_fee_schedule('atm_fee', NULL, 1500, '[2022-01-01,)') > 0;
 SELECT set_incident_facts(1, '{"fee_policy": "launch", "critical_services_affected": true}');
+SELECT count(*) FROM (VALUES
+	(add_redress_policy('fire_2022', basis => 'failed_value',
+						tiers => '[{"up_to": 300000, "pay": 30000}, {"up_to": 500000, "pay": 50000}]')),
+	(add_redress_policy('capped', ARRAY['simple_transfer', 'atm'], 'failed_value',
+						'[{"up_to": 2000, "pay": 100}, {"up_to": 8000, "pay": 400}]', cap => 300)),
+	(add_redress_policy('lost', basis => 'lost_activity',
+						tiers => '[{"up_to": 2000, "pay": 50}, {"up_to": 10000, "pay": 200}]')),
+	(add_redress_policy('lost_atm', ARRAY['atm'], 'lost_activity',
+						'[{"up_to": 2000, "pay": 50}, {"up_to": 10000, "pay": 200}]'))) v;
 
 CREATE ROLE analyst LOGIN IN ROLE depwatch_reader;
 -- the foreign ledger: a superuser's server and foreign tables; the
@@ -214,6 +229,7 @@ reports=(
 	"fee_waiver 3 transfers_only|SELECT * FROM depwatch.fee_waiver(3, 'transfers_only')"
 	"fee_waiver_summary 1 launch|SELECT * FROM depwatch.fee_waiver_summary(1, 'launch')"
 	"fee_waiver_summary 2 atm_only|SELECT * FROM depwatch.fee_waiver_summary(2, 'atm_only')"
+	"fee_waiver_summary 3 transfers_only|SELECT * FROM depwatch.fee_waiver_summary(3, 'transfers_only')"
 	"fee_waiver_cost|SELECT * FROM depwatch.fee_waiver_cost('[2022-09-01, 2022-12-01)', 'week')"
 	"deposit_outflow 1|SELECT * FROM depwatch.deposit_outflow(1, '3 days', '3 days')"
 	"deposit_outflow 1 weekly|SELECT * FROM depwatch.deposit_outflow(1, '28 days', '14 days', 'week')"
@@ -224,7 +240,20 @@ reports=(
 	"classify_incident 3 dora|SELECT * FROM depwatch.classify_incident(3)"
 	"incident_report 1|SELECT depwatch.incident_report(1) AS report"
 	"incident_report 2|SELECT depwatch.incident_report(2) AS report"
+	"redress 1 fire_2022|SELECT * FROM depwatch.redress(1, 'fire_2022')"
+	"redress 1 capped|SELECT * FROM depwatch.redress(1, 'capped')"
+	"redress 1 lost|SELECT * FROM depwatch.redress(1, 'lost')"
+	"redress 2 lost_atm|SELECT * FROM depwatch.redress(2, 'lost_atm')"
+	"redress_summary 1 fire_2022|SELECT * FROM depwatch.redress_summary(1, 'fire_2022')"
+	"redress_summary 1 lost|SELECT * FROM depwatch.redress_summary(1, 'lost')"
+	"scenario kakao|SELECT * FROM depwatch.scenario(ARRAY['kakao'], '2022-10-15 06:00+00', '3 hours')"
+	"scenario core 2 weeks|SELECT * FROM depwatch.scenario(ARRAY['core'], '2022-12-01 23:00+00', '2 hours', 2)"
 )
+# the reports that filter by capability: each of their remote scans of the
+# transfers must carry the filter (c.)
+by_capability=("impact 1" "impact 2" "impact 3" "fee_waiver 3 transfers_only" "fee_waiver_summary 3 transfers_only"
+	"classify_incident 3 dora" "redress 1 fire_2022" "redress 1 capped" "redress 1 lost" "redress 2 lost_atm"
+	"redress_summary 1 lost")
 bind() {
 	sql "SELECT depwatch.bind_ledger('$1.transfers', '$1.applications', '$1.balances', '$1.accounts')" >/dev/null
 }
@@ -298,6 +327,7 @@ grep -q 'Remote SQL: SELECT .* FROM bank\.accounts WHERE ((closed_at >= $1::time
 ok "EXPLAIN VERBOSE: the time windows are in Remote SQL ($s1 scans of the ledger in _impact_query, $s2 in _fee_waiver_query, $s3 in _outflow_query)"
 
 # --- c. what the reports really run (auto_explain, nested statements)
+# report_plans [LABEL]: the plans of every report (or of the one named)
 report_plans() {
 	{
 		echo "LOAD 'auto_explain';"
@@ -305,11 +335,41 @@ report_plans() {
 		echo "SET auto_explain.log_nested_statements = on;"
 		echo "SET auto_explain.log_verbose = on;"
 		echo "SET auto_explain.log_level = notice;"
-		for r in "${reports[@]}"; do echo "SELECT count(x.*) FROM (${r#*|}) x;"; done
+		for r in "${reports[@]}"; do
+			[ -z "${1:-}" ] || [ "${r%%|*}" = "$1" ] || continue
+			echo "SELECT count(x.*) FROM (${r#*|}) x;"
+		done
 	} | psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port_a" -U postgres -d bank -o /dev/null 2>&1
 }
+# shipped_filters LABEL: the remote side filters and sums what it can
+shipped_filters() {
+	local r plan bad n=0
+	for r in "${by_capability[@]}"; do
+		plan=$(report_plans "$r")
+		grep -q 'Remote SQL: SELECT .* FROM bank\.transfers' <<<"$plan" || fail "$1: $r reads no remote transfers"
+		bad=$(grep 'Remote SQL: SELECT .* FROM bank\.transfers' <<<"$plan" | grep -v '((capability = ' || true)
+		[ -z "$bad" ] || fail "$1: $r reads the remote transfers without its capability filter: $bad"
+		n=$((n + $(grep -c 'Remote SQL: SELECT .* FROM bank\.transfers' <<<"$plan")))
+	done
+	# classify_incident's daily averages: counted and summed on B, over the
+	# incident's capabilities only
+	for r in "classify_incident 1 dora" "classify_incident 3 dora" "incident_report 1"; do
+		grep -q 'Remote SQL: SELECT .*count(\*).*, sum(abs(amount)) FROM bank\.transfers WHERE ((occurred_at >= [^)]*)) AND ((occurred_at < [^)]*)) AND ((capability = ANY (' \
+			<<<"$(report_plans "$r")" || fail "$1: $r does not count its daily averages on the remote side by capability"
+	done
+	# redress tests each row's status on B too
+	for r in "redress 1 fire_2022" "redress_summary 1 lost"; do
+		bad=$(grep 'Remote SQL: SELECT .* FROM bank\.transfers' <<<"$(report_plans "$r")" | grep -v "((status = '" || true)
+		[ -z "$bad" ] || fail "$1: $r reads the remote transfers without its status filter: $bad"
+	done
+	# deposit_outflow's flows: one sum per bucket from B
+	grep -q 'Remote SQL: SELECT sum(amount) FILTER (WHERE (amount > 0::numeric)), sum(amount) FILTER (WHERE (amount < 0::numeric)) FROM bank\.transfers WHERE' \
+		<<<"$(report_plans "deposit_outflow 1")" || fail "$1: deposit_outflow does not sum its flows on the remote side"
+	echo "$n"
+}
 s=$(remote_scans_bounded "$(report_plans)" "the reports")
-ok "every report reads the foreign ledger by time windows only ($s remote scans, each with both bounds)"
+c=$(shipped_filters "the reports")
+ok "every report reads the foreign ledger by time windows only ($s remote scans, each with both bounds); ${#by_capability[@]} reports filter by capability on B ($c scans), the daily averages and the flows are summed there"
 
 # --- d. the server decides where the reader's login goes: a superuser's only
 psql_a -o /dev/null <<SQL
@@ -339,4 +399,5 @@ sql "ALTER SERVER ledger OPTIONS (ADD use_remote_estimate 'true')"
 run_reports remote_estimate
 compare local remote_estimate
 s=$(remote_scans_bounded "$(report_plans)" "the reports with use_remote_estimate")
-ok "with use_remote_estimate: the same rows, and $s remote scans each with both bounds"
+c=$(shipped_filters "with use_remote_estimate")
+ok "with use_remote_estimate: the same rows, $s remote scans each with both bounds, $c with the capability filter"
