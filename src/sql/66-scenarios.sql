@@ -82,24 +82,28 @@ BEGIN
 END
 $$;
 
--- _scenario_outcomes: per capability, what losing them from starts for
--- lasts does, everything else up and maintenance ignored.  The state is
--- the same all along, so a capability lost is down for the whole window
+-- _scenario_lost: the capabilities a scenario's names break (42704 for a
+-- name that matches nothing).  Definer: the algebra reads the whole map.
+CREATE OR REPLACE FUNCTION depwatch_internal._scenario_lost(lose text[]) RETURNS text[]
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, depwatch, pg_temp
+RETURN depwatch_internal._capabilities_lost(depwatch_internal._scenario_dependencies(lose));
+
+-- _scenario_outcomes: per capability, what a loss that breaks the
+-- capabilities lost (_scenario_lost: the callers have checked the
+-- scenario) does from
+-- starts for lasts, everything else up and maintenance ignored.  The state
+-- is the same all along, so a capability lost is down for the whole window
 -- in one run, and breaches its tolerance as tolerance_breaches() judges a
--- run: longer than the tolerance, breached at its start + the tolerance.
-CREATE OR REPLACE FUNCTION depwatch_internal._scenario_outcomes(lose text[], starts timestamptz, lasts interval)
+-- run (_breached).
+CREATE OR REPLACE FUNCTION depwatch_internal._scenario_outcomes(lost text[], starts timestamptz, lasts interval)
 	RETURNS TABLE(capability text, down boolean, downtime interval, tolerance interval,
 				  breached boolean, breached_at timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
-DECLARE
-	lost text[];
 BEGIN
-	PERFORM depwatch_internal._check_scenario(lose, lasts);
-	PERFORM depwatch_internal._check_starts(starts);
-	lost := depwatch_internal._capabilities_lost(depwatch_internal._scenario_dependencies(lose));
 	RETURN QUERY
 		SELECT c.name, x.down, x.downtime, c.impact_tolerance,
 			   depwatch_internal._breached(x.downtime, c.impact_tolerance),
@@ -244,11 +248,13 @@ LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, depwatch, pg_temp
 AS $$
 #variable_conflict use_variable
+DECLARE
+	lost text[];
 BEGIN
 	-- every argument before the ledger is read
 	PERFORM depwatch_internal._check_scenario(lose, lasts);
 	PERFORM depwatch_internal._check_starts(starts);
-	PERFORM depwatch_internal._scenario_dependencies(lose);
+	lost := depwatch_internal._scenario_lost(lose);
 	IF baseline_weeks IS NULL THEN
 		RAISE EXCEPTION 'baseline_weeks must not be NULL'
 			USING ERRCODE = 'null_value_not_allowed',
@@ -264,7 +270,7 @@ BEGIN
 			   b.transfers, b.customers, b.value, b.applications, b.fees,
 			   b.dora_major, b.fss_reportable,
 			   trim_scale(extract(epoch FROM o.downtime)), trim_scale(extract(epoch FROM o.tolerance))
-		FROM depwatch_internal._scenario_outcomes(lose, starts, lasts) o
+		FROM depwatch_internal._scenario_outcomes(lost, starts, lasts) o
 		LEFT JOIN depwatch_internal._scenario_baseline(starts, lasts, baseline_weeks) b
 			   ON b.capability = o.capability AND b.down = o.down
 		ORDER BY o.capability;
@@ -317,7 +323,8 @@ BEGIN
 	outcomes AS MATERIALIZED (
 		SELECT s.name, s.lose, s.lasts, o.*
 		FROM depwatch.scenario s
-		CROSS JOIN LATERAL depwatch_internal._scenario_outcomes(s.lose, upper(period), s.lasts) o)
+		CROSS JOIN LATERAL depwatch_internal._scenario_outcomes(depwatch_internal._scenario_lost(s.lose),
+																upper(period), s.lasts) o)
 	SELECT jsonb_build_object(
 		'period', jsonb_build_object('from', lower(period), 'to', upper(period)),
 		'services', coalesce(jsonb_agg(jsonb_build_object(

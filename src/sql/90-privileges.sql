@@ -93,6 +93,7 @@ GRANT EXECUTE ON FUNCTION
 	depwatch_internal._check_scenario(text[], interval),
 	depwatch_internal._check_starts(timestamptz),
 	depwatch_internal._scenario_dependencies(text[]),
+	depwatch_internal._scenario_lost(text[]),
 	depwatch_internal._scenario_outcomes(text[], timestamptz, interval),
 	depwatch_internal._scenario_baseline(timestamptz, interval, int),
 	depwatch_internal._scenario_baseline_rows(timestamptz, interval, int) TO depwatch_reader;
